@@ -1,0 +1,30 @@
+"""Event contracts: one pydantic model per event the chain reacts to, and its sample JSON.
+
+| event                              | model                    | sample (events/samples/)         |
+|------------------------------------|--------------------------|----------------------------------|
+| schedule                           | ScheduledEvent           | scheduled.json                   |
+| "Backup Requested"                 | BackupRequestedEvent     | backup-requested.json            |
+| RDS-EVENT-0042 manual snapshot     | RdsSnapshotEvent         | rds-0042-snapshot-created.json   |
+| RDS-EVENT-0060 copy finished       | RdsSnapshotEvent         | rds-0060-copy-finished.json      |
+| RDS-EVENT-0061 copy canceled       | RdsSnapshotEvent         | rds-0061-copy-canceled.json      |
+| RDS-EVENT-0159/0160/0161 export    | RdsSnapshotEvent         | rds-0159/0160/0161-export-*.json |
+| Lambda on-failure destination      | LambdaFailureEvent       | lambda-invocation-failure.json   |
+"""
+
+from events.backup_requested import BackupRequestedEvent
+from events.envelope import EventBridgeEvent
+from events.lambda_failure import LambdaFailureEvent
+from events.rds import RdsEventKind, RdsSnapshotEvent
+from events.samples import load_sample, sample_names
+from events.schedule import ScheduledEvent
+
+__all__ = [
+    "BackupRequestedEvent",
+    "EventBridgeEvent",
+    "LambdaFailureEvent",
+    "RdsEventKind",
+    "RdsSnapshotEvent",
+    "ScheduledEvent",
+    "load_sample",
+    "sample_names",
+]

@@ -1,0 +1,48 @@
+"""What a Lambda on-failure destination puts on the bus after the async retries."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from events.envelope import EventBridgeEvent
+
+DETAIL_TYPE = "Lambda Function Invocation Result - Failure"
+
+
+class RequestContext(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    request_id: str = Field(alias="requestId", max_length=128)
+    function_arn: str = Field(alias="functionArn", max_length=2048)
+    condition: str = Field(default="", max_length=64)
+    approximate_invoke_count: int = Field(default=1, alias="approximateInvokeCount")
+
+
+class ResponsePayload(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    error_message: str = Field(default="", alias="errorMessage", max_length=65536)
+    error_type: str = Field(default="", alias="errorType", max_length=512)
+
+
+class LambdaFailureDetail(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    version: str = "1.0"
+    timestamp: str = ""
+    request_context: RequestContext = Field(alias="requestContext")
+    request_payload: Any = Field(default=None, alias="requestPayload")
+    response_payload: ResponsePayload | None = Field(default=None, alias="responsePayload")
+
+    @property
+    def function_name(self) -> str:
+        # arn:aws:lambda:region:account:function:name[:version]
+        parts = self.request_context.function_arn.split(":")
+        return parts[6] if len(parts) > 6 else self.request_context.function_arn
+
+
+class LambdaFailureEvent(EventBridgeEvent[LambdaFailureDetail]):
+    source: Literal["lambda"]
+    detail_type: Literal["Lambda Function Invocation Result - Failure"] = Field(alias="detail-type")

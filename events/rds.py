@@ -1,0 +1,119 @@
+"""RDS snapshot and export events (DB and DB cluster snapshots).
+
+Classified by ``EventID``; archived or hand-made events without one fall back to the
+``Message`` text. The snapshot, its region and account come from ``SourceArn``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from events.envelope import EventBridgeEvent
+from rds_backup.arns import SnapshotArn, parse_snapshot_arn
+
+SOURCE = "aws.rds"
+DB_SNAPSHOT_EVENT = "RDS DB Snapshot Event"
+DB_CLUSTER_SNAPSHOT_EVENT = "RDS DB Cluster Snapshot Event"
+
+
+class RdsEventKind(StrEnum):
+    SNAPSHOT_CREATING = "snapshot-creating"
+    SNAPSHOT_CREATED = "snapshot-created"
+    AUTOMATED_SNAPSHOT_CREATED = "automated-snapshot-created"
+    SNAPSHOT_DELETED = "snapshot-deleted"
+    COPY_STARTED = "copy-started"
+    COPY_FINISHED = "copy-finished"
+    COPY_CANCELED = "copy-canceled"
+    EXPORT_FAILED = "export-failed"
+    EXPORT_CANCELED = "export-canceled"
+    EXPORT_COMPLETED = "export-completed"
+    OTHER = "other"
+
+
+EVENT_IDS: dict[str, RdsEventKind] = {
+    # DB instance snapshots
+    "RDS-EVENT-0040": RdsEventKind.SNAPSHOT_CREATING,
+    "RDS-EVENT-0041": RdsEventKind.SNAPSHOT_DELETED,
+    "RDS-EVENT-0042": RdsEventKind.SNAPSHOT_CREATED,
+    "RDS-EVENT-0091": RdsEventKind.AUTOMATED_SNAPSHOT_CREATED,
+    "RDS-EVENT-0059": RdsEventKind.COPY_STARTED,
+    "RDS-EVENT-0060": RdsEventKind.COPY_FINISHED,
+    "RDS-EVENT-0061": RdsEventKind.COPY_CANCELED,
+    "RDS-EVENT-0159": RdsEventKind.EXPORT_FAILED,
+    "RDS-EVENT-0160": RdsEventKind.EXPORT_CANCELED,
+    "RDS-EVENT-0161": RdsEventKind.EXPORT_COMPLETED,
+    # DB cluster snapshots (Aurora)
+    "RDS-EVENT-0074": RdsEventKind.SNAPSHOT_CREATING,
+    "RDS-EVENT-0075": RdsEventKind.SNAPSHOT_CREATED,
+    "RDS-EVENT-0162": RdsEventKind.EXPORT_FAILED,
+    "RDS-EVENT-0163": RdsEventKind.EXPORT_CANCELED,
+    "RDS-EVENT-0164": RdsEventKind.EXPORT_COMPLETED,
+}
+
+# Lower-case message fragments, most specific first (used only when EventID is absent).
+MESSAGES: tuple[tuple[str, RdsEventKind], ...] = (
+    ("export task failed", RdsEventKind.EXPORT_FAILED),
+    ("export task canceled", RdsEventKind.EXPORT_CANCELED),
+    ("export task completed", RdsEventKind.EXPORT_COMPLETED),
+    ("finished copy of snapshot", RdsEventKind.COPY_FINISHED),
+    ("canceled cross region copy", RdsEventKind.COPY_CANCELED),
+    ("started cross region copy", RdsEventKind.COPY_STARTED),
+    ("automated snapshot created", RdsEventKind.AUTOMATED_SNAPSHOT_CREATED),
+    ("manual snapshot created", RdsEventKind.SNAPSHOT_CREATED),
+    ("manual cluster snapshot created", RdsEventKind.SNAPSHOT_CREATED),
+    ("creating manual", RdsEventKind.SNAPSHOT_CREATING),
+    ("deleted manual", RdsEventKind.SNAPSHOT_DELETED),
+)
+
+
+class RdsSnapshotDetail(BaseModel):
+    """``detail`` of "RDS DB Snapshot Event" and "RDS DB Cluster Snapshot Event"."""
+
+    model_config = ConfigDict(frozen=True)
+
+    event_categories: list[str] = Field(default_factory=list, alias="EventCategories")
+    source_type: Literal["SNAPSHOT", "CLUSTER_SNAPSHOT"] = Field(alias="SourceType")
+    source_arn: str = Field(alias="SourceArn", max_length=2048)
+    source_identifier: str = Field(alias="SourceIdentifier", min_length=1, max_length=255)
+    date: datetime = Field(alias="Date")
+    message: str = Field(default="", alias="Message", max_length=4096)
+    event_id: str | None = Field(default=None, alias="EventID", pattern=r"^RDS-EVENT-\d{4}$")
+
+    @field_validator("source_arn")
+    @classmethod
+    def _is_snapshot_arn(cls, value: str) -> str:
+        parse_snapshot_arn(value)
+        return value
+
+    @property
+    def snapshot(self) -> SnapshotArn:
+        return parse_snapshot_arn(self.source_arn)
+
+    @property
+    def kind(self) -> RdsEventKind:
+        if self.event_id is not None:
+            return EVENT_IDS.get(self.event_id, RdsEventKind.OTHER)
+        message = self.message.lower()
+        for fragment, kind in MESSAGES:
+            if fragment in message:
+                return kind
+        return RdsEventKind.OTHER
+
+
+class RdsSnapshotEvent(EventBridgeEvent[RdsSnapshotDetail]):
+    source: Literal["aws.rds"]
+    detail_type: Literal["RDS DB Snapshot Event", "RDS DB Cluster Snapshot Event"] = Field(
+        alias="detail-type"
+    )
+
+    @property
+    def kind(self) -> RdsEventKind:
+        return self.detail.kind
+
+    @property
+    def snapshot(self) -> SnapshotArn:
+        return self.detail.snapshot

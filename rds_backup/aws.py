@@ -1,0 +1,74 @@
+"""boto3 clients, made lazily, one per (service, region), reused across invocations.
+
+No client is created at import time. ``AWS_ENDPOINT_URL`` (read by botocore) points every
+client at the local AWS; nothing here knows about it.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.config import Config
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_events import EventBridgeClient
+    from mypy_boto3_rds import RDSClient
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_ses import SESClient
+
+# Standard retry mode backs off on throttling and transient faults before a handler sees
+# them; the handler's own failure then goes to Lambda's async retries.
+CLIENT_CONFIG = Config(
+    retries={"max_attempts": 6, "mode": "standard"},
+    connect_timeout=5,
+    read_timeout=30,
+    user_agent_extra="rds-backup",
+)
+
+
+class Aws:
+    """A small client factory keyed by region; pass it to domain functions."""
+
+    def __init__(self, session: boto3.Session | None = None) -> None:
+        self._session = session
+        self._clients: dict[tuple[str, str], Any] = {}
+
+    def client(self, service: str, region: str) -> Any:
+        key = (service, region)
+        if key not in self._clients:
+            session = self._session or boto3.Session()
+            self._clients[key] = session.client(
+                service,  # type: ignore[call-overload]
+                region_name=region,
+                config=CLIENT_CONFIG,
+            )
+        return self._clients[key]
+
+    def rds(self, region: str) -> RDSClient:
+        client: RDSClient = self.client("rds", region)
+        return client
+
+    def s3(self, region: str) -> S3Client:
+        client: S3Client = self.client("s3", region)
+        return client
+
+    def ses(self, region: str) -> SESClient:
+        client: SESClient = self.client("ses", region)
+        return client
+
+    def events(self, region: str) -> EventBridgeClient:
+        client: EventBridgeClient = self.client("events", region)
+        return client
+
+    def dynamodb(self, region: str) -> DynamoDBClient:
+        client: DynamoDBClient = self.client("dynamodb", region)
+        return client
+
+
+@lru_cache(maxsize=1)
+def get_aws() -> Aws:
+    """The container's client factory (clients survive across warm invocations)."""
+    return Aws()

@@ -1,0 +1,133 @@
+"""Typed errors. AWS faults are translated at the edge and raised, so Lambda retries and,
+after the retries, the on-failure path turns them into a failure email."""
+
+from __future__ import annotations
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+# What a person should do, by AWS error code. Shown in the failure email.
+REMEDIES: dict[str, str] = {
+    "KMSKeyNotAccessibleFault": (
+        "The KMS key is not usable by RDS in that region. Check that the key exists, is "
+        "enabled, and that its key policy lets this stack's roles and RDS use it "
+        "(kms:CreateGrant, kms:DescribeKey, kms:Encrypt/Decrypt); for cross-region copies "
+        "the key must be in the target region (or be a multi-Region replica)."
+    ),
+    "SnapshotQuotaExceeded": (
+        "RDS allows 20 snapshot copies in flight per target region and a limited number of "
+        "manual snapshots. The step is retried; if it keeps failing, raise the quota or "
+        "delete old manual snapshots."
+    ),
+    "ExportTaskLimitReachedFault": (
+        "At most 5 snapshot exports run at once per account. The step is retried later; "
+        "replay the archived event once exports have drained."
+    ),
+    "DBInstanceNotFound": (
+        "The database does not exist in SOURCE_REGION. Check DB_IDENTIFIER and SOURCE_REGION."
+    ),
+    "DBSnapshotNotFound": "The snapshot no longer exists; it may have been deleted by hand.",
+    "InvalidDBInstanceState": (
+        "The database is not in a state that allows a snapshot (stopped, modifying, or "
+        "another snapshot in progress). The step is retried; replay the event later."
+    ),
+    "InvalidDBSnapshotState": "The snapshot is not available yet; the step is retried.",
+    "IamRoleNotFound": "EXPORT_ROLE_ARN does not exist; fix the role and replay the event.",
+    "IamRoleMissingPermissions": (
+        "The export role cannot write to the bucket or use the key. Give it s3:PutObject, "
+        "s3:ListBucket, s3:GetBucketLocation on the bucket and trust export.rds.amazonaws.com."
+    ),
+    "InvalidS3BucketFault": "The export bucket does not exist or is not in the snapshot's region.",
+    "AccessDenied": "This function's IAM role lacks a permission; see the cause and the README.",
+    "AccessDeniedException": "This function's IAM role lacks a permission; see the cause.",
+    "MessageRejected": "SES refused the email: verify SENDER_EMAIL (and, in the sandbox, "
+    "ADMIN_EMAIL) in the source region.",
+}
+RETRYABLE = {
+    "Throttling",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "SnapshotQuotaExceeded",
+    "ExportTaskLimitReachedFault",
+    "InvalidDBInstanceState",
+    "InvalidDBSnapshotState",
+    "InternalFailure",
+    "ServiceUnavailable",
+}
+
+
+class BackupError(Exception):
+    """Base of every error a handler raises on purpose."""
+
+
+class InvalidEvent(BackupError):
+    """The event does not match its contract; nothing was changed."""
+
+
+class StepFailed(BackupError):
+    """One step of one run failed; carries what the failure email needs."""
+
+    def __init__(
+        self,
+        step: str,
+        cause: str,
+        *,
+        database: str | None = None,
+        snapshot: str | None = None,
+        region: str | None = None,
+        code: str | None = None,
+        remedy: str | None = None,
+    ) -> None:
+        self.step = step
+        self.cause = cause
+        self.database = database
+        self.snapshot = snapshot
+        self.region = region
+        self.code = code
+        self.remedy = remedy or REMEDIES.get(code or "", "")
+        where = " ".join(
+            part
+            for part in (
+                f"database={database}" if database else "",
+                f"snapshot={snapshot}" if snapshot else "",
+                f"region={region}" if region else "",
+            )
+            if part
+        )
+        super().__init__(f"{step} failed ({where}): {code + ': ' if code else ''}{cause}")
+
+    @property
+    def retryable(self) -> bool:
+        return self.code in RETRYABLE
+
+
+def error_code(error: BaseException) -> str:
+    if isinstance(error, ClientError):
+        return str(error.response.get("Error", {}).get("Code", "Unknown"))
+    return type(error).__name__
+
+
+def step_failed(
+    step: str,
+    error: ClientError | BotoCoreError,
+    *,
+    database: str | None = None,
+    snapshot: str | None = None,
+    region: str | None = None,
+) -> StepFailed:
+    """Translate an AWS fault into a :class:`StepFailed` (use as ``raise … from error``)."""
+    if isinstance(error, ClientError):
+        message = str(error.response.get("Error", {}).get("Message", "")) or str(error)
+    else:
+        message = str(error)
+    return StepFailed(
+        step,
+        message,
+        database=database,
+        snapshot=snapshot,
+        region=region,
+        code=error_code(error),
+    )
+
+
+def is_code(error: ClientError, *codes: str) -> bool:
+    return error_code(error) in codes

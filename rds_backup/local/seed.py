@@ -1,0 +1,115 @@
+"""Seed a local AWS (moto, in-process or server) with what a real account would have:
+an encrypted database per id, KMS keys in both regions, the two buckets, the export role,
+a verified SES sender and the idempotency table. Returns the environment for Settings."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from rds_backup.aws import Aws
+
+ACCOUNT = "123456789012"
+EXPORT_TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": "export.rds.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+        }
+    ],
+}
+
+
+@dataclass(frozen=True)
+class WorldSpec:
+    source_region: str = "us-east-1"
+    target_region: str = "us-west-2"
+    databases: Sequence[str] = ("orders", "billing")
+    source_bucket: str = "acme-rds-backup-use1"
+    target_bucket: str = "acme-rds-backup-usw2"
+    admin_email: str = "dba@example.com"
+    sender_email: str = "rds-backup@example.com"
+    idempotency_table: str = "rds-backup-idempotency"
+    multi_region_key: bool = False
+    store_to_source_s3: bool = False
+    keep_source_snapshot: bool = False
+
+
+def seed_world(aws: Aws, spec: WorldSpec = WorldSpec()) -> dict[str, str]:
+    """Create the world and return the environment a deployed stack would have."""
+    src, tgt = spec.source_region, spec.target_region
+    env = {
+        "SOURCE_REGION": src,
+        "TARGET_REGION": tgt,
+        "DB_IDENTIFIER": ",".join(spec.databases),
+        "SOURCE_BUCKET": spec.source_bucket,
+        "TARGET_BUCKET": spec.target_bucket,
+        "ADMIN_EMAIL": spec.admin_email,
+        "SENDER_EMAIL": spec.sender_email,
+        "IDEMPOTENCY_TABLE": spec.idempotency_table,
+        "STORE_TO_SOURCE_S3": str(spec.store_to_source_s3).lower(),
+        "KEEP_SOURCE_SNAPSHOT": str(spec.keep_source_snapshot).lower(),
+    }
+    env.update(_keys(aws, src, tgt, spec.multi_region_key))
+    source_key = env.get("SOURCE_KMS_KEY_ID") or env["KMS_KEY_ID"]
+    for database in spec.databases:
+        _database(aws, src, database, source_key)
+    for region, bucket in ((src, spec.source_bucket), (tgt, spec.target_bucket)):
+        _bucket(aws, region, bucket)
+    role = aws.client("iam", src).create_role(
+        RoleName="rds-backup-export", AssumeRolePolicyDocument=json.dumps(EXPORT_TRUST)
+    )
+    env["EXPORT_ROLE_ARN"] = role["Role"]["Arn"]
+    aws.ses(src).verify_email_identity(EmailAddress=spec.sender_email)
+    create_idempotency_table(aws, src, spec.idempotency_table)
+    return env
+
+
+def _keys(aws: Aws, src: str, tgt: str, multi_region: bool) -> dict[str, str]:
+    if multi_region:
+        primary = aws.client("kms", src).create_key(
+            Description="rds-backup multi-Region key", MultiRegion=True
+        )["KeyMetadata"]
+        aws.client("kms", src).replicate_key(KeyId=primary["KeyId"], ReplicaRegion=tgt)
+        return {"KMS_KEY_ID": primary["Arn"]}
+    source = aws.client("kms", src).create_key(Description="rds-backup source")["KeyMetadata"]
+    target = aws.client("kms", tgt).create_key(Description="rds-backup target")["KeyMetadata"]
+    return {"KMS_KEY_ID": target["Arn"], "SOURCE_KMS_KEY_ID": source["Arn"]}
+
+
+def _database(aws: Aws, region: str, database: str, key: str) -> None:
+    aws.rds(region).create_db_instance(
+        DBInstanceIdentifier=database,
+        Engine="postgres",
+        DBInstanceClass="db.t4g.micro",
+        AllocatedStorage=20,
+        MasterUsername="app",
+        MasterUserPassword="local-only-password",
+        StorageEncrypted=True,
+        KmsKeyId=key,
+        Tags=[{"Key": "team", "Value": "payments"}],
+    )
+
+
+def _bucket(aws: Aws, region: str, bucket: str) -> None:
+    s3 = aws.s3(region)
+    if region == "us-east-1":
+        s3.create_bucket(Bucket=bucket)
+    else:
+        s3.create_bucket(
+            Bucket=bucket,
+            CreateBucketConfiguration={"LocationConstraint": region},  # type: ignore[typeddict-item]
+        )
+
+
+def create_idempotency_table(aws: Aws, region: str, table: str) -> None:
+    """The table powertools idempotency expects: partition key ``id``, TTL ``expiration``."""
+    aws.dynamodb(region).create_table(
+        TableName=table,
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )

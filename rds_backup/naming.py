@@ -1,0 +1,51 @@
+"""Names are derived, never stored: the same run always yields the same ids.
+
+A duplicated or replayed event therefore asks AWS for a resource that already exists,
+and ``*AlreadyExists*`` means the work is done.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import UTC, datetime
+
+EXPORT_ID_MAX = 60  # StartExportTask identifiers: letters, digits, hyphens, ≤ 60
+RUN_ID = re.compile(r"^\d{8}-\d{4}$")
+
+
+def run_id(when: datetime) -> str:
+    """The run a scheduled or requested time belongs to, to the minute, in UTC."""
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return when.astimezone(UTC).strftime("%Y%m%d-%H%M")
+
+
+def run_time(run: str) -> datetime:
+    return datetime.strptime(run, "%Y%m%d-%H%M").replace(tzinfo=UTC)
+
+
+def snapshot_id(prefix: str, database: str, run: str) -> str:
+    """``<prefix>-<db>-<YYYYMMDD-HHMM>``; the copy in the target region keeps the same id."""
+    return f"{prefix}-{database.lower()}-{run}"
+
+
+def export_id(snapshot: str, region: str, attempt: int = 1) -> str:
+    """Export task id for one snapshot in one region; attempts after the first get ``-aN``.
+
+    Long database names are shortened with a stable hash so the id stays within 60
+    characters and two long names never collide.
+    """
+    suffix = f"-{region}" + (f"-a{attempt}" if attempt > 1 else "")
+    base = snapshot
+    if len(base) + len(suffix) > EXPORT_ID_MAX:
+        digest = hashlib.sha256(snapshot.encode()).hexdigest()[:8]
+        keep = EXPORT_ID_MAX - len(suffix) - len(digest) - 1
+        base = f"{snapshot[:keep].rstrip('-')}-{digest}"
+    return base + suffix
+
+
+def export_uri(bucket: str, prefix: str, export: str) -> str:
+    """Where RDS writes an export: ``s3://bucket/prefix/export-id/``."""
+    path = "/".join(part for part in (prefix.strip("/"), export) if part)
+    return f"s3://{bucket}/{path}/"

@@ -1,0 +1,253 @@
+"""The one validated model of the environment.
+
+Every handler and the CLI read configuration through :func:`load_settings`; nothing else
+touches ``os.environ``. A bad environment fails with one :class:`ConfigError` that names
+every bad variable at once, so an operator fixes the stack in one deploy.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Annotated, Any
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
+
+from rds_backup.arns import KMS_ARN, parse_kms_arn
+
+REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$")
+# RDS instance/cluster identifiers: letter first, letters/digits/hyphens, no "--", no
+# trailing hyphen, at most 63 characters.
+DB_ID = re.compile(r"^[A-Za-z](?!.*--)[A-Za-z0-9-]{0,62}(?<!-)$")
+BUCKET = re.compile(r"^(?!xn--)(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
+EMAIL = re.compile(r"^[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+$")
+KMS_KEY = re.compile(r"^(mrk-[0-9a-f]{32}|[0-9a-f-]{36}|alias/[\w/-]+)$")
+PREFIX = re.compile(r"^[a-z](?!.*--)[a-z0-9-]{0,30}[a-z0-9]$")
+TRUE = {"true", "1", "yes", "on"}
+FALSE = {"false", "0", "no", "off", ""}
+
+
+class ConfigError(Exception):
+    """The environment is wrong; the message names every variable to fix."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        lines = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(
+            f"rds-backup configuration is invalid ({len(problems)} problems):\n{lines}"
+        )
+
+
+def _matching(pattern: re.Pattern[str], what: str) -> AfterValidator:
+    def check(value: str) -> str:
+        if not pattern.match(value):
+            raise ValueError(f"{value!r} is not {what}")
+        return value
+
+    return AfterValidator(check)
+
+
+def _split_list(value: Any) -> Any:
+    if isinstance(value, str):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    return value
+
+
+def _strict_bool(value: Any) -> Any:
+    if isinstance(value, str):
+        lowered = value.strip().lower()
+        if lowered in TRUE:
+            return True
+        if lowered in FALSE:
+            return False
+        raise ValueError(f"{value!r} is not a boolean (use true or false)")
+    return value
+
+
+def _blank_is_none(value: Any) -> Any:
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+Region = Annotated[str, _matching(REGION, "an AWS region name such as eu-west-1")]
+Bucket = Annotated[str, _matching(BUCKET, "a valid S3 bucket name")]
+Email = Annotated[str, _matching(EMAIL, "an email address")]
+DbId = Annotated[str, _matching(DB_ID, "a valid RDS DB identifier")]
+Flag = Annotated[bool, BeforeValidator(_strict_bool)]
+OptionalText = Annotated[str | None, BeforeValidator(_blank_is_none)]
+
+
+def _kms_key(value: str) -> str:
+    if not (KMS_KEY.match(value) or KMS_ARN.match(value)):
+        raise ValueError(
+            f"{value!r} is not a KMS key id, key ARN, alias, or multi-Region key (mrk-...)"
+        )
+    return value
+
+
+KmsKey = Annotated[str, AfterValidator(_kms_key)]
+
+
+@dataclass(frozen=True)
+class RegionKeys:
+    """The KMS key to use in each region, as RDS must be given it there."""
+
+    source: str | None
+    target: str
+
+
+class Settings(BaseModel):
+    """The environment, with the names users already know (see README, Configuration)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=False)
+
+    source_region: Region = Field(alias="SOURCE_REGION")
+    target_region: Region = Field(alias="TARGET_REGION")
+    db_identifiers: Annotated[
+        list[DbId], BeforeValidator(_split_list), Field(min_length=1, max_length=500)
+    ] = Field(alias="DB_IDENTIFIER")
+    source_bucket: Bucket = Field(alias="SOURCE_BUCKET")
+    target_bucket: Bucket = Field(alias="TARGET_BUCKET")
+    kms_key_id: KmsKey = Field(alias="KMS_KEY_ID")
+    source_kms_key_id: Annotated[KmsKey | None, BeforeValidator(_blank_is_none)] = Field(
+        default=None, alias="SOURCE_KMS_KEY_ID"
+    )
+    target_kms_key_id: Annotated[KmsKey | None, BeforeValidator(_blank_is_none)] = Field(
+        default=None, alias="TARGET_KMS_KEY_ID"
+    )
+    export_role_arn: Annotated[str, _matching(ROLE_ARN, "an IAM role ARN")] = Field(
+        alias="EXPORT_ROLE_ARN"
+    )
+    admin_emails: Annotated[
+        list[Email], BeforeValidator(_split_list), Field(min_length=1, max_length=50)
+    ] = Field(alias="ADMIN_EMAIL")
+    sender_email: Annotated[Email | None, BeforeValidator(_blank_is_none)] = Field(
+        default=None, alias="SENDER_EMAIL"
+    )
+    keep_source_snapshot: Flag = Field(default=False, alias="KEEP_SOURCE_SNAPSHOT")
+    store_to_source_s3: Flag = Field(default=False, alias="STORE_TO_SOURCE_S3")
+    retention_days: int = Field(default=15, ge=1, le=3650, alias="RETENTION_DAYS")
+    snapshot_prefix: Annotated[
+        str, _matching(PREFIX, "a lower-case prefix of letters, digits and single hyphens")
+    ] = Field(default="rds-backup", alias="SNAPSHOT_PREFIX")
+    stack_name: Annotated[
+        str, _matching(PREFIX, "a lower-case name of letters, digits and single hyphens")
+    ] = Field(default="rds-backup", alias="STACK_NAME")
+    export_s3_prefix: str = Field(
+        default="rds-backup", alias="EXPORT_S3_PREFIX", pattern=r"^[\w!.*'()/-]{0,200}$"
+    )
+    target_option_group: OptionalText = Field(default=None, alias="TARGET_OPTION_GROUP")
+    idempotency_table: OptionalText = Field(default=None, alias="IDEMPOTENCY_TABLE")
+    event_bus_name: str = Field(default="default", alias="EVENT_BUS_NAME", min_length=1)
+
+    @model_validator(mode="after")
+    def _regions_and_keys_agree(self) -> Settings:
+        problems = []
+        if self.source_region == self.target_region:
+            problems.append(
+                "TARGET_REGION: must differ from SOURCE_REGION "
+                f"(both are {self.source_region}); a same-region copy survives no region loss"
+            )
+        problems.extend(self._key_problems())
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def _key_problems(self) -> list[str]:
+        problems = []
+        for name, key, region in (
+            ("KMS_KEY_ID", self.kms_key_id, None),
+            ("SOURCE_KMS_KEY_ID", self.source_kms_key_id, self.source_region),
+            ("TARGET_KMS_KEY_ID", self.target_kms_key_id, self.target_region),
+        ):
+            arn = parse_kms_arn(key) if key else None
+            if arn and region and arn.region != region and not arn.multi_region:
+                problems.append(f"{name}: key ARN is in {arn.region}, expected {region}")
+        if self.target_kms_key_id is None:
+            arn = parse_kms_arn(self.kms_key_id)
+            if arn and not arn.multi_region and arn.region != self.target_region:
+                problems.append(
+                    f"KMS_KEY_ID: key ARN is in {arn.region} but copies and exports are "
+                    f"encrypted in TARGET_REGION {self.target_region}; set TARGET_KMS_KEY_ID "
+                    "or use a multi-Region key (mrk-...)"
+                )
+        if self.store_to_source_s3 and self.keys.source is None:
+            problems.append(
+                "SOURCE_KMS_KEY_ID: STORE_TO_SOURCE_S3=true needs a key in SOURCE_REGION "
+                f"{self.source_region}; set SOURCE_KMS_KEY_ID or use a multi-Region key"
+            )
+        return problems
+
+    @property
+    def sender(self) -> str:
+        return self.sender_email or self.admin_emails[0]
+
+    @property
+    def keys(self) -> RegionKeys:
+        """Resolve the configured keys to what RDS accepts in each region.
+
+        A multi-Region key (``mrk-…``) has a replica with the same id in every region, so
+        it is rewritten to that region's ARN; a regular key only works where it lives.
+        """
+        return RegionKeys(
+            source=self.source_kms_key_id or _key_in_region(self.kms_key_id, self.source_region),
+            target=self.target_kms_key_id
+            or _key_in_region(self.kms_key_id, self.target_region)
+            or self.kms_key_id,
+        )
+
+    def key_for(self, region: str) -> str:
+        key = self.keys.source if region == self.source_region else self.keys.target
+        if key is None:
+            raise ConfigError([f"SOURCE_KMS_KEY_ID: no KMS key configured for {region}"])
+        return key
+
+
+def _key_in_region(key: str, region: str) -> str | None:
+    arn = parse_kms_arn(key)
+    if arn is None:
+        # A bare multi-Region key id names the replica in every region; a bare regular id
+        # or alias is taken as living in the region it is used in only when it is an mrk.
+        return key if key.startswith("mrk-") else None
+    if arn.multi_region:
+        return arn.in_region(region)
+    return key if arn.region == region else None
+
+
+def _describe(error: ValidationError) -> list[str]:
+    problems = []
+    for item in error.errors():
+        loc = ".".join(str(part) for part in item["loc"])
+        message = item["msg"].removeprefix("Value error, ")
+        if item["type"] == "missing":
+            problems.append(f"{loc}: required but not set")
+        elif loc:
+            problems.append(f"{loc}: {message}")
+        else:
+            problems.extend(part.strip() for part in message.split(";"))
+    return problems
+
+
+def parse_settings(environ: Mapping[str, str]) -> Settings:
+    """Validate an environment mapping, reporting every problem in one ConfigError."""
+    try:
+        return Settings.model_validate(dict(environ))
+    except ValidationError as error:
+        raise ConfigError(_describe(error)) from None
+
+
+@lru_cache(maxsize=1)
+def load_settings() -> Settings:
+    """The process's settings, validated once per Lambda container."""
+    return parse_settings(os.environ)

@@ -1,0 +1,152 @@
+"""First link: create one tagged manual snapshot per database in the source region."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from rds_backup import tags
+from rds_backup.aws import Aws
+from rds_backup.errors import StepFailed, is_code, step_failed
+from rds_backup.naming import run_id, snapshot_id
+from rds_backup.observability import count, logger
+from rds_backup.settings import Settings
+
+STEP = "snapshot"
+
+
+@dataclass
+class StartResult:
+    run: str
+    created: list[str] = field(default_factory=list)
+    existing: list[str] = field(default_factory=list)
+    failed: list[StepFailed] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "run": self.run,
+            "created": self.created,
+            "existing": self.existing,
+            "failed": {f.database: str(f) for f in self.failed},
+        }
+
+
+class StartFailed(StepFailed):
+    """Some databases could not be snapshotted; the others were. Raised after all ran."""
+
+    def __init__(self, result: StartResult) -> None:
+        causes = "; ".join(str(f) for f in result.failed)
+        databases = ",".join(f.database or "" for f in result.failed)
+        super().__init__(STEP, causes, database=databases, code=result.failed[0].code)
+        self.remedy = " ".join(dict.fromkeys(f.remedy for f in result.failed if f.remedy))
+        self.result = result
+
+
+def start_backup(
+    settings: Settings,
+    aws: Aws,
+    when: datetime,
+    databases: Sequence[str] | None = None,
+) -> StartResult:
+    """Snapshot each database for the run at ``when``; duplicates and replays are no-ops.
+
+    Every database is attempted; failures are collected and raised together at the end so
+    one missing database neither blocks the others nor goes unreported.
+    """
+    result = StartResult(run=run_id(when))
+    exports = "source,target" if settings.store_to_source_s3 else "target"
+    rds = aws.rds(settings.source_region)
+    for database in _selected(settings, databases, result):
+        identifier = snapshot_id(settings.snapshot_prefix, database, result.run)
+        logger.append_keys(database=database, snapshot=identifier, run=result.run)
+        try:
+            rds.create_db_snapshot(
+                DBInstanceIdentifier=database,
+                DBSnapshotIdentifier=identifier,
+                Tags=tags.as_list(
+                    tags.ours(settings, database, result.run, tags.Role.SOURCE, exports)
+                ),
+            )
+        except ClientError as error:
+            if is_code(error, "DBSnapshotAlreadyExists"):
+                _check_existing_is_ours(settings, aws, database, identifier, result)
+                continue
+            failure = step_failed(
+                STEP, error, database=database, snapshot=identifier, region=settings.source_region
+            )
+            logger.error("snapshot not started", code=failure.code, cause=failure.cause)
+            result.failed.append(failure)
+            continue
+        except BotoCoreError as error:
+            result.failed.append(
+                step_failed(
+                    STEP,
+                    error,
+                    database=database,
+                    snapshot=identifier,
+                    region=settings.source_region,
+                )
+            )
+            continue
+        logger.info("snapshot started", region=settings.source_region)
+        count("SnapshotStarted")
+        result.created.append(identifier)
+    if result.failed:
+        count("SnapshotFailed", len(result.failed))
+        raise StartFailed(result)
+    return result
+
+
+def _selected(
+    settings: Settings, requested: Sequence[str] | None, result: StartResult
+) -> list[str]:
+    if requested is None:
+        return list(settings.db_identifiers)
+    configured = {db.lower(): db for db in settings.db_identifiers}
+    chosen = []
+    for database in dict.fromkeys(requested):
+        if database.lower() in configured:
+            chosen.append(configured[database.lower()])
+        else:
+            result.failed.append(
+                StepFailed(
+                    STEP,
+                    "not in DB_IDENTIFIER; only configured databases are backed up by this stack",
+                    database=database,
+                    code="DatabaseNotConfigured",
+                    remedy="Add the database to DB_IDENTIFIER and redeploy, or fix the request.",
+                )
+            )
+    return chosen
+
+
+def _check_existing_is_ours(
+    settings: Settings, aws: Aws, database: str, identifier: str, result: StartResult
+) -> None:
+    """A snapshot with our derived name exists: a duplicate event, unless someone else made it."""
+    found = aws.rds(settings.source_region).describe_db_snapshots(DBSnapshotIdentifier=identifier)
+    snapshot = found["DBSnapshots"][0]
+    if tags.owned(settings, snapshot, settings.source_region) is None:
+        result.failed.append(
+            StepFailed(
+                STEP,
+                f"a snapshot named {identifier} exists but was not made by this stack "
+                f"({settings.stack_name})",
+                database=database,
+                snapshot=identifier,
+                region=settings.source_region,
+                code="ForeignSnapshotNameClash",
+                remedy="Rename or delete the foreign snapshot, or change SNAPSHOT_PREFIX.",
+            )
+        )
+        return
+    logger.info(
+        "snapshot already exists; duplicate or replayed event",
+        database=database,
+        snapshot=identifier,
+        run=result.run,
+    )
+    result.existing.append(identifier)

@@ -1,0 +1,99 @@
+"""Tags that mark a snapshot as ours. Only tagged snapshots are ever copied or deleted."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+from rds_backup.settings import Settings
+
+if TYPE_CHECKING:
+    from mypy_boto3_rds.type_defs import TagTypeDef
+
+NAMESPACE = "rds-backup:"
+STACK = f"{NAMESPACE}stack"
+DATABASE = f"{NAMESPACE}database"
+RUN = f"{NAMESPACE}run"
+ROLE = f"{NAMESPACE}role"
+EXPORTS = f"{NAMESPACE}exports"  # which regions this run exports: "target" or "source,target"
+
+
+class Role(StrEnum):
+    SOURCE = "source"
+    COPY = "copy"
+
+
+def as_dict(tag_list: Iterable[Mapping[str, Any]] | None) -> dict[str, str]:
+    return {str(tag["Key"]): str(tag.get("Value", "")) for tag in tag_list or ()}
+
+
+def as_list(tags: Mapping[str, str]) -> list[TagTypeDef]:
+    return [{"Key": key, "Value": value} for key, value in tags.items()]
+
+
+def ours(settings: Settings, database: str, run: str, role: Role, exports: str) -> dict[str, str]:
+    return {
+        STACK: settings.stack_name,
+        DATABASE: database,
+        RUN: run,
+        ROLE: role.value,
+        EXPORTS: exports,
+    }
+
+
+def user_tags(tags: Mapping[str, str]) -> dict[str, str]:
+    """The source's own tags worth carrying to the copy: not ``aws:`` (AWS refuses them),
+    not ours (the copy gets its own)."""
+    return {k: v for k, v in tags.items() if not k.startswith(("aws:", NAMESPACE))}
+
+
+@dataclass(frozen=True)
+class Owned:
+    """A snapshot proven to be ours, with what its tags say about its run."""
+
+    identifier: str
+    arn: str
+    region: str
+    database: str
+    run: str
+    role: Role
+    exports: tuple[str, ...]
+    status: str
+    tags: dict[str, str]
+    raw: Mapping[str, Any]
+
+    @property
+    def available(self) -> bool:
+        return self.status.lower() == "available"
+
+
+def owned(settings: Settings, snapshot: Mapping[str, Any], region: str) -> Owned | None:
+    """Return the snapshot as :class:`Owned` if this stack made it, else None.
+
+    Ours means: a manual snapshot, named with our prefix, tagged with our stack name and a
+    known role. Automated, AWS Backup, foreign manual snapshots and other stacks' are not.
+    """
+    tags = as_dict(snapshot.get("TagList"))
+    identifier = str(snapshot.get("DBSnapshotIdentifier", ""))
+    if snapshot.get("SnapshotType", "manual") != "manual":
+        return None
+    if not identifier.startswith(f"{settings.snapshot_prefix}-"):
+        return None
+    if tags.get(STACK) != settings.stack_name or tags.get(ROLE) not in {r.value for r in Role}:
+        return None
+    if not tags.get(DATABASE) or not tags.get(RUN):
+        return None
+    return Owned(
+        identifier=identifier,
+        arn=str(snapshot.get("DBSnapshotArn", "")),
+        region=region,
+        database=tags[DATABASE],
+        run=tags[RUN],
+        role=Role(tags[ROLE]),
+        exports=tuple(part for part in tags.get(EXPORTS, "target").split(",") if part),
+        status=str(snapshot.get("Status", "")),
+        tags=tags,
+        raw=snapshot,
+    )

@@ -1,0 +1,121 @@
+"""Contracts: every sample event parses into its model; RDS events classify by EventID."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from events import (
+    BackupRequestedEvent,
+    LambdaFailureEvent,
+    RdsEventKind,
+    RdsSnapshotEvent,
+    ScheduledEvent,
+    load_sample,
+    sample_names,
+)
+from events.parse import parse_event
+from rds_backup.errors import InvalidEvent
+from tests.conftest import SHARED_SAMPLES
+
+MODELS = {
+    "scheduled": ScheduledEvent,
+    "backup-requested": BackupRequestedEvent,
+    "lambda-invocation-failure": LambdaFailureEvent,
+}
+KINDS = {
+    "rds-0042-snapshot-created": RdsEventKind.SNAPSHOT_CREATED,
+    "rds-0060-copy-finished": RdsEventKind.COPY_FINISHED,
+    "rds-0061-copy-canceled": RdsEventKind.COPY_CANCELED,
+    "rds-0159-export-failed": RdsEventKind.EXPORT_FAILED,
+    "rds-0160-export-canceled": RdsEventKind.EXPORT_CANCELED,
+    "rds-0161-export-completed": RdsEventKind.EXPORT_COMPLETED,
+    "rds-cluster-0075-snapshot-created": RdsEventKind.SNAPSHOT_CREATED,
+}
+
+
+def test_every_sample_has_a_contract():
+    assert set(sample_names()) == set(MODELS) | set(KINDS)
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_given_a_sample_when_parsed_then_it_matches_its_model(name):
+    parsed = parse_event(load_sample(name), MODELS[name])
+
+    assert isinstance(parsed, MODELS[name])
+
+
+@pytest.mark.parametrize(("name", "kind"), sorted(KINDS.items()))
+def test_given_an_rds_sample_when_parsed_then_it_is_classified_by_event_id(name, kind):
+    parsed = parse_event(load_sample(name), RdsSnapshotEvent)
+
+    assert parsed.kind is kind
+
+
+@pytest.mark.parametrize(("name", "kind"), sorted(KINDS.items()))
+def test_given_an_rds_event_without_event_id_when_parsed_then_the_message_classifies_it(name, kind):
+    raw = load_sample(name)
+    del raw["detail"]["EventID"]
+
+    assert parse_event(raw, RdsSnapshotEvent).kind is kind
+
+
+@pytest.mark.parametrize("path", sorted(SHARED_SAMPLES.glob("*.json")), ids=lambda p: p.name)
+def test_given_the_documented_aws_samples_when_parsed_then_they_match_the_rds_contract(path):
+    parsed = parse_event(json.loads(path.read_text()), RdsSnapshotEvent)
+
+    assert parsed.snapshot.account == "123456789012"
+    assert parsed.kind in {RdsEventKind.SNAPSHOT_DELETED, RdsEventKind.SNAPSHOT_CREATING}
+
+
+def test_given_a_forwarded_event_when_parsed_then_region_and_account_come_from_the_arn():
+    raw = load_sample("rds-0060-copy-finished")
+    raw["region"] = "us-east-1"  # cross-region forwarding rewrites the envelope
+    raw.pop("account")
+
+    parsed = parse_event(raw, RdsSnapshotEvent)
+
+    assert parsed.snapshot.region == "us-west-2"
+    assert parsed.snapshot.account == "123456789012"
+    assert parsed.snapshot.identifier == "rds-backup-orders-20261125-0300"
+
+
+def test_given_an_unknown_event_id_when_classified_then_it_is_other():
+    raw = load_sample("rds-0042-snapshot-created")
+    raw["detail"]["EventID"] = "RDS-EVENT-0999"
+
+    assert parse_event(raw, RdsSnapshotEvent).kind is RdsEventKind.OTHER
+
+
+def test_given_a_malformed_event_when_parsed_then_the_error_names_fields_not_values():
+    raw = load_sample("rds-0042-snapshot-created")
+    raw["detail"]["SourceArn"] = "arn:aws:s3:::secret-bucket-name"
+    del raw["time"]
+
+    with pytest.raises(InvalidEvent) as raised:
+        parse_event(raw, RdsSnapshotEvent)
+
+    assert "time" in str(raised.value)
+    assert "detail.SourceArn" in str(raised.value)
+    assert "secret-bucket-name" not in str(raised.value)
+
+
+def test_given_a_schedule_event_as_a_backup_request_when_parsed_as_either_then_it_is_a_schedule():
+    parsed = parse_event(load_sample("scheduled"), ScheduledEvent | BackupRequestedEvent)
+
+    assert isinstance(parsed, ScheduledEvent)
+
+
+def test_given_a_replayed_event_when_parsed_then_replay_name_is_kept():
+    raw = load_sample("rds-0161-export-completed") | {"replay-name": "fix-kms-2026-11-25"}
+
+    assert parse_event(raw, RdsSnapshotEvent).is_replay
+
+
+def test_given_a_failure_destination_event_when_parsed_then_the_function_and_cause_are_known():
+    parsed = parse_event(load_sample("lambda-invocation-failure"), LambdaFailureEvent)
+
+    assert parsed.detail.function_name == "rds-backup-dev-copy_snapshot"
+    assert parsed.detail.response_payload is not None
+    assert "KMSKeyNotAccessibleFault" in parsed.detail.response_payload.error_message

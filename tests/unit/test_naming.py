@@ -1,0 +1,49 @@
+"""Derived names: stable, valid RDS identifiers, export ids within limits."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta, timezone
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from rds_backup.naming import export_id, export_uri, run_id, snapshot_id
+
+RDS_ID = re.compile(r"^[a-zA-Z](?!.*--)[a-zA-Z0-9-]{0,254}(?<!-)$")
+EXPORT_ID = re.compile(r"^[a-zA-Z](?!.*--)[a-zA-Z0-9-]{0,59}(?<!-)$")
+db_ids = st.from_regex(r"[a-z](?:[a-z0-9]|-(?=[a-z0-9])){0,62}", fullmatch=True)
+
+
+def test_given_a_scheduled_time_when_named_then_the_snapshot_id_has_the_documented_shape():
+    run = run_id(datetime(2026, 11, 25, 3, 0, 41, tzinfo=UTC))
+
+    assert snapshot_id("rds-backup", "Orders", run) == "rds-backup-orders-20261125-0300"
+
+
+def test_given_a_time_in_another_zone_when_named_then_the_run_is_in_utc():
+    local = datetime(2026, 11, 25, 4, 0, tzinfo=timezone(timedelta(hours=1)))
+
+    assert run_id(local) == "20261125-0300"
+
+
+@given(db=db_ids, attempt=st.integers(min_value=1, max_value=99))
+def test_any_valid_database_yields_valid_snapshot_and_export_ids(db, attempt):
+    snap = snapshot_id("rds-backup", db, "20261125-0300")
+    export = export_id(snap, "ap-southeast-2", attempt)
+
+    assert RDS_ID.match(snap)
+    assert EXPORT_ID.match(export), export
+    assert export == export_id(snap, "ap-southeast-2", attempt)
+
+
+def test_given_two_long_names_sharing_a_prefix_when_exported_then_ids_differ():
+    a = snapshot_id("rds-backup", "a" * 60 + "x", "20261125-0300")
+    b = snapshot_id("rds-backup", "a" * 60 + "y", "20261125-0300")
+
+    assert export_id(a, "us-west-2") != export_id(b, "us-west-2")
+
+
+def test_export_uri_is_bucket_prefix_and_export_id():
+    assert export_uri("bkt", "rds-backup/", "e-1") == "s3://bkt/rds-backup/e-1/"
+    assert export_uri("bkt", "", "e-1") == "s3://bkt/e-1/"

@@ -1,0 +1,112 @@
+"""Settings: one validated model; every problem reported at once with its variable."""
+
+from __future__ import annotations
+
+import pytest
+
+from rds_backup.settings import ConfigError, parse_settings
+
+VALID = {
+    "SOURCE_REGION": "eu-west-1",
+    "TARGET_REGION": "eu-central-1",
+    "DB_IDENTIFIER": "orders",
+    "SOURCE_BUCKET": "acme-backups-euw1",
+    "TARGET_BUCKET": "acme-backups-euc1",
+    "KMS_KEY_ID": "arn:aws:kms:eu-central-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+    "EXPORT_ROLE_ARN": "arn:aws:iam::123456789012:role/rds-s3-export",
+    "ADMIN_EMAIL": "dba@example.com",
+}
+MRK = "arn:aws:kms:eu-west-1:123456789012:key/mrk-1234abcd12ab34cd56ef1234567890ab"
+
+
+def test_given_the_old_lambdas_variables_when_parsed_then_defaults_match_the_old_behaviour():
+    settings = parse_settings(VALID)
+
+    assert settings.db_identifiers == ["orders"]
+    assert settings.keep_source_snapshot is False
+    assert settings.store_to_source_s3 is False
+    assert settings.retention_days == 15
+    assert settings.sender == "dba@example.com"
+    assert settings.keys.target == VALID["KMS_KEY_ID"]
+
+
+def test_given_every_required_variable_missing_when_parsed_then_one_error_names_them_all():
+    with pytest.raises(ConfigError) as raised:
+        parse_settings({})
+
+    message = str(raised.value)
+    for name in (
+        "SOURCE_REGION",
+        "TARGET_REGION",
+        "DB_IDENTIFIER",
+        "SOURCE_BUCKET",
+        "TARGET_BUCKET",
+        "KMS_KEY_ID",
+        "EXPORT_ROLE_ARN",
+        "ADMIN_EMAIL",
+    ):
+        assert f"{name}: required but not set" in message
+    assert len(raised.value.problems) == 8
+
+
+def test_given_several_bad_values_when_parsed_then_each_bad_variable_is_named_once():
+    env = VALID | {
+        "SOURCE_REGION": "Ireland",
+        "DB_IDENTIFIER": "orders,9bad--name",
+        "TARGET_BUCKET": "Not_A_Bucket",
+        "KEEP_SOURCE_SNAPSHOT": "maybe",
+        "RETENTION_DAYS": "zero",
+        "ADMIN_EMAIL": "not-an-email",
+    }
+
+    with pytest.raises(ConfigError) as raised:
+        parse_settings(env)
+
+    named = {problem.split(":")[0].split(".")[0] for problem in raised.value.problems}
+    assert named == {
+        "SOURCE_REGION",
+        "DB_IDENTIFIER",
+        "TARGET_BUCKET",
+        "KEEP_SOURCE_SNAPSHOT",
+        "RETENTION_DAYS",
+        "ADMIN_EMAIL",
+    }
+    assert "Traceback" not in str(raised.value)
+
+
+def test_given_the_same_region_twice_when_parsed_then_the_error_explains_why_it_is_refused():
+    with pytest.raises(ConfigError, match="TARGET_REGION: must differ from SOURCE_REGION"):
+        parse_settings(VALID | {"TARGET_REGION": "eu-west-1", "KMS_KEY_ID": MRK})
+
+
+def test_given_a_comma_list_of_databases_when_parsed_then_each_is_kept_in_order():
+    settings = parse_settings(VALID | {"DB_IDENTIFIER": " orders, billing ,ledger"})
+
+    assert settings.db_identifiers == ["orders", "billing", "ledger"]
+
+
+def test_given_a_multi_region_key_when_resolved_then_each_region_gets_its_replica_arn():
+    settings = parse_settings(VALID | {"KMS_KEY_ID": MRK, "STORE_TO_SOURCE_S3": "true"})
+
+    assert settings.keys.source == MRK
+    assert settings.keys.target == MRK.replace("eu-west-1", "eu-central-1")
+
+
+def test_given_a_regular_key_in_the_wrong_region_when_parsed_then_the_fix_is_named():
+    env = VALID | {"KMS_KEY_ID": VALID["KMS_KEY_ID"].replace("eu-central-1", "eu-west-1")}
+
+    with pytest.raises(ConfigError, match="set TARGET_KMS_KEY_ID"):
+        parse_settings(env)
+
+
+def test_given_source_exports_without_a_source_key_when_parsed_then_source_kms_key_is_asked_for():
+    with pytest.raises(ConfigError, match="SOURCE_KMS_KEY_ID: STORE_TO_SOURCE_S3=true needs"):
+        parse_settings(VALID | {"STORE_TO_SOURCE_S3": "true"})
+
+
+def test_given_a_key_per_region_when_resolved_then_each_region_uses_its_own():
+    source_key = "arn:aws:kms:eu-west-1:123456789012:key/aaaaaaaa-12ab-34cd-56ef-1234567890ab"
+    settings = parse_settings(VALID | {"SOURCE_KMS_KEY_ID": source_key, "STORE_TO_SOURCE_S3": "1"})
+
+    assert settings.key_for("eu-west-1") == source_key
+    assert settings.key_for("eu-central-1") == VALID["KMS_KEY_ID"]
