@@ -138,6 +138,13 @@ class Settings(BaseModel):
     keep_source_snapshot: Flag = Field(default=False, alias="KEEP_SOURCE_SNAPSHOT")
     store_to_source_s3: Flag = Field(default=False, alias="STORE_TO_SOURCE_S3")
     retention_days: int = Field(default=15, ge=1, le=3650, alias="RETENTION_DAYS")
+    # Generations kept past retention (0 = none): the newest snapshot of each of the last
+    # N days / ISO weeks / months. MIN_KEEP completed copies per database always stay.
+    keep_daily: int = Field(default=0, ge=0, le=3650, alias="KEEP_DAILY")
+    keep_weekly: int = Field(default=0, ge=0, le=520, alias="KEEP_WEEKLY")
+    keep_monthly: int = Field(default=0, ge=0, le=120, alias="KEEP_MONTHLY")
+    min_keep: int = Field(default=1, ge=1, le=1000, alias="MIN_KEEP")
+    delete_old_exports: Flag = Field(default=False, alias="DELETE_OLD_EXPORTS")
     snapshot_prefix: Annotated[
         str, _matching(PREFIX, "a lower-case prefix of letters, digits and single hyphens")
     ] = Field(default="rds-backup", alias="SNAPSHOT_PREFIX")

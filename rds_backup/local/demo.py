@@ -17,7 +17,7 @@ from rds_backup.settings import load_settings
 
 FAKE_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "local",
-    "AWS_SECRET_ACCESS_KEY": "local",  # noqa: S105 - moto accepts anything
+    "AWS_SECRET_ACCESS_KEY": "local",
     "AWS_DEFAULT_REGION": "us-east-1",
 }
 
@@ -41,7 +41,10 @@ def run_demo() -> dict[str, Any]:
             for key, value in sorted(tag_map.items()):
                 print(f"      {key} = {value}")
             snapshots.append(
-                {"id": snapshot["DBSnapshotIdentifier"], "status": snapshot["Status"],
-                 "tags": tag_map}
+                {
+                    "id": snapshot["DBSnapshotIdentifier"],
+                    "status": snapshot["Status"],
+                    "tags": tag_map,
+                }
             )
         return {"run": result["run"], "snapshots": snapshots}
