@@ -1,0 +1,155 @@
+"""Package the Serverless stacks and read back what would be deployed.
+
+Used by the local AWS harness (rules and patterns come from the generated CloudFormation, so
+what is tested is what is deployed) and by ``tests/infra``. Never shipped to Lambda.
+
+``package("main")`` builds the Linux arm64 dependency layer (``infra/build_deps.py``) and runs
+``serverless package`` for the source-region service; ``package("target")`` does the same for
+the target-region forwarder in ``infra/target-region``. Both are cached: the work is redone
+only when a hash of the inputs (serverless files, ``infra/**``, handler/event/domain sources,
+the layer requirements) changes. An exclusive file lock makes concurrent callers (pytest-xdist
+workers, the harness) wait for one build instead of racing.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Literal
+
+Stack = Literal["main", "target"]
+
+ROOT = Path(__file__).resolve().parents[2]
+BUILD = ROOT / "build" / "package"
+TEMPLATE = "cloudformation-template-update-stack.json"
+STAGE = "dev"
+# What the artifacts are made of; a change to any of these repackages.
+SOURCES = ("handlers", "events", "rds_backup", "infra")
+SOURCE_SUFFIXES = {".py", ".json", ".yml", ".yaml", ".html", ".txt", ".j2", ".sh", ".typed"}
+SKIP_DIRS = {"__pycache__", ".serverless", "node_modules", ".mypy_cache", ".pytest_cache"}
+SERVICE_DIRS: dict[Stack, Path] = {"main": ROOT, "target": ROOT / "infra" / "target-region"}
+
+
+class PackagingError(RuntimeError):
+    """Packaging could not run or failed; the message says what to do."""
+
+
+def package(stack: Stack, *, force: bool = False) -> Path:
+    """Package ``stack`` if its inputs changed; return the directory holding
+    ``cloudformation-template-update-stack.json`` and the zips."""
+    out = BUILD / stack
+    with _locked(BUILD / f"{stack}.lock"):
+        digest = _inputs_hash(stack)
+        stamp = out / ".inputs-hash"
+        if not force and (out / TEMPLATE).is_file() and _read(stamp) == digest:
+            return out
+        serverless = _serverless_bin()
+        if stack == "main":
+            _build_layer()
+        if out.exists():
+            shutil.rmtree(out)
+        _run(
+            [serverless, "package", "--stage", STAGE, "--package", str(out)],
+            cwd=SERVICE_DIRS[stack],
+            what=f"serverless package ({stack})",
+        )
+        if not (out / TEMPLATE).is_file():
+            raise PackagingError(f"serverless package ({stack}) wrote no {TEMPLATE} in {out}")
+        stamp.write_text(digest, encoding="utf-8")
+        return out
+
+
+def load_template(stack: Stack) -> dict[str, Any]:
+    """The CloudFormation that ``serverless package`` generated for ``stack``."""
+    text = (package(stack) / TEMPLATE).read_text(encoding="utf-8")
+    template: dict[str, Any] = json.loads(text)
+    return template
+
+
+def artifacts(stack: Stack) -> list[Path]:
+    """The zips of ``stack`` (function and layer artifacts), sorted by name."""
+    return sorted(package(stack).glob("*.zip"))
+
+
+def _serverless_bin() -> str:
+    if shutil.which("node") is None:
+        raise PackagingError("node is not on PATH: install Node 20+, then run ./scripts/setup")
+    binary = ROOT / "node_modules" / ".bin" / "serverless"
+    if not binary.exists():
+        raise PackagingError(
+            f"{binary} is missing: run ./scripts/setup (or `npm ci`) to install osls "
+            "from package.json"
+        )
+    return str(binary)
+
+
+def _build_layer() -> None:
+    _run(
+        [sys.executable, str(ROOT / "infra" / "build_deps.py")],
+        cwd=ROOT,
+        what="dependency layer build (infra/build_deps.py)",
+    )
+
+
+def _run(command: list[str], *, cwd: Path, what: str) -> None:
+    env = dict(os.environ)
+    # Packaging never needs an account; make sure no profile lookups or telemetry happen.
+    env.setdefault("SLS_TELEMETRY_DISABLED", "1")
+    env.setdefault("SLS_NOTIFICATIONS_MODE", "off")
+    env.setdefault("SLS_DEPRECATION_DISABLE", "*")
+    result = subprocess.run(  # noqa: S603 - fixed argv, no shell
+        command, cwd=cwd, env=env, capture_output=True, text=True, check=False
+    )
+    if result.returncode != 0:
+        output = (result.stdout + result.stderr).strip()[-4000:]
+        raise PackagingError(f"{what} failed (exit {result.returncode}):\n{output}")
+
+
+def _inputs_hash(stack: Stack) -> str:
+    digest = hashlib.sha256()
+    files = [ROOT / "serverless.yml", ROOT / "package.json", ROOT / "pyproject.toml"]
+    for top in SOURCES:
+        files.extend(_walk(ROOT / top))
+    for path in sorted(set(files)):
+        if path.is_file():
+            digest.update(str(path.relative_to(ROOT)).encode())
+            digest.update(b"\0")
+            digest.update(path.read_bytes())
+            digest.update(b"\0")
+    digest.update(stack.encode())
+    return digest.hexdigest()
+
+
+def _walk(top: Path) -> Iterator[Path]:
+    for dirpath, dirnames, filenames in os.walk(top):
+        dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS)
+        for name in filenames:
+            path = Path(dirpath) / name
+            if path.suffix in SOURCE_SUFFIXES:
+                yield path
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+
+
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
