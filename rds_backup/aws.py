@@ -6,6 +6,7 @@ client at the local AWS; nothing here knows about it.
 
 from __future__ import annotations
 
+import threading
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -29,23 +30,32 @@ CLIENT_CONFIG = Config(
 )
 
 
+@lru_cache(maxsize=1)
+def _shared_session() -> boto3.Session:
+    # One session per process: it caches the service models, which cost ~0.1 s per client
+    # to load; a fresh Session per factory would pay that again.
+    return boto3.Session()
+
+
 class Aws:
     """A small client factory keyed by region; pass it to domain functions."""
 
     def __init__(self, session: boto3.Session | None = None) -> None:
         self._session = session
         self._clients: dict[tuple[str, str], Any] = {}
+        self._lock = threading.Lock()  # boto3 sessions are not thread-safe for client creation
 
     def client(self, service: str, region: str) -> Any:
         key = (service, region)
-        if key not in self._clients:
-            session = self._session or boto3.Session()
-            self._clients[key] = session.client(
-                service,  # type: ignore[call-overload]
-                region_name=region,
-                config=CLIENT_CONFIG,
-            )
-        return self._clients[key]
+        with self._lock:
+            if key not in self._clients:
+                session = self._session or _shared_session()
+                self._clients[key] = session.client(
+                    service,  # type: ignore[call-overload]
+                    region_name=region,
+                    config=CLIENT_CONFIG,
+                )
+            return self._clients[key]
 
     def rds(self, region: str) -> RDSClient:
         client: RDSClient = self.client("rds", region)

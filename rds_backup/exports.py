@@ -1,0 +1,123 @@
+"""Snapshot exports to S3: derived ids, the latest attempt, and starting one idempotently."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from rds_backup.aws import Aws
+from rds_backup.errors import is_code, step_failed
+from rds_backup.naming import export_id
+from rds_backup.observability import count, logger
+from rds_backup.settings import Settings
+
+COMPLETE = "COMPLETE"
+FAILED = frozenset({"FAILED", "CANCELED"})
+IN_FLIGHT = frozenset({"STARTING", "IN_PROGRESS", "CANCELING"})
+MAX_ATTEMPTS = 20
+STEP = "export"
+
+
+@dataclass(frozen=True)
+class ExportAttempt:
+    export_id: str
+    attempt: int
+    status: str  # upper-cased: RDS documents upper case, moto answers lower case
+    task: dict[str, Any]
+
+    @property
+    def failed(self) -> bool:
+        return self.status in FAILED
+
+    @property
+    def complete(self) -> bool:
+        return self.status == COMPLETE
+
+
+def latest_attempt(aws: Aws, region: str, snapshot_arn: str, snapshot: str) -> ExportAttempt | None:
+    """The newest of our export attempts for a snapshot in its region, if any.
+
+    Filters client-side as well: the SourceArn filter is a hint some implementations
+    ignore, and only ids we derived count as ours.
+    """
+    attempts = {export_id(snapshot, region, n): n for n in range(1, MAX_ATTEMPTS + 1)}
+    found: list[ExportAttempt] = []
+    try:
+        pages = (
+            aws.rds(region).get_paginator("describe_export_tasks").paginate(SourceArn=snapshot_arn)
+        )
+        for page in pages:
+            for task in page.get("ExportTasks", []):
+                identifier = task.get("ExportTaskIdentifier", "")
+                if identifier in attempts and task.get("SourceArn") == snapshot_arn:
+                    status = str(task.get("Status", "")).upper()
+                    found.append(
+                        ExportAttempt(identifier, attempts[identifier], status, dict(task))
+                    )
+    except ClientError as error:
+        if is_code(error, "ExportTaskNotFound", "ExportTaskNotFoundFault"):
+            return None
+        raise step_failed(STEP, error, snapshot=snapshot, region=region) from error
+    except BotoCoreError as error:
+        raise step_failed(STEP, error, snapshot=snapshot, region=region) from error
+    return max(found, key=lambda a: a.attempt, default=None)
+
+
+@dataclass(frozen=True)
+class ExportStart:
+    outcome: str  # started | exists | failed-earlier
+    attempt: ExportAttempt | None
+    export_id: str
+
+
+def start_export(
+    settings: Settings,
+    aws: Aws,
+    *,
+    region: str,
+    snapshot: str,
+    snapshot_arn: str,
+    database: str,
+    redrive: bool,
+) -> ExportStart:
+    """Start the export of ``snapshot`` to the bucket of ``region``, once.
+
+    An attempt that exists and has not failed is the work done. A failed attempt is only
+    retried on a re-drive (a replayed event or reconcile): the failure was already
+    reported, and retrying blindly on every duplicate would repeat it.
+    """
+    bucket = settings.source_bucket if region == settings.source_region else settings.target_bucket
+    latest = latest_attempt(aws, region, snapshot_arn, snapshot)
+    if latest is not None and not latest.failed:
+        logger.info("export already started", export=latest.export_id, status=latest.status)
+        return ExportStart("exists", latest, latest.export_id)
+    if latest is not None and not redrive:
+        logger.warning("export failed earlier; waiting for a re-drive", export=latest.export_id)
+        return ExportStart("failed-earlier", latest, latest.export_id)
+    identifier = export_id(snapshot, region, latest.attempt + 1 if latest else 1)
+    request: dict[str, Any] = {
+        "ExportTaskIdentifier": identifier,
+        "SourceArn": snapshot_arn,
+        "S3BucketName": bucket,
+        "IamRoleArn": settings.export_role_arn,
+        "KmsKeyId": settings.key_for(region),
+    }
+    if settings.export_s3_prefix.strip("/"):
+        request["S3Prefix"] = settings.export_s3_prefix.strip("/")
+    try:
+        aws.rds(region).start_export_task(**request)
+    except ClientError as error:
+        if is_code(error, "ExportTaskAlreadyExists", "ExportTaskAlreadyExistsFault"):
+            return ExportStart("exists", None, identifier)
+        raise step_failed(
+            STEP, error, database=database, snapshot=snapshot, region=region
+        ) from error
+    except BotoCoreError as error:
+        raise step_failed(
+            STEP, error, database=database, snapshot=snapshot, region=region
+        ) from error
+    logger.info("export started", export=identifier, bucket=bucket, region=region)
+    count("ExportStarted")
+    return ExportStart("started", None, identifier)

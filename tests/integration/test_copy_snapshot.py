@@ -1,0 +1,191 @@
+"""copy_snapshot on moto: RDS-EVENT-0042 for our snapshot → one copy in the target region."""
+
+from __future__ import annotations
+
+import contextlib
+
+import pytest
+from botocore.exceptions import ClientError
+
+from events import load_sample
+from handlers import copy_snapshot, start_backup
+from rds_backup import tags
+from rds_backup.errors import StepFailed
+from rds_backup.local.seed import WorldSpec
+from tests.support import SAMPLE_SNAPSHOT, CallRecorder, rds_event, set_snapshot_status
+
+
+@pytest.fixture
+def snapshot(settings, aws, context):
+    """The nightly run has made our source snapshot (with a user tag and an aws: tag)."""
+    start_backup.handler(load_sample("scheduled"), context)
+    rds = aws.rds(settings.source_region)
+    arn = rds.describe_db_snapshots(DBSnapshotIdentifier=SAMPLE_SNAPSHOT)["DBSnapshots"][0][
+        "DBSnapshotArn"
+    ]
+    rds.add_tags_to_resource(ResourceName=arn, Tags=[{"Key": "team", "Value": "payments"}])
+    return arn
+
+
+@pytest.fixture
+def calls(aws, settings):
+    recorder = CallRecorder()
+    recorder.attach(aws, "rds", settings.source_region)
+    return recorder.attach(aws, "rds", settings.target_region)
+
+
+def copies(aws, settings):
+    found = aws.rds(settings.target_region).describe_db_snapshots(SnapshotType="manual")
+    return {s["DBSnapshotIdentifier"]: s for s in found["DBSnapshots"]}
+
+
+def test_given_our_snapshot_when_created_event_arrives_then_it_is_copied_with_the_right_call(
+    settings, aws, context, snapshot, calls
+):
+    result = copy_snapshot.handler(load_sample("rds-0042-snapshot-created"), context)
+
+    assert result["copy"] == "started"
+    [(region, params)] = calls.of("CopyDBSnapshot")
+    assert region == "us-west-2"
+    assert params["SourceDBSnapshotIdentifier"] == snapshot
+    assert params["SourceRegion"] == "us-east-1"
+    assert params["TargetDBSnapshotIdentifier"] == SAMPLE_SNAPSHOT
+    assert params["KmsKeyId"] == settings.keys.target
+    assert params["KmsKeyId"].startswith("arn:aws:kms:us-west-2:")
+    assert tags.as_dict(params["Tags"]) == {
+        "team": "payments",
+        tags.STACK: "rds-backup",
+        tags.DATABASE: "orders",
+        tags.RUN: "20261125-0300",
+        tags.ROLE: "copy",
+        tags.EXPORTS: "target",
+    }
+    assert "OptionGroupName" not in params
+    assert calls.of("StartExportTask") == []
+    assert list(copies(aws, settings)) == [SAMPLE_SNAPSHOT]
+
+
+def test_given_the_created_event_three_times_when_handled_then_one_copy_exists(
+    settings, aws, context, snapshot
+):
+    outcomes = [
+        copy_snapshot.handler(load_sample("rds-0042-snapshot-created"), context)["copy"]
+        for _ in range(3)
+    ]
+
+    assert outcomes == ["started", "exists", "exists"]
+    assert len(copies(aws, settings)) == 1
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [WorldSpec(store_to_source_s3=True), WorldSpec(store_to_source_s3=True, multi_region_key=True)],
+)
+def test_given_store_to_source_s3_when_created_then_the_source_is_exported_in_its_region(
+    settings, aws, context, snapshot, calls, spec
+):
+    result = copy_snapshot.handler(load_sample("rds-0042-snapshot-created"), context)
+
+    assert result["source_export"]["outcome"] == "started"
+    [(region, params)] = calls.of("StartExportTask")
+    assert region == "us-east-1"
+    assert params["SourceArn"] == snapshot
+    assert params["S3BucketName"] == settings.source_bucket
+    assert params["KmsKeyId"] == settings.keys.source
+    assert ":us-east-1:" in params["KmsKeyId"]
+    assert params["IamRoleArn"] == settings.export_role_arn
+    assert params["ExportTaskIdentifier"] == f"{SAMPLE_SNAPSHOT}-us-east-1"
+    [(_, copy_params)] = calls.of("CopyDBSnapshot")
+    assert ":us-west-2:" in copy_params["KmsKeyId"]
+
+
+def test_given_a_target_option_group_when_copied_then_it_is_passed(
+    settings, aws, context, snapshot, calls, monkeypatch
+):
+    monkeypatch.setenv("TARGET_OPTION_GROUP", "orders-pg16-usw2")
+    copy_snapshot.load_settings.cache_clear()
+
+    # moto may not know the option group; the parameter sent is what this test checks.
+    with contextlib.suppress(StepFailed):
+        copy_snapshot.handler(load_sample("rds-0042-snapshot-created"), context)
+
+    [(_, params)] = calls.of("CopyDBSnapshot")
+    assert params["OptionGroupName"] == "orders-pg16-usw2"
+
+
+def test_given_a_foreign_manual_snapshot_with_our_prefix_when_created_then_nothing_is_copied(
+    settings, aws, context, calls
+):
+    aws.rds(settings.source_region).create_db_snapshot(
+        DBInstanceIdentifier="orders", DBSnapshotIdentifier=SAMPLE_SNAPSHOT
+    )
+
+    result = copy_snapshot.handler(load_sample("rds-0042-snapshot-created"), context)
+
+    assert result == {"skipped": "not ours or gone"}
+    assert calls.of("CopyDBSnapshot") == []
+
+
+@pytest.mark.parametrize(
+    "identifier", ["rds:orders-2026-11-25-03-10", "awsbackup:job-1234", "nightly-orders"]
+)
+def test_given_a_snapshot_without_our_prefix_when_created_then_it_is_ignored_without_calls(
+    settings, aws, context, calls, identifier
+):
+    event = rds_event("RDS-EVENT-0042", "us-east-1", snapshot="x")
+    event["detail"]["SourceIdentifier"] = identifier
+    event["detail"]["SourceArn"] = event["detail"]["SourceArn"].replace(":x", ":" + identifier)
+
+    assert copy_snapshot.handler(event, context) == {"skipped": "not ours"}
+    assert calls.calls == []
+
+
+def test_given_an_event_for_a_deleted_snapshot_when_handled_then_it_is_dropped(
+    settings, aws, context, calls
+):
+    result = copy_snapshot.handler(load_sample("rds-0042-snapshot-created"), context)
+
+    assert result == {"skipped": "not ours or gone"}
+    assert calls.of("CopyDBSnapshot") == []
+
+
+def test_given_an_early_event_for_a_snapshot_still_creating_when_handled_then_it_raises_to_retry(
+    settings, aws, context, snapshot
+):
+    set_snapshot_status("us-east-1", SAMPLE_SNAPSHOT, "creating")
+
+    with pytest.raises(StepFailed) as raised:
+        copy_snapshot.handler(load_sample("rds-0042-snapshot-created"), context)
+
+    assert raised.value.retryable
+    assert copies(aws, settings) == {}
+
+
+def test_given_the_target_key_is_not_accessible_when_copying_then_a_typed_error_names_the_fix(
+    settings, aws, context, snapshot, monkeypatch
+):
+    def refuse(**_):
+        raise ClientError(
+            {"Error": {"Code": "KMSKeyNotAccessibleFault", "Message": "key disabled"}},
+            "CopyDBSnapshot",
+        )
+
+    monkeypatch.setattr(aws.rds(settings.target_region), "copy_db_snapshot", refuse)
+
+    with pytest.raises(StepFailed) as raised:
+        copy_snapshot.handler(load_sample("rds-0042-snapshot-created"), context)
+
+    assert raised.value.step == "copy"
+    assert raised.value.region == "us-west-2"
+    assert raised.value.code == "KMSKeyNotAccessibleFault"
+    assert "key policy" in raised.value.remedy
+    assert isinstance(raised.value.__cause__, ClientError)
+
+
+def test_given_a_copy_finished_event_when_sent_to_copy_snapshot_then_it_is_ignored(
+    settings, aws, context, calls
+):
+    assert copy_snapshot.handler(load_sample("rds-0060-copy-finished"), context) == {
+        "skipped": "copy-finished"
+    }
+    assert calls.calls == []
