@@ -75,3 +75,10 @@ def fail_export(region: str, export_id: str, cause: str, status: str = "failed")
 
 def set_snapshot_status(region: str, snapshot: str, status: str) -> None:
     backend(region).database_snapshots[snapshot].status = status
+
+
+def sent_emails(region: str = "us-east-1") -> list[Any]:
+    """Messages SES (moto) accepted, oldest first: .subject, .body (HTML), .destinations."""
+    from moto.ses.models import ses_backends
+
+    return list(ses_backends[ACCOUNT][region].sent_messages)

@@ -1,0 +1,277 @@
+"""Last link: tell a person what happened, exactly once per run outcome, and release the
+source snapshot when nothing needs it any more.
+
+Exactly-once rests on powertools idempotency on DynamoDB: the outcome key (snapshot +
+outcome, or the failed invocation's request id) is claimed with a conditional write
+before the email is sent. A concurrent duplicate finds the claim in progress and raises
+(Lambda retries it later, then sees it completed); a failed send releases the claim, so
+the retry sends. Plain "conditional put, then send" would lose the email when SES fails
+after the claim.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+from botocore.exceptions import ClientError
+
+from events.backup_requested import BackupRequestedEvent
+from events.lambda_failure import LambdaFailureEvent
+from events.parse import parse_event
+from events.rds import RdsEventKind, RdsSnapshotEvent
+from events.schedule import ScheduledEvent
+from rds_backup import mail
+from rds_backup.aws import Aws
+from rds_backup.errors import REMEDIES, BackupError, StepFailed, is_code, step_failed
+from rds_backup.naming import run_id
+from rds_backup.observability import count, logger
+from rds_backup.report import FailureReport, SuccessReport
+from rds_backup.runs import Outcome, RunState, load_run
+from rds_backup.settings import ConfigError, Settings
+
+STEP = "notify"
+# Longer than any archive replay window, so a replay never re-sends an email.
+CLAIM_DAYS = 400
+NOTIFY_EVENTS = {
+    RdsEventKind.EXPORT_COMPLETED,
+    RdsEventKind.EXPORT_FAILED,
+    RdsEventKind.EXPORT_CANCELED,
+    RdsEventKind.COPY_CANCELED,
+}
+EXPORT_REMEDY = (
+    "Fix what the cause names (usually the export role's S3 or KMS permissions, the bucket "
+    "policy, or the key policy), then replay the archived RDS-EVENT-0060 for this snapshot: "
+    "export_snapshot starts a new attempt (-a2, -a3, ...) and a success email follows."
+)
+CODE_IN_MESSAGE = re.compile(r"\b([A-Z][A-Za-z]+(?:Fault|Exception|Exceeded|NotFound|Denied))\b")
+
+
+def on_rds_event(
+    settings: Settings, aws: Aws, event: RdsSnapshotEvent, context: Any = None
+) -> dict[str, Any]:
+    arn = event.snapshot
+    logger.append_keys(snapshot=arn.identifier, region=arn.region, event_kind=event.kind.value)
+    if event.kind not in NOTIFY_EVENTS:
+        logger.info("ignored: not an export or copy outcome")
+        return {"skipped": event.kind.value}
+    if arn.region not in (settings.source_region, settings.target_region) or arn.is_cluster:
+        logger.info("ignored: not a DB snapshot in our regions")
+        return {"skipped": "not in our regions"}
+    if not arn.identifier.startswith(f"{settings.snapshot_prefix}-"):
+        logger.info("ignored: not one of our snapshots")
+        return {"skipped": "not ours"}
+    run = load_run(settings, aws, arn, STEP)
+    if run is None:
+        logger.info("ignored: snapshot gone or not made by this stack")
+        return {"skipped": "not ours or gone"}
+    logger.append_keys(database=run.database, run=run.run)
+    result: dict[str, Any] = {"outcome": run.outcome.value}
+    result["source_released"] = release_source(settings, aws, run)
+    if event.kind is RdsEventKind.COPY_CANCELED and run.copy is None:
+        report = _failure(
+            settings,
+            run,
+            "copy",
+            "the cross-region copy was canceled",
+            settings.target_region,
+            "CopyCanceled",
+            "Replay the run's RDS-EVENT-0042 event to copy again.",
+        )
+        result["email"] = send_once(
+            settings, aws, f"{run.snapshot_id}:copy-canceled", report, context
+        )
+    elif run.outcome is Outcome.SUCCEEDED:
+        result["email"] = send_once(
+            settings,
+            aws,
+            f"{run.snapshot_id}:succeeded",
+            _success(settings, run, result["source_released"]),
+            context,
+        )
+    elif run.outcome is Outcome.FAILED and (failed := run.failed_export) is not None:
+        cause = str(failed.task.get("FailureCause") or f"export {failed.status.lower()}")
+        region = next(r for r, a in run.exports.items() if a is failed)
+        report = _failure(
+            settings,
+            run,
+            "export",
+            cause,
+            region,
+            f"Export{failed.status.title()}",
+            EXPORT_REMEDY,
+        )
+        result["email"] = send_once(
+            settings, aws, f"{run.snapshot_id}:failed:{failed.export_id}", report, context
+        )
+    return result
+
+
+def on_handler_failure(
+    settings: Settings, aws: Aws, event: LambdaFailureEvent, context: Any = None
+) -> dict[str, Any]:
+    """A handler failed after Lambda's retries: email the cause, once per failed request."""
+    detail = event.detail
+    error = detail.response_payload
+    message = error.error_message if error else "the function failed without an error message"
+    code_match = CODE_IN_MESSAGE.search(message)
+    code = code_match.group(1) if code_match else (error.error_type if error else None)
+    snapshot, run, database = _what_failed(settings, detail.request_payload)
+    step = detail.function_name.removeprefix(f"{settings.stack_name}-")
+    report = FailureReport(
+        stack=settings.stack_name,
+        step=step,
+        cause=message,
+        error_time=event.time,
+        remedy=REMEDIES.get(code or "", ""),
+        database=database,
+        snapshot_id=snapshot,
+        run=run,
+        region=None,
+        code=code,
+    )
+    logger.append_keys(failed_function=step, snapshot=snapshot, run=run)
+    key = f"handler-failed:{detail.request_context.request_id}"
+    return {"email": send_once(settings, aws, key, report, context)}
+
+
+def release_source(settings: Settings, aws: Aws, run: RunState) -> bool:
+    """Delete the source snapshot (KEEP_SOURCE_SNAPSHOT=false) once the copy is available
+    and no source export still needs it. Never earlier; never anything not ours."""
+    if settings.keep_source_snapshot or run.source is None:
+        return False
+    if run.copy is None or not run.copy.available:
+        return False
+    if settings.source_region in run.exports:
+        source_export = run.exports[settings.source_region]
+        if source_export is None or not source_export.complete:
+            return False  # the source export still needs (or may be re-driven from) it
+    try:
+        aws.rds(settings.source_region).delete_db_snapshot(DBSnapshotIdentifier=run.snapshot_id)
+    except ClientError as error:
+        if is_code(error, "DBSnapshotNotFound", "DBSnapshotNotFoundFault"):
+            return True
+        raise step_failed(
+            "release source",
+            error,
+            database=run.database,
+            snapshot=run.snapshot_id,
+            region=settings.source_region,
+        ) from error
+    logger.info("source snapshot deleted; the copy is available", kept=False)
+    count("SourceSnapshotDeleted")
+    return True
+
+
+def send_once(
+    settings: Settings,
+    aws: Aws,
+    key: str,
+    report: SuccessReport | FailureReport,
+    context: Any = None,
+) -> str:
+    """Render and send the email for ``key`` unless it was already sent."""
+    if not settings.idempotency_table:
+        raise ConfigError(["IDEMPOTENCY_TABLE: required by notify to send each email once"])
+    persistence = DynamoDBPersistenceLayer(
+        table_name=settings.idempotency_table,
+        boto3_client=aws.dynamodb(settings.source_region),
+    )
+    config = IdempotencyConfig(expires_after_seconds=CLAIM_DAYS * 24 * 3600)
+    if context is not None:
+        # Lets a claim left "in progress" by a timed-out invocation expire with it, so the
+        # retry can send; without it the claim would block that email for CLAIM_DAYS.
+        config.register_lambda_context(context)
+    sent_now: list[str] = []
+
+    @idempotent_function(  # type: ignore[untyped-decorator]
+        data_keyword_argument="claim",
+        persistence_store=persistence,
+        config=config,
+        key_prefix=f"{settings.stack_name}-email",
+    )
+    def deliver(claim: dict[str, str]) -> dict[str, str]:
+        email = (
+            mail.render_success(report)
+            if isinstance(report, SuccessReport)
+            else mail.render_failure(report)
+        )
+        try:
+            message_id = mail.send(
+                aws.ses(settings.source_region), settings.sender, settings.admin_emails, email
+            )
+        except ClientError as error:
+            raise step_failed(STEP, error, region=settings.source_region) from error
+        sent_now.append(message_id)
+        return {"message_id": message_id, "subject": email.subject}
+
+    delivered = deliver(claim={"key": key})
+    if sent_now:
+        outcome = "success" if isinstance(report, SuccessReport) else "failure"
+        logger.info("email sent", key=key, outcome=outcome, message_id=delivered["message_id"])
+        count("EmailSent")
+        return "sent"
+    logger.info("email already sent for this outcome; nothing to do", key=key)
+    return "already-sent"
+
+
+def _success(settings: Settings, run: RunState, released: bool) -> SuccessReport:
+    return SuccessReport(
+        stack=settings.stack_name,
+        database=run.database,
+        run=run.run,
+        backup_time=run.backup_time,
+        source_region=settings.source_region,
+        source_snapshot_id=run.snapshot_id,
+        target_region=settings.target_region,
+        copy_snapshot_id=run.snapshot_id,
+        exports=run.export_reports(settings),
+        source_snapshot_kept=run.source is not None and not released,
+    )
+
+
+def _failure(
+    settings: Settings, run: RunState, step: str, cause: str, region: str, code: str, remedy: str
+) -> FailureReport:
+    return FailureReport(
+        stack=settings.stack_name,
+        step=step,
+        cause=cause,
+        error_time=datetime.now(UTC),
+        remedy=remedy,
+        database=run.database,
+        snapshot_id=run.snapshot_id,
+        run=run.run,
+        region=region,
+        code=code,
+        exports=run.export_reports(settings),
+    )
+
+
+def _what_failed(settings: Settings, payload: Any) -> tuple[str | None, str | None, str | None]:
+    """(snapshot, run, database) of the event a failed handler was given, where knowable."""
+    try:
+        rds: RdsSnapshotEvent = parse_event(payload, RdsSnapshotEvent)
+    except BackupError:
+        pass
+    else:
+        identifier = rds.snapshot.identifier
+        parts = identifier.removeprefix(f"{settings.snapshot_prefix}-").rsplit("-", 2)
+        run = "-".join(parts[1:]) if len(parts) == 3 else None
+        return identifier, run, parts[0] if len(parts) == 3 else None
+    try:
+        start: ScheduledEvent | BackupRequestedEvent = parse_event(
+            payload, ScheduledEvent | BackupRequestedEvent
+        )
+    except BackupError:
+        return None, None, None
+    return None, run_id(start.time), None
+
+
+__all__ = ["StepFailed", "on_handler_failure", "on_rds_event", "release_source", "send_once"]

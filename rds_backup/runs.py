@@ -1,0 +1,122 @@
+"""A run's state, read from AWS: its source snapshot, its copy, and each expected export.
+
+notify decides from this state, never from the event alone: a late, duplicated or
+replayed event sees the same truth as the first one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from rds_backup import tags
+from rds_backup.arns import SnapshotArn
+from rds_backup.aws import Aws
+from rds_backup.exports import ExportAttempt, latest_attempt
+from rds_backup.naming import export_uri, run_time
+from rds_backup.report import ExportReport
+from rds_backup.settings import Settings
+from rds_backup.snapshots import find_owned
+
+
+class Outcome(StrEnum):
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    PENDING = "pending"
+
+
+@dataclass(frozen=True)
+class RunState:
+    snapshot_id: str
+    database: str
+    run: str
+    source_arn: str
+    copy_arn: str
+    source: tags.Owned | None
+    copy: tags.Owned | None
+    exports: dict[str, ExportAttempt | None]  # region → latest attempt, for each expected one
+
+    @property
+    def outcome(self) -> Outcome:
+        if any(attempt is not None and attempt.failed for attempt in self.exports.values()):
+            return Outcome.FAILED
+        if self.exports and all(a is not None and a.complete for a in self.exports.values()):
+            return Outcome.SUCCEEDED
+        return Outcome.PENDING
+
+    @property
+    def failed_export(self) -> ExportAttempt | None:
+        return next((a for a in self.exports.values() if a is not None and a.failed), None)
+
+    @property
+    def backup_time(self) -> datetime:
+        for snapshot, key in (
+            (self.source, "SnapshotCreateTime"),
+            (self.copy, "OriginalSnapshotCreateTime"),
+        ):
+            value = snapshot.raw.get(key) if snapshot else None
+            if isinstance(value, datetime):
+                return value
+        return run_time(self.run)
+
+    def export_reports(self, settings: Settings) -> tuple[ExportReport, ...]:
+        return tuple(
+            _report(settings, region, attempt)
+            for region, attempt in self.exports.items()
+            if attempt is not None
+        )
+
+
+def load_run(settings: Settings, aws: Aws, snapshot: SnapshotArn, step: str) -> RunState | None:
+    """The state of the run owning ``snapshot`` (in either region), or None if not ours."""
+    source_arn = snapshot.in_region(settings.source_region)
+    copy_arn = snapshot.in_region(settings.target_region)
+    source = find_owned(settings, aws, settings.source_region, snapshot.identifier, step)
+    copy = find_owned(settings, aws, settings.target_region, snapshot.identifier, step)
+    known = copy or source
+    if known is None:
+        return None
+    regions = {"source": settings.source_region, "target": settings.target_region}
+    exports = {
+        regions[name]: latest_attempt(
+            aws,
+            regions[name],
+            str(source_arn if name == "source" else copy_arn),
+            snapshot.identifier,
+        )
+        for name in known.exports
+        if name in regions
+    }
+    return RunState(
+        snapshot_id=snapshot.identifier,
+        database=known.database,
+        run=known.run,
+        source_arn=str(source_arn),
+        copy_arn=str(copy_arn),
+        source=source,
+        copy=copy,
+        exports=exports,
+    )
+
+
+def _report(settings: Settings, region: str, attempt: ExportAttempt) -> ExportReport:
+    task: dict[str, Any] = attempt.task
+    bucket = str(
+        task.get("S3Bucket")
+        or (settings.source_bucket if region == settings.source_region else settings.target_bucket)
+    )
+    prefix = str(task.get("S3Prefix") or "")
+    size = task.get("TotalExtractedDataInGB")
+    return ExportReport(
+        region=region,
+        bucket=bucket,
+        export_id=attempt.export_id,
+        s3_uri=export_uri(bucket, prefix, attempt.export_id),
+        status=attempt.status,
+        size_gb=size if isinstance(size, int) else None,
+        started=task.get("TaskStartTime"),
+        finished=task.get("TaskEndTime"),
+        failure_cause=task.get("FailureCause"),
+    )
