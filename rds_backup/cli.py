@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Sequence
 
@@ -11,15 +10,40 @@ from collections.abc import Sequence
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="rds-backup", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    demo = commands.add_parser("demo", help="run one scheduled backup on the embedded local AWS")
+    demo = commands.add_parser(
+        "demo", help="run one nightly backup end to end on the embedded local AWS (moto)"
+    )
     demo.add_argument("--json", action="store_true", help="print a machine-readable summary")
+    demo.add_argument(
+        "--replay", action="store_true", help="then replay the archive and report what changed"
+    )
+    demo.add_argument(
+        "--fail-export",
+        action="store_true",
+        help="fail the first database's export (with --replay: fix it, then replay)",
+    )
+    demo.add_argument(
+        "--databases", default="orders,billing", help="comma list (default: orders,billing)"
+    )
+    demo.add_argument("--store-to-source-s3", action="store_true", help="STORE_TO_SOURCE_S3=true")
+    demo.add_argument(
+        "--keep-source-snapshot", action="store_true", help="KEEP_SOURCE_SNAPSHOT=true"
+    )
     args = parser.parse_args(argv)
     if args.command == "demo":
-        from rds_backup.local.demo import run_demo
+        from rds_backup.local.demo import DemoOptions, dumps, run_demo
 
-        summary = run_demo()
+        options = DemoOptions(
+            databases=tuple(d.strip() for d in args.databases.split(",") if d.strip()),
+            replay=args.replay,
+            fail_export=args.fail_export,
+            store_to_source_s3=args.store_to_source_s3,
+            keep_source_snapshot=args.keep_source_snapshot,
+            quiet=args.json,
+        )
+        summary = run_demo(options)
         if args.json:
-            print(json.dumps(summary, indent=2, default=str))
+            print(dumps(summary))
         return 0
     return 2
 

@@ -1,50 +1,269 @@
-"""The demo: one scheduled backup on in-process moto, printed for a person."""
+"""The demo: one nightly backup on the local AWS, end to end, printed for a person.
+
+Packages the stacks (cached), starts the local AWS, fires the nightly schedule, runs the
+chain until it is quiet, then prints the timeline, each database's chain and where the
+emails were written. ``--json`` prints a machine-readable summary instead.
+"""
 
 from __future__ import annotations
 
-import os
-from typing import Any
+import contextlib
+import io
+import json
+import logging
+import sys
+import time
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
 
-from moto import mock_aws
+from rds_backup.local.harness import LocalAws, TemplateLoader, package_templates
+from rds_backup.local.inventory import Inventory, SentEmail, write_emails
+from rds_backup.local.seed import WorldSpec
+from rds_backup.naming import snapshot_id
+from rds_backup.observability import SERVICE
 
-from events import load_sample
-from handlers import start_backup
-from rds_backup import tags
-from rds_backup.aws import Aws, get_aws
-from rds_backup.local.context import LocalContext
-from rds_backup.local.seed import WorldSpec, seed_world
-from rds_backup.settings import load_settings
-
-FAKE_CREDENTIALS = {
-    "AWS_ACCESS_KEY_ID": "local",
-    "AWS_SECRET_ACCESS_KEY": "local",
-    "AWS_DEFAULT_REGION": "us-east-1",
-}
+OUTPUT = Path(".local-aws")
+SNAPSHOT_PREFIX = "rds-backup"
 
 
-def run_demo() -> dict[str, Any]:
-    os.environ.update(FAKE_CREDENTIALS)
-    with mock_aws():
-        env = seed_world(Aws(), WorldSpec())
-        os.environ.update(env)
-        load_settings.cache_clear()
-        get_aws.cache_clear()
-        print("local AWS: moto (in-process), source us-east-1, target us-west-2")
-        result = start_backup.handler(load_sample("scheduled"), LocalContext("start_backup"))
-        print(f"start_backup → run {result['run']}, created {len(result['created'])} snapshots")
-        settings = load_settings()
-        found = get_aws().rds(settings.source_region).describe_db_snapshots(SnapshotType="manual")
-        snapshots = []
-        for snapshot in found["DBSnapshots"]:
-            tag_map = tags.as_dict(snapshot.get("TagList"))
-            print(f"  {snapshot['DBSnapshotIdentifier']}  [{snapshot['Status']}]")
-            for key, value in sorted(tag_map.items()):
-                print(f"      {key} = {value}")
-            snapshots.append(
-                {
-                    "id": snapshot["DBSnapshotIdentifier"],
-                    "status": snapshot["Status"],
-                    "tags": tag_map,
-                }
+@dataclass(frozen=True)
+class DemoOptions:
+    databases: tuple[str, ...] = ("orders", "billing")
+    replay: bool = False
+    fail_export: bool = False
+    store_to_source_s3: bool = False
+    keep_source_snapshot: bool = False
+    quiet: bool = False  # no human output (for --json)
+    output: Path = OUTPUT
+    templates: TemplateLoader = package_templates  # where the stacks' CloudFormation comes from
+
+
+def run_demo(options: DemoOptions = DemoOptions()) -> dict[str, Any]:
+    """Run the demo; print the human report unless ``quiet``; return the summary."""
+    started = time.monotonic()
+    out: IO[str] = io.StringIO() if options.quiet else sys.stdout
+    spec = WorldSpec(
+        databases=options.databases,
+        store_to_source_s3=options.store_to_source_s3,
+        keep_source_snapshot=options.keep_source_snapshot,
+    )
+    log_path = options.output / "logs" / "lambda.jsonl"
+    # powertools warns on stderr when a handler adds no metric (skipped events); not news here
+    warnings.filterwarnings("ignore", message="No application metrics to publish")
+    with _handler_output_to(log_path), LocalAws(spec, templates=options.templates) as local:
+        _print_setup(local, out)
+        if options.fail_export:
+            local.emulator.fail_exports(match=options.databases[0])
+        when = local.fire_schedule()
+        local.run_until_quiet()
+        first = local.inventory()
+        replay = _replay(local, first, options) if options.replay else None
+        final = local.inventory() if replay else first
+        summary = _summary(local, final, when.strftime("%Y%m%d-%H%M"), options)
+        emails = write_emails(final.emails, options.output / "emails")
+        summary["emails"] = [
+            {**_email(m), "file": str(path)} for m, path in zip(final.emails, emails, strict=True)
+        ]
+        if replay:
+            summary["replay"] = replay
+        summary["totals"] = _totals(local)
+        print("\nTimeline (relative time, region of the resource, event → handler)", file=out)
+        print(local.timeline.render(), file=out)
+        _print_chains(summary, out)
+        if replay:
+            _print_replay(replay, out)
+        _print_emails(summary["emails"], out)
+    summary["wall_seconds"] = round(time.monotonic() - started, 2)
+    summary["handler_logs"] = str(log_path)
+    print(
+        f"\nTotals: {_join(summary['totals']['handler_invocations'])} handler invocations, "
+        f"{summary['totals']['aws_api_calls_total']} AWS API calls by handlers; "
+        f"wall time {summary['wall_seconds']} s. Handler logs: {log_path}",
+        file=out,
+    )
+    return summary
+
+
+def _replay(local: LocalAws, before: Inventory, options: DemoOptions) -> dict[str, Any]:
+    invocations = len(local.timeline.invocations())
+    if options.fail_export:
+        local.emulator.heal()  # the cause is fixed; the replay re-drives the failed chain
+    names = local.replay()
+    local.run_until_quiet()
+    after = local.inventory()
+    replayed = local.timeline.invocations()[invocations:]
+    by_function: dict[str, int] = {}
+    for entry in replayed:
+        by_function[entry.function] = by_function.get(entry.function, 0) + 1
+    return {
+        "replays": names,
+        "cause_fixed_before_replay": options.fail_export,
+        "handler_invocations": by_function,
+        "new": after.new_since(before),
+        "before": before.counts(),
+        "after": after.counts(),
+    }
+
+
+def _summary(local: LocalAws, found: Inventory, run: str, options: DemoOptions) -> dict[str, Any]:
+    source, target = local.regions
+    runs = []
+    for database in options.databases:
+        identifier = snapshot_id(SNAPSHOT_PREFIX, database, run)
+        runs.append(
+            {
+                "database": database,
+                "run": run,
+                "source_snapshot": _snapshot(found, source, identifier),
+                "copy": _snapshot(found, target, identifier),
+                "exports": [
+                    {
+                        "id": export.identifier,
+                        "region": export.region,
+                        "status": export.status,
+                        "s3_uri": export.s3_uri,
+                        **({"failure_cause": export.failure_cause} if export.failure_cause else {}),
+                    }
+                    for export in found.exports
+                    if export.snapshot == identifier
+                ],
+                "emails": [_email(m) for m in found.emails if _about(m, database)],
+            }
+        )
+    return {
+        "local_aws": {
+            "endpoint": local.server.url,
+            "source_region": source,
+            "target_region": target,
+            "rules": {stack.region: [rule.name for rule in stack.rules] for stack in local.stacks},
+            "archives": [a.name for stack in local.stacks for a in stack.archives],
+        },
+        "options": {
+            "databases": list(options.databases),
+            "STORE_TO_SOURCE_S3": options.store_to_source_s3,
+            "KEEP_SOURCE_SNAPSHOT": options.keep_source_snapshot,
+            "fail_export": options.fail_export,
+            "replay": options.replay,
+        },
+        "runs": runs,
+    }
+
+
+def _snapshot(found: Inventory, region: str, identifier: str) -> dict[str, Any]:
+    for snapshot in found.snapshots:
+        if snapshot.region == region and snapshot.identifier == identifier:
+            return {"id": identifier, "region": region, "status": snapshot.status}
+    return {"id": identifier, "region": region, "status": "deleted"}
+
+
+def _email(message: SentEmail) -> dict[str, Any]:
+    return {
+        "subject": message.subject,
+        "recipients": list(message.recipients),
+        "outcome": message.outcome,
+    }
+
+
+def _about(message: SentEmail, database: str) -> bool:
+    return f" {database} " in f" {message.subject} "
+
+
+def _totals(local: LocalAws) -> dict[str, Any]:
+    calls = dict(sorted(local.timeline.api_calls.items()))
+    return {
+        "handler_invocations": local.timeline.invocations_by_function(),
+        "handler_errors": sum(1 for e in local.timeline.invocations() if not e.ok),
+        "rds_events_emitted": len(local.emulator.emitted),
+        "aws_api_calls": calls,
+        "aws_api_calls_total": sum(calls.values()),
+    }
+
+
+def _print_setup(local: LocalAws, out: IO[str]) -> None:
+    source, target = local.regions
+    rules = sum(len(stack.rules) for stack in local.stacks)
+    archives = ", ".join(a.name for stack in local.stacks for a in stack.archives) or "none"
+    print(f"local AWS: moto server {local.server.url} — source {source}, target {target}", file=out)
+    print(
+        f"loaded from the generated CloudFormation: {rules} rules, "
+        f"{sum(len(s.functions) for s in local.stacks)} functions, archive {archives}",
+        file=out,
+    )
+
+
+def _print_chains(summary: dict[str, Any], out: IO[str]) -> None:
+    print("\nChains", file=out)
+    for run in summary["runs"]:
+        print(f"  {run['database']}  (run {run['run']})", file=out)
+        for label in ("source_snapshot", "copy"):
+            snap = run[label]
+            print(f"    {label:<16}{snap['region']:<11}{snap['id']}  {snap['status']}", file=out)
+        for export in run["exports"]:
+            cause = f"  ({export['failure_cause']})" if export.get("failure_cause") else ""
+            print(
+                f"    {'export':<16}{export['region']:<11}{export['id']}  {export['status']}  "
+                f"{export['s3_uri']}{cause}",
+                file=out,
             )
-        return {"run": result["run"], "snapshots": snapshots}
+        if not run["exports"]:
+            print(f"    {'export':<16}none", file=out)
+
+
+def _print_replay(replay: dict[str, Any], out: IO[str]) -> None:
+    new = replay["new"]
+    print(f"\nReplay of the archive ({', '.join(replay['replays'])})", file=out)
+    print(f"  handler invocations: {_join(replay['handler_invocations']) or 'none'}", file=out)
+    print(
+        f"  new: {len(new['snapshots'])} snapshots, {len(new['exports'])} exports, "
+        f"{len(new['emails'])} emails",
+        file=out,
+    )
+    for kind in ("snapshots", "exports", "emails"):
+        for item in new[kind]:
+            print(f"    + {kind[:-1]} {item}", file=out)
+
+
+def _print_emails(emails: list[dict[str, Any]], out: IO[str]) -> None:
+    print("\nEmails (SES, as sent; HTML written to disk)", file=out)
+    for message in emails:
+        print(
+            f"  {message['outcome']:<8} {message['subject']}\n"
+            f"           to {', '.join(message['recipients'])} → {message['file']}",
+            file=out,
+        )
+    if not emails:
+        print("  none", file=out)
+
+
+def _join(counts: dict[str, int]) -> str:
+    total = sum(counts.values())
+    parts = ", ".join(f"{name} {count}" for name, count in counts.items())
+    return f"{total} ({parts})" if parts else str(total)
+
+
+@contextlib.contextmanager
+def _handler_output_to(path: Path) -> Iterator[None]:
+    """Handlers log JSON and print metrics to stdout; in the demo they go to a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as sink:
+        streams = [
+            handler
+            for handler in logging.getLogger(SERVICE).handlers
+            if isinstance(handler, logging.StreamHandler)
+        ]
+        saved = [handler.setStream(sink) for handler in streams]
+        try:
+            # The human report keeps the real stdout (captured before this block).
+            with contextlib.redirect_stdout(sink):
+                yield
+        finally:
+            for handler, stream in zip(streams, saved, strict=True):
+                if stream is not None:
+                    handler.setStream(stream)
+
+
+def dumps(summary: dict[str, Any]) -> str:
+    return json.dumps(summary, indent=2, default=str)

@@ -1,0 +1,156 @@
+"""What the local AWS holds after a run: our snapshots, export tasks and the emails SES
+"sent" (moto keeps them in its backend; there is no API to read an outbox)."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from moto.ses.models import ses_backends
+
+from rds_backup import tags
+from rds_backup.local.server import LocalServer
+from rds_backup.local.stack import ACCOUNT
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    region: str
+    identifier: str
+    status: str
+    database: str
+    run: str
+    role: str
+
+
+@dataclass(frozen=True)
+class Export:
+    region: str
+    identifier: str
+    snapshot: str
+    status: str  # upper-cased (moto says "complete")
+    s3_uri: str
+    failure_cause: str
+
+
+@dataclass(frozen=True)
+class SentEmail:
+    subject: str
+    recipients: tuple[str, ...]
+    sender: str
+    html: str
+
+    @property
+    def outcome(self) -> str:
+        return "failure" if "failed" in self.subject.lower() else "success"
+
+
+@dataclass(frozen=True)
+class Inventory:
+    snapshots: tuple[Snapshot, ...]
+    exports: tuple[Export, ...]
+    emails: tuple[SentEmail, ...]
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "snapshots": len(self.snapshots),
+            "exports": len(self.exports),
+            "emails": len(self.emails),
+        }
+
+    def new_since(self, before: Inventory) -> dict[str, list[str]]:
+        """What exists now that did not before (by region and id; emails by position)."""
+        old_snapshots = {(s.region, s.identifier) for s in before.snapshots}
+        old_exports = {(e.region, e.identifier, e.status) for e in before.exports}
+        return {
+            "snapshots": [
+                f"{s.region}/{s.identifier}"
+                for s in self.snapshots
+                if (s.region, s.identifier) not in old_snapshots
+            ],
+            "exports": [
+                f"{e.region}/{e.identifier} {e.status}"
+                for e in self.exports
+                if (e.region, e.identifier, e.status) not in old_exports
+            ],
+            "emails": [m.subject for m in self.emails[len(before.emails) :]],
+        }
+
+
+def take_inventory(server: LocalServer, regions: tuple[str, ...], ses_region: str) -> Inventory:
+    snapshots: list[Snapshot] = []
+    exports: list[Export] = []
+    for region in regions:
+        rds = server.client("rds", region)
+        for found in rds.describe_db_snapshots(SnapshotType="manual")["DBSnapshots"]:
+            tag_map = tags.as_dict(found.get("TagList"))
+            if tags.STACK not in tag_map:
+                continue
+            snapshots.append(
+                Snapshot(
+                    region=region,
+                    identifier=found["DBSnapshotIdentifier"],
+                    status=found["Status"],
+                    database=tag_map.get(tags.DATABASE, ""),
+                    run=tag_map.get(tags.RUN, ""),
+                    role=tag_map.get(tags.ROLE, ""),
+                )
+            )
+        for task in rds.describe_export_tasks().get("ExportTasks", []):
+            prefix = task.get("S3Prefix", "").strip("/")
+            path = "/".join(part for part in (prefix, task["ExportTaskIdentifier"]) if part)
+            exports.append(
+                Export(
+                    region=region,
+                    identifier=task["ExportTaskIdentifier"],
+                    snapshot=task["SourceArn"].rsplit(":", 1)[-1],
+                    status=str(task.get("Status", "")).upper(),
+                    s3_uri=f"s3://{task['S3Bucket']}/{path}/",
+                    failure_cause=task.get("FailureCause", ""),
+                )
+            )
+    return Inventory(tuple(snapshots), tuple(exports), sent_emails(ses_region))
+
+
+def sent_emails(region: str) -> tuple[SentEmail, ...]:
+    """SES's outbox in ``region``: plain sends keep the HTML body; raw sends are parsed."""
+    found = []
+    for message in ses_backends[ACCOUNT][region].sent_messages:
+        if hasattr(message, "raw_data"):
+            found.append(_from_raw(message))
+        elif hasattr(message, "subject"):
+            recipients = tuple(
+                address
+                for addresses in (message.destinations or {}).values()
+                for address in addresses
+            )
+            found.append(SentEmail(message.subject, recipients, message.source, message.body))
+    return tuple(found)
+
+
+def _from_raw(message: Any) -> SentEmail:
+    parsed = email.message_from_string(message.raw_data, policy=email.policy.default)
+    body = parsed.get_body(preferencelist=("html", "plain"))
+    html = body.get_content() if body is not None else ""
+    return SentEmail(
+        subject=str(parsed.get("Subject", "")),
+        recipients=tuple(message.destinations or ()),
+        sender=message.source,
+        html=html,
+    )
+
+
+def write_emails(emails: tuple[SentEmail, ...], directory: Path) -> list[Path]:
+    """Write each email's HTML to ``directory/<n>.html`` (1-based); return the paths."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for stale in directory.glob("*.html"):
+        stale.unlink()
+    paths = []
+    for number, message in enumerate(emails, start=1):
+        path = directory / f"{number}.html"
+        path.write_text(message.html, encoding="utf-8")
+        paths.append(path)
+    return paths

@@ -1,0 +1,267 @@
+"""The local Lambda runner: poll each function's queue and invoke its handler in-process,
+with Lambda's asynchronous semantics.
+
+An event is tried up to 1 + MaximumRetryAttempts times (retries are immediate here, not
+minutes apart); then it takes the function's on-failure path from the template: a
+"Lambda Function Invocation Result - Failure" event on the bus, or the invocation record in
+an SQS dead-letter queue. Every attempt is written to the timeline.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import time
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import botocore.handlers
+
+from rds_backup.local.context import LocalContext
+from rds_backup.local.server import LocalServer, patched_environ
+from rds_backup.local.stack import ACCOUNT, Function, Stack
+from rds_backup.local.timeline import Timeline, event_name, event_region, event_subject
+from rds_backup.local.wiring import Wiring
+from rds_backup.settings import load_settings
+
+FAILURE_DETAIL_TYPE = "Lambda Function Invocation Result - Failure"
+Handler = Callable[[dict[str, Any], Any], Any]
+RECEIVE_BATCH = 10
+
+
+class ApiCalls:
+    """Counts the AWS API calls handlers make, by ``service:Operation``.
+
+    A botocore ``before-call`` hook, registered on every botocore session created while
+    installed (through botocore's built-in handler list), so the handlers' own clients carry
+    it. Only calls made while a handler runs are counted: the harness's are not.
+    """
+
+    def __init__(self, timeline: Timeline) -> None:
+        self.timeline = timeline
+        self.active = False
+        self.during_invocation = 0
+        self._spec = ("before-call", self._count)
+
+    def install(self) -> None:
+        botocore.handlers.BUILTIN_HANDLERS.append(self._spec)
+
+    def uninstall(self) -> None:
+        if self._spec in botocore.handlers.BUILTIN_HANDLERS:
+            botocore.handlers.BUILTIN_HANDLERS.remove(self._spec)
+
+    def _count(self, model: Any, **_: Any) -> None:
+        if self.active:
+            operation = f"{model.service_model.service_id.replace(' ', '')}:{model.name}"
+            self.timeline.api_calls[operation] += 1
+            self.during_invocation += 1
+
+    @contextmanager
+    def counting(self) -> Iterator[None]:
+        self.active, self.during_invocation = True, 0
+        try:
+            yield
+        finally:
+            self.active = False
+
+
+class LambdaRunner:
+    def __init__(
+        self,
+        server: LocalServer,
+        stack: Stack,
+        wiring: Wiring,
+        environment: Mapping[str, str],
+        timeline: Timeline,
+        api_calls: ApiCalls,
+    ) -> None:
+        self.server = server
+        self.stack = stack
+        self.wiring = wiring
+        self.environment = dict(environment)
+        self.timeline = timeline
+        self.api_calls = api_calls
+        self.sqs = server.client("sqs", stack.region)
+
+    def pending(self) -> int:
+        """Messages waiting or in flight in the functions' queues."""
+        total = 0
+        for url in self.wiring.queues.values():
+            attributes = self.sqs.get_queue_attributes(
+                QueueUrl=url,
+                AttributeNames=[
+                    "ApproximateNumberOfMessages",
+                    "ApproximateNumberOfMessagesNotVisible",
+                ],
+            )["Attributes"]
+            total += sum(int(value) for value in attributes.values())
+        return total
+
+    def drain(self) -> int:
+        """Invoke every function for every message waiting in its queue; return how many."""
+        handled = 0
+        for logical_id, url in self.wiring.queues.items():
+            function = self.stack.functions[logical_id]
+            messages = self.sqs.receive_message(
+                QueueUrl=url, MaxNumberOfMessages=RECEIVE_BATCH, VisibilityTimeout=60
+            ).get("Messages", [])
+            for message in messages:
+                self.invoke(function, json.loads(message["Body"]))
+                self.sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+                handled += 1
+        return handled
+
+    def invoke(self, function: Function, event: dict[str, Any]) -> bool:
+        """One asynchronous invocation: attempts, then the on-failure path. True if it succeeded."""
+        attempts = 1 + function.max_retries
+        error: BaseException | None = None
+        request_id = str(uuid.uuid4())
+        for attempt in range(1, attempts + 1):
+            error = self._attempt(function, event, attempt, request_id)
+            if error is None:
+                return True
+        assert error is not None
+        self._on_failure(function, event, error, attempts, request_id)
+        return False
+
+    def _attempt(
+        self, function: Function, event: dict[str, Any], attempt: int, request_id: str
+    ) -> BaseException | None:
+        context = LocalContext(
+            function_name=function.name,
+            invoked_function_arn=self.function_arn(function),
+            aws_request_id=request_id,
+            log_group_name=f"/aws/lambda/{function.name}",
+        )
+        environment = {
+            **function.environment,
+            **self.environment,
+            "AWS_LAMBDA_FUNCTION_NAME": function.name,
+            "AWS_REGION": self.stack.region,
+        }
+        error: BaseException | None = None
+        result: Any = None
+        started = time.perf_counter()
+        with patched_environ(environment), self.api_calls.counting():
+            load_settings.cache_clear()
+            try:
+                # Import inside the attempt: a missing module is Runtime.ImportModuleError.
+                result = load_handler(function)(event, context)
+            except Exception as caught:  # noqa: BLE001 - Lambda catches everything, so do we
+                error = caught
+        load_settings.cache_clear()
+        self.timeline.add(
+            "invoke",
+            event_region(event),
+            event_name(event),
+            subject=event_subject(event),
+            function=function.short_name,
+            attempt=attempt,
+            ok=error is None,
+            result=describe_result(result) if error is None else describe_error(error),
+            duration_ms=(time.perf_counter() - started) * 1000,
+            api_calls=self.api_calls.during_invocation,
+            replay="replay-name" in event,
+        )
+        return error
+
+    def _on_failure(
+        self,
+        function: Function,
+        event: dict[str, Any],
+        error: BaseException,
+        attempts: int,
+        request_id: str,
+    ) -> None:
+        arn = self.function_arn(function)
+        record = {
+            "version": "1.0",
+            "timestamp": datetime.now(UTC)
+            .isoformat(timespec="milliseconds")
+            .replace("+00:00", "Z"),
+            "requestContext": {
+                "requestId": request_id,
+                "functionArn": f"{arn}:$LATEST",
+                "condition": "RetriesExhausted",
+                "approximateInvokeCount": attempts,
+            },
+            "requestPayload": event,
+            "responseContext": {
+                "statusCode": 200,
+                "executedVersion": "$LATEST",
+                "functionError": "Unhandled",
+            },
+            "responsePayload": {
+                "errorMessage": str(error),
+                "errorType": type(error).__name__,
+                "requestId": request_id,
+                "stackTrace": [],
+            },
+        }
+        destination = function.on_failure
+        region = event_region(event)
+        if destination is None:
+            self.timeline.add(
+                "failure",
+                region,
+                "no on-failure destination: event lost",
+                function=function.short_name,
+                ok=False,
+            )
+            return
+        if ":sqs:" in destination:
+            url = self.wiring.dead_letter.get(destination) or self._queue_url(destination)
+            self.sqs.send_message(QueueUrl=url, MessageBody=json.dumps(record))
+            where = f"dead-letter queue {destination.rsplit(':', 1)[-1]}"
+        else:
+            bus_region = destination.split(":")[3] or self.stack.region
+            self.server.client("events", bus_region).put_events(
+                Entries=[
+                    {
+                        "Source": "lambda",
+                        "DetailType": FAILURE_DETAIL_TYPE,
+                        "Detail": json.dumps(record),
+                        "Resources": [destination, f"{arn}:$LATEST"],
+                        "EventBusName": destination,
+                    }
+                ]
+            )
+            where = f"{FAILURE_DETAIL_TYPE} on {destination.rsplit(':', 1)[-1]}"
+        self.timeline.add(
+            "failure",
+            region,
+            f"retries exhausted → {where}",
+            subject=event_subject(event),
+            function=function.short_name,
+            ok=False,
+        )
+
+    def _queue_url(self, arn: str) -> str:
+        name = arn.rsplit(":", 1)[-1]
+        url: str = self.server.client("sqs", arn.split(":")[3]).get_queue_url(QueueName=name)[
+            "QueueUrl"
+        ]
+        return url
+
+    def function_arn(self, function: Function) -> str:
+        return f"arn:aws:lambda:{self.stack.region}:{ACCOUNT}:function:{function.name}"
+
+
+def load_handler(function: Function) -> Handler:
+    module = importlib.import_module(function.module)
+    handler: Handler = getattr(module, function.attribute)
+    return handler
+
+
+def describe_result(result: Any) -> str:
+    if result is None:
+        return "returned"
+    text = json.dumps(result, default=str, separators=(",", ":"))
+    return text
+
+
+def describe_error(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}"

@@ -1,0 +1,87 @@
+"""A moto server on loopback, in this process, on a free port.
+
+In-process so the harness can read and patch moto's backends (RDS state, SES outbox) where
+the API has no door, while every handler talks to it over HTTP like it would to AWS.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import urllib.request
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from moto.server import ThreadedMotoServer
+
+FAKE_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "local",
+    "AWS_SECRET_ACCESS_KEY": "local",
+    "AWS_SESSION_TOKEN": "local",
+}
+# The harness's own clients: no retries (a local fault is a bug to see), and a user agent
+# that tells them apart from the handlers' clients in moto's logs.
+HARNESS_CONFIG = Config(retries={"max_attempts": 1}, user_agent_extra="rds-backup-local")
+
+
+class LocalServer:
+    """``ThreadedMotoServer`` on 127.0.0.1; ``url`` is what ``AWS_ENDPOINT_URL`` is set to."""
+
+    def __init__(self) -> None:
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        self._server.start()
+        host, port = self._server.get_host_and_port()
+        self.url = f"http://{host}:{port}"
+        self._clients: dict[tuple[str, str], Any] = {}
+
+    def client(self, service: str, region: str) -> Any:
+        """A client for the harness itself (not counted as a handler's API call)."""
+        key = (service, region)
+        if key not in self._clients:
+            self._clients[key] = self._new_client(service, region)
+        return self._clients[key]
+
+    def _new_client(self, service: str, region: str) -> Any:
+        return boto3.session.Session(
+            aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+            aws_session_token=FAKE_CREDENTIALS["AWS_SESSION_TOKEN"],
+        ).client(
+            service,  # type: ignore[call-overload]
+            region_name=region,
+            endpoint_url=self.url,
+            config=HARNESS_CONFIG,
+        )
+
+    def reset(self) -> None:
+        """Forget every resource in every region (``POST /moto-api/reset``)."""
+        request = urllib.request.Request(f"{self.url}/moto-api/reset", method="POST")  # noqa: S310
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - loopback
+            response.read()
+
+    def stop(self) -> None:
+        self._server.stop()
+
+    @property
+    def environment(self) -> dict[str, str]:
+        """What points boto3 in this process (the handlers) at the server."""
+        return {**FAKE_CREDENTIALS, "AWS_ENDPOINT_URL": self.url}
+
+
+@contextmanager
+def patched_environ(values: Mapping[str, str]) -> Iterator[None]:
+    """Set ``values`` in ``os.environ`` for the block, then restore what was there."""
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
