@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,31 +38,40 @@ class ExportAttempt:
 
 
 def latest_attempt(aws: Aws, region: str, snapshot_arn: str, snapshot: str) -> ExportAttempt | None:
-    """The newest of our export attempts for a snapshot in its region, if any.
-
-    Filters client-side as well: the SourceArn filter is a hint some implementations
-    ignore, and only ids we derived count as ours.
-    """
-    attempts = {export_id(snapshot, region, n): n for n in range(1, MAX_ATTEMPTS + 1)}
-    found: list[ExportAttempt] = []
+    """The newest of our export attempts for a snapshot in its region, if any."""
     try:
         pages = (
             aws.rds(region).get_paginator("describe_export_tasks").paginate(SourceArn=snapshot_arn)
         )
-        for page in pages:
-            for task in page.get("ExportTasks", []):
-                identifier = task.get("ExportTaskIdentifier", "")
-                if identifier in attempts and task.get("SourceArn") == snapshot_arn:
-                    status = str(task.get("Status", "")).upper()
-                    found.append(
-                        ExportAttempt(identifier, attempts[identifier], status, dict(task))
-                    )
+        tasks = [task for page in pages for task in page.get("ExportTasks", [])]
     except ClientError as error:
         if is_code(error, "ExportTaskNotFound", "ExportTaskNotFoundFault"):
             return None
         raise step_failed(STEP, error, snapshot=snapshot, region=region) from error
     except BotoCoreError as error:
         raise step_failed(STEP, error, snapshot=snapshot, region=region) from error
+    return pick_latest(tasks, region, snapshot_arn, snapshot)
+
+
+def pick_latest(
+    tasks: Iterable[Mapping[str, Any]], region: str, snapshot_arn: str, snapshot: str
+) -> ExportAttempt | None:
+    """Among export tasks, the newest attempt whose id we derived for this snapshot.
+
+    Filters client-side: the SourceArn filter is a hint some implementations ignore, and
+    only ids we derived count as ours.
+    """
+    attempts = {export_id(snapshot, region, n): n for n in range(1, MAX_ATTEMPTS + 1)}
+    found = [
+        ExportAttempt(
+            str(task["ExportTaskIdentifier"]),
+            attempts[task["ExportTaskIdentifier"]],
+            str(task.get("Status", "")).upper(),
+            dict(task),
+        )
+        for task in tasks
+        if task.get("ExportTaskIdentifier") in attempts and task.get("SourceArn") == snapshot_arn
+    ]
     return max(found, key=lambda a: a.attempt, default=None)
 
 

@@ -50,6 +50,11 @@ EXPORT_REMEDY = (
     "policy, or the key policy), then replay the archived RDS-EVENT-0060 for this snapshot: "
     "export_snapshot starts a new attempt (-a2, -a3, ...) and a success email follows."
 )
+STUCK_REMEDY = (
+    "The step's RDS event never came or the step has run far longer than usual. Check the "
+    "snapshot and export task in the RDS console of that region; if it is stuck, cancel it, "
+    "then start a new run (rds-backup start --db <database>)."
+)
 CODE_IN_MESSAGE = re.compile(r"\b([A-Z][A-Za-z]+(?:Fault|Exception|Exceeded|NotFound|Denied))\b")
 
 
@@ -71,10 +76,24 @@ def on_rds_event(
     if run is None:
         logger.info("ignored: snapshot gone or not made by this stack")
         return {"skipped": "not ours or gone"}
-    logger.append_keys(database=run.database, run=run.run)
+    copy_canceled = event.kind is RdsEventKind.COPY_CANCELED
+    return settle_run(settings, aws, run, context, copy_canceled=copy_canceled)
+
+
+def settle_run(
+    settings: Settings,
+    aws: Aws,
+    run: RunState,
+    context: Any = None,
+    *,
+    copy_canceled: bool = False,
+) -> dict[str, Any]:
+    """Act on a run's current state: release the source if allowed, and send the email its
+    outcome calls for (once). Shared by notify and reconcile."""
+    logger.append_keys(database=run.database, run=run.run, snapshot=run.snapshot_id)
     result: dict[str, Any] = {"outcome": run.outcome.value}
     result["source_released"] = release_source(settings, aws, run)
-    if event.kind is RdsEventKind.COPY_CANCELED and run.copy is None:
+    if copy_canceled and run.copy is None:
         report = _failure(
             settings,
             run,
@@ -236,6 +255,12 @@ def _success(settings: Settings, run: RunState, released: bool) -> SuccessReport
     )
 
 
+def stuck_report(
+    settings: Settings, run: RunState, step: str, cause: str, region: str
+) -> FailureReport:
+    return _failure(settings, run, step, cause, region, "StepOverdue", STUCK_REMEDY)
+
+
 def _failure(
     settings: Settings, run: RunState, step: str, cause: str, region: str, code: str, remedy: str
 ) -> FailureReport:
@@ -274,4 +299,12 @@ def _what_failed(settings: Settings, payload: Any) -> tuple[str | None, str | No
     return None, run_id(start.time), None
 
 
-__all__ = ["StepFailed", "on_handler_failure", "on_rds_event", "release_source", "send_once"]
+__all__ = [
+    "StepFailed",
+    "on_handler_failure",
+    "on_rds_event",
+    "release_source",
+    "send_once",
+    "settle_run",
+    "stuck_report",
+]

@@ -6,6 +6,7 @@ replayed event sees the same truth as the first one.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -71,21 +72,34 @@ class RunState:
 
 def load_run(settings: Settings, aws: Aws, snapshot: SnapshotArn, step: str) -> RunState | None:
     """The state of the run owning ``snapshot`` (in either region), or None if not ours."""
-    source_arn = snapshot.in_region(settings.source_region)
-    copy_arn = snapshot.in_region(settings.target_region)
     source = find_owned(settings, aws, settings.source_region, snapshot.identifier, step)
     copy = find_owned(settings, aws, settings.target_region, snapshot.identifier, step)
+
+    def latest(region: str, arn: str) -> ExportAttempt | None:
+        return latest_attempt(aws, region, arn, snapshot.identifier)
+
+    return assemble(settings, snapshot, source, copy, latest)
+
+
+def assemble(
+    settings: Settings,
+    snapshot: SnapshotArn,
+    source: tags.Owned | None,
+    copy: tags.Owned | None,
+    latest: Callable[[str, str], ExportAttempt | None],
+) -> RunState | None:
+    """Build a run from its snapshots and a way to find the latest export attempt of a
+    snapshot ARN in a region (one call per export, or a lookup in an inventory)."""
     known = copy or source
     if known is None:
         return None
+    arns = {
+        settings.source_region: str(snapshot.in_region(settings.source_region)),
+        settings.target_region: str(snapshot.in_region(settings.target_region)),
+    }
     regions = {"source": settings.source_region, "target": settings.target_region}
     exports = {
-        regions[name]: latest_attempt(
-            aws,
-            regions[name],
-            str(source_arn if name == "source" else copy_arn),
-            snapshot.identifier,
-        )
+        regions[name]: latest(regions[name], arns[regions[name]])
         for name in known.exports
         if name in regions
     }
@@ -93,8 +107,8 @@ def load_run(settings: Settings, aws: Aws, snapshot: SnapshotArn, step: str) -> 
         snapshot_id=snapshot.identifier,
         database=known.database,
         run=known.run,
-        source_arn=str(source_arn),
-        copy_arn=str(copy_arn),
+        source_arn=arns[settings.source_region],
+        copy_arn=arns[settings.target_region],
         source=source,
         copy=copy,
         exports=exports,

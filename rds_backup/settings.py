@@ -145,6 +145,11 @@ class Settings(BaseModel):
     keep_monthly: int = Field(default=0, ge=0, le=120, alias="KEEP_MONTHLY")
     min_keep: int = Field(default=1, ge=1, le=1000, alias="MIN_KEEP")
     delete_old_exports: Flag = Field(default=False, alias="DELETE_OLD_EXPORTS")
+    # reconcile: re-drive a step whose event is this late; report a step stuck this long.
+    reconcile_grace_minutes: int = Field(
+        default=30, ge=5, le=24 * 60, alias="RECONCILE_GRACE_MINUTES"
+    )
+    step_deadline_hours: int = Field(default=12, ge=1, le=72, alias="STEP_DEADLINE_HOURS")
     snapshot_prefix: Annotated[
         str, _matching(PREFIX, "a lower-case prefix of letters, digits and single hyphens")
     ] = Field(default="rds-backup", alias="SNAPSHOT_PREFIX")

@@ -1,0 +1,25 @@
+"""reconcile: hourly schedule → finish chains whose RDS event never came, report stuck ones.
+
+Event model: events/schedule.py (ScheduledEvent). Sample: scheduled.json.
+Rule and IAM: infra/functions/reconcile.yml.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from events import ScheduledEvent
+from events.parse import parse_event
+from rds_backup.aws import get_aws
+from rds_backup.observability import logger, metrics
+from rds_backup.reconcile import reconcile
+from rds_backup.settings import load_settings
+
+
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    parsed: ScheduledEvent = parse_event(event, ScheduledEvent)
+    return reconcile(load_settings(), get_aws(), parsed.time, context).as_dict()

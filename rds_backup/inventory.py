@@ -1,0 +1,46 @@
+"""Everything of ours in a region, in as few calls as possible: DescribeDBSnapshots pages
+(tags come in the response; never one ListTagsForResource per snapshot) and
+DescribeExportTasks pages."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from rds_backup import tags
+from rds_backup.aws import Aws
+from rds_backup.errors import step_failed
+from rds_backup.settings import Settings
+
+
+def manual_snapshots(aws: Aws, region: str, step: str) -> Iterator[dict[str, Any]]:
+    """Every manual DB snapshot in the region, page by page."""
+    try:
+        pages = (
+            aws.rds(region)
+            .get_paginator("describe_db_snapshots")
+            .paginate(SnapshotType="manual", PaginationConfig={"PageSize": 100})
+        )
+        for page in pages:
+            for snapshot in page.get("DBSnapshots", []):
+                yield dict(snapshot)
+    except (ClientError, BotoCoreError) as error:
+        raise step_failed(step, error, region=region) from error
+
+
+def owned_snapshots(settings: Settings, aws: Aws, region: str, step: str) -> Iterator[tags.Owned]:
+    for snapshot in manual_snapshots(aws, region, step):
+        owned = tags.owned(settings, snapshot, region)
+        if owned is not None:
+            yield owned
+
+
+def export_tasks(aws: Aws, region: str, step: str) -> list[dict[str, Any]]:
+    """Every export task in the region (RDS keeps them after completion)."""
+    try:
+        pages = aws.rds(region).get_paginator("describe_export_tasks").paginate()
+        return [dict(task) for page in pages for task in page.get("ExportTasks", [])]
+    except (ClientError, BotoCoreError) as error:
+        raise step_failed(step, error, region=region) from error
