@@ -17,6 +17,7 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -28,7 +29,6 @@ from typing import Any, Literal
 Stack = Literal["main", "target"]
 
 ROOT = Path(__file__).resolve().parents[2]
-BUILD = ROOT / "build" / "package"
 TEMPLATE = "cloudformation-template-update-stack.json"
 STAGE = "dev"
 # What the artifacts are made of; a change to any of these repackages.
@@ -36,6 +36,8 @@ SOURCES = ("handlers", "events", "rds_backup", "infra")
 SOURCE_SUFFIXES = {".py", ".json", ".yml", ".yaml", ".html", ".txt", ".j2", ".sh", ".typed"}
 SKIP_DIRS = {"__pycache__", ".serverless", "node_modules", ".mypy_cache", ".pytest_cache"}
 SERVICE_DIRS: dict[Stack, Path] = {"main": ROOT, "target": ROOT / "infra" / "target-region"}
+# Lock files live beside (not inside) the output: `serverless package` wipes `.serverless/`.
+LOCKS = ROOT / ".requirements"
 
 
 class PackagingError(RuntimeError):
@@ -45,8 +47,10 @@ class PackagingError(RuntimeError):
 def package(stack: Stack, *, force: bool = False) -> Path:
     """Package ``stack`` if its inputs changed; return the directory holding
     ``cloudformation-template-update-stack.json`` and the zips."""
-    out = BUILD / stack
-    with _locked(BUILD / f"{stack}.lock"):
+    # Each service's own `.serverless/` (what `npm run package` also writes): serverless wipes
+    # and refills it on every run, so the stamp inside it is gone whenever it was repackaged.
+    out = SERVICE_DIRS[stack] / ".serverless"
+    with _locked(LOCKS / f"package-{stack}.lock"):
         digest = _inputs_hash(stack)
         stamp = out / ".inputs-hash"
         if not force and (out / TEMPLATE).is_file() and _read(stamp) == digest:
@@ -54,10 +58,8 @@ def package(stack: Stack, *, force: bool = False) -> Path:
         serverless = _serverless_bin()
         if stack == "main":
             _build_layer()
-        if out.exists():
-            shutil.rmtree(out)
         _run(
-            [serverless, "package", "--stage", STAGE, "--package", str(out)],
+            [serverless, "package", "--stage", STAGE],
             cwd=SERVICE_DIRS[stack],
             what=f"serverless package ({stack})",
         )
@@ -100,7 +102,9 @@ def _build_layer() -> None:
 
 
 def _run(command: list[str], *, cwd: Path, what: str) -> None:
-    env = dict(os.environ)
+    # The package-time defaults of infra/config.yml, never the caller's shell: the template
+    # depends only on the hashed inputs, so the cache is sound.
+    env = {k: v for k, v in os.environ.items() if k not in _config_env_names()}
     # Packaging never needs an account; make sure no profile lookups or telemetry happen.
     env.setdefault("SLS_TELEMETRY_DISABLED", "1")
     env.setdefault("SLS_NOTIFICATIONS_MODE", "off")
@@ -111,6 +115,11 @@ def _run(command: list[str], *, cwd: Path, what: str) -> None:
     if result.returncode != 0:
         output = (result.stdout + result.stderr).strip()[-4000:]
         raise PackagingError(f"{what} failed (exit {result.returncode}):\n{output}")
+
+
+def _config_env_names() -> set[str]:
+    text = (ROOT / "infra" / "config.yml").read_text(encoding="utf-8")
+    return set(re.findall(r"env:([A-Z0-9_]+)", text))
 
 
 def _inputs_hash(stack: Stack) -> str:

@@ -1,0 +1,154 @@
+'use strict';
+
+// IAM pieces that need a little string logic the YAML variables cannot do: one ARN per
+// configured database, and the KMS key of each region as IAM must name it (a key id, a
+// multi-Region key id resolved to the region's replica, an ARN, or an alias). Mirrors
+// rds_backup/settings.py (Settings.keys). Everything returned is CloudFormation with
+// pseudo parameters (AWS::Partition, AWS::AccountId), so packaging needs no credentials.
+//
+// Used as ${file(infra/iam.js):<name>}; each export receives the resolver helpers.
+
+const config = async (resolveConfigurationProperty) =>
+  resolveConfigurationProperty(['custom', 'config']);
+
+const arnPattern = /^arn:aws[a-z-]*:kms:([a-z0-9-]+):(\d{12}):(key|alias)\/(.+)$/;
+
+function keyInRegion(key, region) {
+  const arn = arnPattern.exec(key);
+  if (!arn) return key.startsWith('mrk-') ? key : null;
+  if (arn[3] === 'key' && arn[4].startsWith('mrk-')) {
+    return key.replace(`:kms:${arn[1]}:`, `:kms:${region}:`);
+  }
+  return arn[1] === region ? key : null;
+}
+
+function regionKeys(c) {
+  return {
+    source: c.sourceKmsKeyId || keyInRegion(c.kmsKeyId, c.sourceRegion),
+    target: c.targetKmsKeyId || keyInRegion(c.kmsKeyId, c.targetRegion) || c.kmsKeyId,
+  };
+}
+
+// How IAM names a key: its ARN (a multi-Region key id as the region's replica), or, for an
+// alias, every key of the account in that region that carries the alias.
+function keyResource(key, region) {
+  const arn = arnPattern.exec(key);
+  const aliasName =
+    arn && arn[3] === 'alias' ? `alias/${arn[4]}` : key.startsWith('alias/') ? key : null;
+  if (aliasName) {
+    return {
+      resource: { 'Fn::Sub': `arn:\${AWS::Partition}:kms:${region}:\${AWS::AccountId}:key/*` },
+      condition: { 'ForAnyValue:StringEquals': { 'kms:ResourceAliases': aliasName } },
+    };
+  }
+  if (arn) return { resource: key, condition: null };
+  return {
+    resource: { 'Fn::Sub': `arn:\${AWS::Partition}:kms:${region}:\${AWS::AccountId}:key/${key}` },
+    condition: null,
+  };
+}
+
+function statement(actions, { resource, condition }, extraCondition) {
+  const result = { Effect: 'Allow', Action: actions, Resource: resource };
+  if (condition || extraCondition) result.Condition = { ...(extraCondition || {}), ...(condition || {}) };
+  return result;
+}
+
+// RDS uses the key through grants it creates on the caller's behalf (CopyDBSnapshot,
+// StartExportTask): allow CreateGrant only for AWS resources, and DescribeKey.
+function keyStatements(key, region) {
+  const where = keyResource(key, region);
+  return [
+    statement(['kms:DescribeKey'], where),
+    statement(['kms:CreateGrant'], where, { Bool: { 'kms:GrantIsForAWSResource': 'true' } }),
+  ];
+}
+
+// What the RDS export role does with the keys while writing Parquet to S3.
+const EXPORT_ROLE_KMS_ACTIONS = [
+  'kms:Encrypt',
+  'kms:Decrypt',
+  'kms:ReEncrypt*',
+  'kms:GenerateDataKey*',
+  'kms:CreateGrant',
+  'kms:RetireGrant',
+  'kms:DescribeKey',
+];
+
+module.exports = {
+  // What CreateDBSnapshot (with tags) is authorized on: db:<id> for every DB_IDENTIFIER
+  // (comma list) and snapshot:<prefix>-* in the source region.
+  snapshotResources: async ({ resolveConfigurationProperty }) => {
+    const c = await config(resolveConfigurationProperty);
+    const arn = (what) => ({
+      'Fn::Sub': `arn:\${AWS::Partition}:rds:${c.sourceRegion}:\${AWS::AccountId}:${what}`,
+    });
+    const databases = String(c.dbIdentifier)
+      .split(',')
+      .map((id) => id.trim())
+      .filter(Boolean);
+    return [arn(`snapshot:${c.snapshotPrefix}-*`), ...databases.map((id) => arn(`db:${id}`))];
+  },
+
+  targetKeyStatements: async ({ resolveConfigurationProperty }) => {
+    const c = await config(resolveConfigurationProperty);
+    return keyStatements(regionKeys(c).target, c.targetRegion);
+  },
+
+  // Only used when STORE_TO_SOURCE_S3=true (a conditional policy); the settings validation
+  // refuses that combination without a source key, and so does packaging.
+  sourceKeyStatements: async ({ resolveConfigurationProperty }) => {
+    const c = await config(resolveConfigurationProperty);
+    const key = regionKeys(c).source;
+    if (!key) {
+      if (c.storeToSourceS3 === 'true') {
+        throw new Error(
+          'STORE_TO_SOURCE_S3=true needs a KMS key in SOURCE_REGION: set sourceKmsKeyId ' +
+            '(SOURCE_KMS_KEY_ID) or use a multi-Region key (mrk-...)'
+        );
+      }
+      // Never attached (the policy's condition is false); a harmless, valid placeholder.
+      return keyStatements(regionKeys(c).target, c.targetRegion).slice(0, 1);
+    }
+    return keyStatements(key, c.sourceRegion);
+  },
+
+  // The export role may use the target key and, when there is one, the source key.
+  exportRoleKeyStatements: async ({ resolveConfigurationProperty }) => {
+    const c = await config(resolveConfigurationProperty);
+    const keys = regionKeys(c);
+    const statements = [statement(EXPORT_ROLE_KMS_ACTIONS, keyResource(keys.target, c.targetRegion))];
+    if (keys.source) {
+      statements.push(statement(EXPORT_ROLE_KMS_ACTIONS, keyResource(keys.source, c.sourceRegion)));
+    }
+    return statements;
+  },
+
+  // EXPORT_ROLE_ARN and the iam:PassRole resource: the given role, else the stack's own.
+  exportRoleArn: async ({ resolveConfigurationProperty }) => {
+    const c = await config(resolveConfigurationProperty);
+    if (!c.exportRoleArn && c.createExportRole !== 'true') {
+      throw new Error(
+        'No RDS export role: set exportRoleArn (EXPORT_ROLE_ARN) or createExportRole=true'
+      );
+    }
+    if (c.exportRoleArn) return c.exportRoleArn;
+    // The name RdsExportRole is created with (infra/resources/export.yml); no GetAtt, so
+    // nothing depends on the optional resource.
+    const stackName = await resolveConfigurationProperty(['custom', 'stackName']);
+    return { 'Fn::Sub': `arn:\${AWS::Partition}:iam::\${AWS::AccountId}:role/${stackName}-rds-export` };
+  },
+
+  // The stack creates the export role only when none is given.
+  createExportRole: async ({ resolveConfigurationProperty }) => {
+    const c = await config(resolveConfigurationProperty);
+    return c.exportRoleArn ? 'false' : c.createExportRole;
+  },
+
+  // The From address SES is allowed to send as: SENDER_EMAIL, else the first ADMIN_EMAIL.
+  senderEmail: async ({ resolveConfigurationProperty }) => {
+    const c = await config(resolveConfigurationProperty);
+    return c.senderEmail || String(c.adminEmail).split(',')[0].trim();
+  },
+
+};
