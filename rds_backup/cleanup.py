@@ -1,0 +1,412 @@
+"""Daily cleanup: delete this stack's snapshots past retention in both regions.
+
+:func:`plan_cleanup` reads (two paginated listings per region, tags from the describe
+response, never ListTagsForResource) and decides with :mod:`rds_backup.retention`; the plan
+alone is the dry run. :func:`apply_cleanup` deletes what the plan says, keeps going past a
+failed deletion, and raises :class:`CleanupFailed` at the end so a person hears of it.
+
+With DELETE_OLD_EXPORTS=true the plan also lists the S3 export folders of our snapshots
+that are deleted now or already gone past retention; no other key is ever touched.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from rds_backup import tags
+from rds_backup.aws import Aws
+from rds_backup.errors import StepFailed, is_code, step_failed
+from rds_backup.naming import RUN_ID, export_id, run_time
+from rds_backup.observability import count, logger
+from rds_backup.retention import Decision, Policy, Snapshot, decide
+from rds_backup.settings import Settings
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3.type_defs import ErrorTypeDef, ObjectIdentifierTypeDef
+
+STEP = "cleanup"
+EXPORTS_IN_FLIGHT = frozenset({"STARTING", "IN_PROGRESS", "CANCELING"})
+NOT_FOUND = ("DBSnapshotNotFound", "DBSnapshotNotFoundFault")
+DELETE_BATCH = 1000  # DeleteObjects takes at most 1000 keys
+
+
+@dataclass(frozen=True)
+class ExportFolder:
+    """One export's S3 folder (``s3://bucket/<EXPORT_S3_PREFIX>/<export-id>/``) to delete."""
+
+    region: str
+    bucket: str
+    key_prefix: str
+    snapshot: str
+    export_id: str
+
+    @property
+    def uri(self) -> str:
+        return f"s3://{self.bucket}/{self.key_prefix}"
+
+
+@dataclass(frozen=True)
+class CleanupPlan:
+    """Every manual snapshot seen in both regions with its decision; printable as a dry run."""
+
+    now: datetime
+    retention_days: int
+    decisions: tuple[Decision, ...]
+    exports: tuple[ExportFolder, ...] = ()
+
+    @property
+    def deletions(self) -> tuple[Decision, ...]:
+        return tuple(d for d in self.decisions if d.delete)
+
+    @property
+    def kept(self) -> tuple[Decision, ...]:
+        return tuple(d for d in self.decisions if not d.delete)
+
+    def to_rows(self) -> list[dict[str, Any]]:
+        """One row per snapshot: region, id, database, age days, decision, reason."""
+        return [
+            {
+                "region": d.snapshot.region,
+                "id": d.snapshot.identifier,
+                "database": d.snapshot.database,
+                "age_days": d.age_days,
+                "decision": "delete" if d.delete else "keep",
+                "reason": d.reason.value,
+            }
+            for d in sorted(
+                self.decisions,
+                key=lambda d: (d.snapshot.region, d.snapshot.database or "", d.snapshot.identifier),
+            )
+        ]
+
+    def as_dict(self) -> dict[str, Any]:
+        reasons: dict[str, int] = {}
+        for decision in self.decisions:
+            reasons[decision.reason.value] = reasons.get(decision.reason.value, 0) + 1
+        return {
+            "now": self.now.isoformat(),
+            "retention_days": self.retention_days,
+            "delete": len(self.deletions),
+            "keep": len(self.kept),
+            "reasons": reasons,
+            "snapshots": self.to_rows(),
+            "exports": [folder.uri for folder in self.exports],
+        }
+
+
+@dataclass
+class CleanupResult:
+    deleted: list[str] = field(default_factory=list)  # "<region>/<snapshot id>"
+    already_gone: list[str] = field(default_factory=list)
+    kept: int = 0
+    exports_deleted: list[str] = field(default_factory=list)  # s3:// folder URIs
+    export_objects_deleted: int = 0
+    failed: list[StepFailed] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        """A small summary (counts; each deletion is in the logs)."""
+        return {
+            "deleted": len(self.deleted),
+            "already_gone": len(self.already_gone),
+            "kept": self.kept,
+            "exports_deleted": len(self.exports_deleted),
+            "export_objects_deleted": self.export_objects_deleted,
+            "failed": [str(failure) for failure in self.failed],
+        }
+
+
+class CleanupFailed(StepFailed):
+    """Some deletions failed; every other one was attempted. Raised after all ran."""
+
+    def __init__(self, result: CleanupResult) -> None:
+        causes = "; ".join(str(f) for f in result.failed)
+        first = result.failed[0]
+        super().__init__(
+            STEP,
+            f"{len(result.failed)} deletion(s) failed: {causes}",
+            database=",".join(dict.fromkeys(f.database for f in result.failed if f.database)),
+            snapshot=first.snapshot if len(result.failed) == 1 else None,
+            region=first.region if len(result.failed) == 1 else None,
+            code=first.code,
+        )
+        self.remedy = " ".join(dict.fromkeys(f.remedy for f in result.failed if f.remedy))
+        self.result = result
+
+
+def policy(settings: Settings) -> Policy:
+    return Policy(
+        retention_days=settings.retention_days,
+        source_region=settings.source_region,
+        target_region=settings.target_region,
+        min_keep=settings.min_keep,
+        keep_daily=settings.keep_daily,
+        keep_weekly=settings.keep_weekly,
+        keep_monthly=settings.keep_monthly,
+    )
+
+
+def plan_cleanup(settings: Settings, aws: Aws, now: datetime) -> CleanupPlan:
+    """Read both regions and decide, per manual snapshot, keep or delete. Changes nothing."""
+    now = now.astimezone(UTC) if now.tzinfo else now.replace(tzinfo=UTC)
+    snapshots: list[Snapshot] = []
+    in_flight_arns: set[str] = set()
+    in_flight_exports: set[str] = set()
+    for region in _regions(settings):
+        snapshots.extend(_snapshots(settings, aws, region))
+        for task in _export_tasks(aws, region):
+            if str(task.get("Status", "")).upper() in EXPORTS_IN_FLIGHT:
+                in_flight_arns.add(str(task.get("SourceArn", "")).lower())
+                in_flight_exports.add(str(task.get("ExportTaskIdentifier", "")).lower())
+    decisions = tuple(decide(snapshots, in_flight_arns, policy(settings), now))
+    exports: tuple[ExportFolder, ...] = ()
+    if settings.delete_old_exports:
+        exports = tuple(_old_exports(settings, aws, decisions, in_flight_exports, now))
+    plan = CleanupPlan(now, settings.retention_days, decisions, exports)
+    logger.info(
+        "cleanup planned",
+        delete=len(plan.deletions),
+        keep=len(plan.kept),
+        exports=len(exports),
+        reasons=plan.as_dict()["reasons"],
+    )
+    return plan
+
+
+def apply_cleanup(plan: CleanupPlan, settings: Settings, aws: Aws) -> CleanupResult:
+    """Delete what the plan says. Every deletion is attempted; failures raise at the end."""
+    result = CleanupResult(kept=len(plan.kept))
+    for decision in plan.deletions:
+        _delete_snapshot(aws, decision, result)
+    for folder in plan.exports:
+        _delete_export(aws, folder, result)
+    logger.info(
+        "cleanup finished",
+        deleted=len(result.deleted),
+        already_gone=len(result.already_gone),
+        failed=len(result.failed),
+        exports_deleted=len(result.exports_deleted),
+    )
+    if result.failed:
+        raise CleanupFailed(result)
+    return result
+
+
+def _regions(settings: Settings) -> tuple[str, str]:
+    return (settings.source_region, settings.target_region)
+
+
+def _snapshots(settings: Settings, aws: Aws, region: str) -> Iterator[Snapshot]:
+    """Manual snapshots of one region; tags come from the describe response's TagList."""
+    paginator = aws.rds(region).get_paginator("describe_db_snapshots")
+    for page in paginator.paginate(SnapshotType="manual"):
+        for raw in page.get("DBSnapshots", []):
+            mine = tags.owned(settings, raw, region)
+            yield Snapshot(
+                region=region,
+                identifier=raw.get("DBSnapshotIdentifier", ""),
+                arn=raw.get("DBSnapshotArn", ""),
+                status=raw.get("Status", ""),
+                created=raw.get("SnapshotCreateTime"),
+                database=mine.database if mine else None,
+                role=mine.role if mine else None,
+            )
+
+
+def _export_tasks(aws: Aws, region: str) -> Iterator[dict[str, Any]]:
+    """Export tasks of one region. Filtered client-side: moto ignores SourceArn/Filters."""
+    paginator = aws.rds(region).get_paginator("describe_export_tasks")
+    for page in paginator.paginate():
+        for task in page.get("ExportTasks", []):
+            yield dict(task)
+
+
+def _delete_snapshot(aws: Aws, decision: Decision, result: CleanupResult) -> None:
+    snapshot = decision.snapshot
+    where = f"{snapshot.region}/{snapshot.identifier}"
+    fields: dict[str, Any] = {
+        "snapshot": snapshot.identifier,
+        "region": snapshot.region,
+        "database": snapshot.database,
+        "age_days": decision.age_days,
+    }
+    try:
+        aws.rds(snapshot.region).delete_db_snapshot(DBSnapshotIdentifier=snapshot.identifier)
+    except ClientError as error:
+        if is_code(error, *NOT_FOUND):
+            logger.info("snapshot already gone", **fields)
+            result.already_gone.append(where)
+            return
+        _record_failure(error, decision, fields, result)
+        return
+    except BotoCoreError as error:
+        _record_failure(error, decision, fields, result)
+        return
+    logger.info("snapshot deleted", reason=decision.reason.value, **fields)
+    count("SnapshotDeleted")
+    result.deleted.append(where)
+
+
+def _record_failure(
+    error: ClientError | BotoCoreError,
+    decision: Decision,
+    fields: dict[str, Any],
+    result: CleanupResult,
+) -> None:
+    failure = step_failed(
+        STEP,
+        error,
+        database=decision.snapshot.database,
+        snapshot=decision.snapshot.identifier,
+        region=decision.snapshot.region,
+    )
+    logger.error("snapshot not deleted", code=failure.code, cause=failure.cause, **fields)
+    count("SnapshotDeleteFailed")
+    result.failed.append(failure)
+
+
+# --- exports (DELETE_OLD_EXPORTS) -------------------------------------------------------
+
+
+def _old_exports(
+    settings: Settings,
+    aws: Aws,
+    decisions: Sequence[Decision],
+    in_flight_exports: set[str],
+    now: datetime,
+) -> Iterator[ExportFolder]:
+    """Export folders of our snapshots that are deleted now, or gone and past retention.
+
+    A folder is matched only when its name is exactly an export id this system derives
+    (``naming.export_id``) from one of our snapshot ids, and no snapshot of that id is kept
+    in either region. Exports in flight are never touched.
+    """
+    deleting = {(d.snapshot.region, d.snapshot.identifier.lower()) for d in decisions if d.delete}
+    existing = {d.snapshot.identifier.lower() for d in decisions if not d.delete}
+    databases = {db.lower() for db in settings.db_identifiers}
+    ours = re.compile(
+        rf"^{re.escape(settings.snapshot_prefix)}-(?P<db>.+)-(?P<run>\d{{8}}-\d{{4}})$"
+    )
+    retention = timedelta(days=settings.retention_days)
+    base = settings.export_s3_prefix.strip("/")
+    for region, bucket in (
+        (settings.source_region, settings.source_bucket),
+        (settings.target_region, settings.target_bucket),
+    ):
+        known = [identifier for (where, identifier) in deleting if where == region]
+        for folder in _folders(aws, region, bucket, f"{base}/" if base else ""):
+            if folder.lower() in in_flight_exports:
+                continue
+            snapshot = _snapshot_of(folder, region, known)
+            if snapshot is None or snapshot.lower() in existing:
+                continue
+            if (region, snapshot.lower()) not in deleting:
+                match = ours.match(snapshot)
+                if not match or match["db"] not in databases or not RUN_ID.match(match["run"]):
+                    continue
+                if now - run_time(match["run"]) <= retention:
+                    continue
+            yield ExportFolder(
+                region=region,
+                bucket=bucket,
+                key_prefix=f"{base}/{folder}/" if base else f"{folder}/",
+                snapshot=snapshot,
+                export_id=folder,
+            )
+
+
+def _folders(aws: Aws, region: str, bucket: str, prefix: str) -> Iterator[str]:
+    paginator = aws.s3(region).get_paginator("list_objects_v2")
+    for page in paginator.paginate(Bucket=bucket, Prefix=prefix, Delimiter="/"):
+        for common in page.get("CommonPrefixes", []):
+            name = common.get("Prefix", "")[len(prefix) :].rstrip("/")
+            if name:
+                yield name
+
+
+def _snapshot_of(folder: str, region: str, known: Sequence[str]) -> str | None:
+    """The snapshot id an export folder was derived from, or None if it is not one of ours.
+
+    Short ids round-trip from the name; long ids were shortened with a hash, so they are
+    recognised only against the snapshots being deleted now (``known``).
+    """
+    match = re.match(rf"^(?P<base>.+)-{re.escape(region)}(?:-a(?P<attempt>\d+))?$", folder)
+    if match is None:
+        return None
+    attempt = int(match["attempt"] or 1)
+    if export_id(match["base"], region, attempt) == folder:
+        return match["base"]
+    for snapshot in known:
+        if export_id(snapshot, region, attempt) == folder:
+            return snapshot
+    return None
+
+
+def _delete_export(aws: Aws, folder: ExportFolder, result: CleanupResult) -> None:
+    s3 = aws.s3(folder.region)
+    fields: dict[str, Any] = {
+        "export": folder.uri,
+        "snapshot": folder.snapshot,
+        "region": folder.region,
+    }
+    deleted = 0
+    errors: list[ErrorTypeDef] = []
+    try:
+        for batch in _batches(_keys(aws, folder), DELETE_BATCH):
+            response = s3.delete_objects(
+                Bucket=folder.bucket, Delete={"Objects": batch, "Quiet": True}
+            )
+            errors.extend(response.get("Errors", []))
+            deleted += len(batch) - len(response.get("Errors", []))
+    except (ClientError, BotoCoreError) as error:
+        failure = step_failed(STEP, error, snapshot=folder.snapshot, region=folder.region)
+        _export_failed(failure, fields, result)
+        return
+    finally:
+        result.export_objects_deleted += deleted
+    if errors:
+        first = errors[0]
+        failure = StepFailed(
+            STEP,
+            f"{len(errors)} object(s) not deleted under {folder.uri}: "
+            f"{first.get('Key')}: {first.get('Message')}",
+            snapshot=folder.snapshot,
+            region=folder.region,
+            code=first.get("Code"),
+        )
+        _export_failed(failure, fields, result)
+        return
+    logger.info("export deleted", objects=deleted, **fields)
+    count("ExportDeleted")
+    result.exports_deleted.append(folder.uri)
+
+
+def _export_failed(failure: StepFailed, fields: dict[str, Any], result: CleanupResult) -> None:
+    logger.error("export not deleted", code=failure.code, cause=failure.cause, **fields)
+    count("ExportDeleteFailed")
+    result.failed.append(failure)
+
+
+def _keys(aws: Aws, folder: ExportFolder) -> Iterator[ObjectIdentifierTypeDef]:
+    paginator = aws.s3(folder.region).get_paginator("list_objects_v2")
+    for page in paginator.paginate(Bucket=folder.bucket, Prefix=folder.key_prefix):
+        for item in page.get("Contents", []):
+            yield {"Key": item["Key"]}
+
+
+def _batches(
+    items: Iterator[ObjectIdentifierTypeDef], size: int
+) -> Iterator[list[ObjectIdentifierTypeDef]]:
+    batch: list[ObjectIdentifierTypeDef] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch

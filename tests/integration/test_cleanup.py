@@ -1,0 +1,358 @@
+"""cleanup on moto: 60 days of nightly runs plus snapshots that are not ours; only our
+expired snapshots go, a failed deletion stops nothing, and the plan is the dry run."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from botocore.awsrequest import AWSResponse
+from moto.rds.models import rds_backends
+
+from events import load_sample
+from handlers import cleanup as cleanup_handler
+from rds_backup import tags
+from rds_backup.cleanup import CleanupFailed, apply_cleanup, plan_cleanup
+from rds_backup.local.seed import ACCOUNT
+from rds_backup.naming import export_id, run_id, snapshot_id
+from rds_backup.retention import Reason
+
+DAYS = 60
+DATABASES = ("orders", "billing")
+
+
+def backend(region: str) -> Any:
+    return rds_backends[ACCOUNT][region]
+
+
+def age(region: str, identifier: str, created: datetime) -> None:
+    backend(region).database_snapshots[identifier].created = created
+
+
+def nightly_run(settings, database: str, when: datetime) -> str:
+    """What the chain leaves behind for one run: a tagged source and its tagged copy.
+
+    Made on moto's backend directly (same objects the API makes, 10x faster to seed);
+    cleanup itself only ever sees them through the API.
+    """
+    run = run_id(when)
+    identifier = snapshot_id(settings.snapshot_prefix, database, run)
+    source = backend(settings.source_region).create_db_snapshot(
+        database,
+        identifier,
+        tags=tags.as_list(tags.ours(settings, database, run, tags.Role.SOURCE, "target")),
+    )
+    backend(settings.target_region).copy_db_snapshot(
+        source.db_snapshot_arn,
+        identifier,
+        tags=tags.as_list(tags.ours(settings, database, run, tags.Role.COPY, "target")),
+    )
+    for region in (settings.source_region, settings.target_region):
+        age(region, identifier, when)
+    return identifier
+
+
+def foreign(settings, aws, identifier: str, created: datetime, tag_list=()) -> None:
+    aws.rds(settings.source_region).create_db_snapshot(
+        DBInstanceIdentifier="orders", DBSnapshotIdentifier=identifier, Tags=list(tag_list)
+    )
+    age(settings.source_region, identifier, created)
+
+
+def rename(region: str, old: str, new: str, snapshot_type: str) -> None:
+    """moto refuses ``awsbackup:`` ids through the API; AWS Backup makes them, so fake one."""
+    snapshots = backend(region).database_snapshots
+    snapshot = snapshots.pop(old)
+    snapshot.db_snapshot_identifier = new
+    snapshot.snapshot_type = snapshot_type
+    snapshots[new] = snapshot
+
+
+def all_snapshots(aws, region: str) -> set[str]:
+    """Every snapshot of the region, of every type (moto's describe hides ``awsbackup``)."""
+    return {s.db_snapshot_identifier for s in backend(region).database_snapshots.values()}
+
+
+def count_calls(aws, settings) -> Counter[str]:
+    calls: Counter[str] = Counter()
+
+    def hook(model, **_: Any) -> None:
+        calls[model.name] += 1
+
+    for region in (settings.source_region, settings.target_region):
+        for client in (aws.rds(region), aws.s3(region)):
+            client.meta.events.register("before-call.*.*", hook)
+    return calls
+
+
+def fail_deletion_of(aws, region: str, identifier: str, code: str = "InvalidDBSnapshotState"):
+    def hook(params, **_: Any):
+        if params["body"].get("DBSnapshotIdentifier") == identifier:
+            error = {"Error": {"Code": code, "Message": f"injected failure for {identifier}"}}
+            return AWSResponse("https://rds.local", 400, {}, None), error
+        return None
+
+    aws.rds(region).meta.events.register("before-call.rds.DeleteDBSnapshot", hook)
+
+
+@pytest.fixture
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+@pytest.fixture
+def history(settings, aws, now) -> dict[str, Any]:
+    """60 nightly runs per database (sources and copies), plus everything cleanup must spare."""
+    src, tgt = settings.source_region, settings.target_region
+    start = (now - timedelta(hours=1)).replace(second=0, microsecond=0)
+    runs = {
+        (database, day): nightly_run(settings, database, start - timedelta(days=day))
+        for database in DATABASES
+        for day in range(DAYS)
+    }
+    old = now - timedelta(days=40)
+    # Not ours: a foreign manual snapshot, one with our name but no tags, another stack's.
+    foreign(settings, aws, "nightly-manual-orders", old)
+    foreign(settings, aws, "rds-backup-orders-20200101-0300", old)
+    other = tags.ours(settings, "orders", "20200102-0300", tags.Role.SOURCE, "target")
+    foreign(
+        settings,
+        aws,
+        "rds-backup-orders-20200102-0300",
+        old,
+        tags.as_list(other | {tags.STACK: "other-stack"}),
+    )
+    # AWS Backup: one with SnapshotType awsbackup, one listed as manual; both carry our tags.
+    ours_tags = tags.as_list(tags.ours(settings, "orders", "20200103-0300", tags.Role.COPY, "t"))
+    foreign(settings, aws, "backup-job-1", old, ours_tags)
+    rename(src, "backup-job-1", "awsbackup:job-1", "awsbackup")
+    foreign(settings, aws, "backup-job-2", old, ours_tags)
+    rename(src, "backup-job-2", "awsbackup:job-2", "manual")
+    # Automated snapshots: moto makes one per instance at creation; make them old too.
+    automated = {
+        s.db_snapshot_identifier
+        for s in backend(src).database_snapshots.values()
+        if s.snapshot_type == "automated"
+    }
+    for identifier in automated:
+        age(src, identifier, old)
+    # In flight: an export of an expired copy, and an expired source whose copy is copying.
+    exporting = runs[("orders", 20)]
+    task = export_id(exporting, tgt)
+    aws.rds(tgt).start_export_task(
+        ExportTaskIdentifier=task,
+        SourceArn=f"arn:aws:rds:{tgt}:{ACCOUNT}:snapshot:{exporting}",
+        S3BucketName=settings.target_bucket,
+        IamRoleArn=settings.export_role_arn,
+        KmsKeyId=settings.key_for(tgt),
+    )
+    backend(tgt).export_tasks[task].status = "in_progress"
+    # A finished export of another expired copy must not protect it (moto: "complete").
+    done = runs[("orders", 21)]
+    aws.rds(tgt).start_export_task(
+        ExportTaskIdentifier=export_id(done, tgt),
+        SourceArn=f"arn:aws:rds:{tgt}:{ACCOUNT}:snapshot:{done}",
+        S3BucketName=settings.target_bucket,
+        IamRoleArn=settings.export_role_arn,
+        KmsKeyId=settings.key_for(tgt),
+    )
+    copying = runs[("billing", 30)]
+    backend(tgt).database_snapshots[copying].status = "copying"
+    expired = {
+        (region, identifier)
+        for (database, day), identifier in runs.items()
+        if day >= settings.retention_days  # age is day + 1h
+        for region in (src, tgt)
+    }
+    expired -= {(tgt, exporting), (src, copying), (tgt, copying)}
+    return {
+        "runs": runs,
+        "expired": expired,
+        "automated": automated,
+        "exporting": exporting,
+        "copying": copying,
+        "before": {region: all_snapshots(aws, region) for region in (src, tgt)},
+    }
+
+
+def test_given_60_days_of_runs_and_snapshots_not_ours_when_cleaned_then_only_our_expired_go(
+    settings, aws, history, now
+):
+    src, tgt = settings.source_region, settings.target_region
+    calls = count_calls(aws, settings)
+
+    result = apply_cleanup(plan_cleanup(settings, aws, now), settings, aws)
+
+    deleted = {tuple(entry.split("/", 1)) for entry in result.deleted}
+    assert deleted == history["expired"]
+    assert len(deleted) == 2 * 2 * (DAYS - settings.retention_days) - 3
+    for region in (src, tgt):
+        gone = {identifier for (where, identifier) in history["expired"] if where == region}
+        assert all_snapshots(aws, region) == history["before"][region] - gone
+    survivors = all_snapshots(aws, src)
+    assert history["automated"] <= survivors
+    assert {
+        "nightly-manual-orders",
+        "rds-backup-orders-20200101-0300",
+        "rds-backup-orders-20200102-0300",
+        "awsbackup:job-1",
+        "awsbackup:job-2",
+        history["copying"],
+    } <= survivors
+    assert {history["exporting"], history["copying"]} <= all_snapshots(aws, tgt)
+    assert calls["ListTagsForResource"] == 0
+    assert calls == {
+        "DescribeDBSnapshots": 2,
+        "DescribeExportTasks": 2,
+        "DeleteDBSnapshot": len(history["expired"]),
+    }
+
+
+def test_given_snapshots_in_flight_and_not_ours_when_planned_then_each_keep_has_its_reason(
+    settings, aws, history, now
+):
+    src, tgt = settings.source_region, settings.target_region
+
+    plan = plan_cleanup(settings, aws, now)
+
+    reasons = {(row["region"], row["id"]): row["reason"] for row in plan.to_rows()}
+    assert reasons[(tgt, history["exporting"])] == Reason.EXPORT_IN_FLIGHT
+    assert reasons[(src, history["copying"])] == Reason.COPY_IN_FLIGHT
+    assert reasons[(tgt, history["copying"])] == Reason.NOT_SETTLED
+    assert reasons[(src, "nightly-manual-orders")] == Reason.NOT_OURS
+    assert reasons[(src, "rds-backup-orders-20200102-0300")] == Reason.NOT_OURS
+    assert reasons[(src, "awsbackup:job-2")] == Reason.NOT_OURS
+    assert (src, "awsbackup:job-1") not in reasons  # SnapshotType awsbackup: never listed
+    newest = history["runs"][("orders", 0)]
+    assert reasons[(tgt, newest)] == Reason.WITHIN_RETENTION
+    expired = history["runs"][("orders", DAYS - 1)]
+    assert reasons[(src, expired)] == reasons[(tgt, expired)] == Reason.EXPIRED
+
+
+def test_given_one_deletion_fails_when_cleaned_then_the_rest_go_and_it_raises_at_the_end(
+    settings, aws, history, now
+):
+    tgt = settings.target_region
+    stuck = history["runs"][("billing", 40)]
+    fail_deletion_of(aws, tgt, stuck)
+
+    with pytest.raises(CleanupFailed) as raised:
+        apply_cleanup(plan_cleanup(settings, aws, now), settings, aws)
+
+    failure = raised.value
+    assert failure.step == "cleanup"
+    assert (failure.snapshot, failure.region, failure.database) == (stuck, tgt, "billing")
+    assert failure.code == "InvalidDBSnapshotState"
+    assert set(failure.result.deleted) == {f"{r}/{i}" for r, i in history["expired"]} - {
+        f"{tgt}/{stuck}"
+    }
+    assert stuck in all_snapshots(aws, tgt)
+
+
+def test_given_a_dry_run_when_planned_then_nothing_is_deleted_and_apply_runs_that_plan(
+    settings, aws, history, now
+):
+    plan = plan_cleanup(settings, aws, now)
+    before = {region: all_snapshots(aws, region) for region in history["before"]}
+
+    assert before == history["before"]
+    rows = plan.to_rows()
+    assert {(r["region"], r["id"]) for r in rows if r["decision"] == "delete"} == history["expired"]
+    assert all(
+        {"region", "id", "database", "age_days", "decision", "reason"} <= set(r) for r in rows
+    )
+    assert plan.as_dict()["delete"] == len(history["expired"])
+
+    result = apply_cleanup(plan, settings, aws)
+
+    assert {tuple(entry.split("/", 1)) for entry in result.deleted} == history["expired"]
+
+
+def test_given_a_snapshot_deleted_by_hand_after_planning_when_applied_then_it_counts_as_gone(
+    settings, aws, history, now
+):
+    plan = plan_cleanup(settings, aws, now)
+    by_hand = history["runs"][("orders", 50)]
+    aws.rds(settings.source_region).delete_db_snapshot(DBSnapshotIdentifier=by_hand)
+
+    result = apply_cleanup(plan, settings, aws)
+
+    assert result.already_gone == [f"{settings.source_region}/{by_hand}"]
+    assert len(result.deleted) == len(history["expired"]) - 1
+
+
+def test_given_the_daily_schedule_when_the_handler_runs_then_it_returns_a_summary(
+    settings, aws, history, context
+):
+    summary = cleanup_handler.handler(load_sample("scheduled"), context)
+
+    assert summary["deleted"] == len(history["expired"])
+    assert summary["failed"] == []
+    assert summary["kept"] > 0
+
+
+@pytest.fixture
+def exports(settings, aws, history, monkeypatch) -> dict[str, list[str]]:
+    """Export objects in both buckets: ours expired, ours recent, in flight, and foreign keys."""
+    monkeypatch.setenv("DELETE_OLD_EXPORTS", "true")
+    cleanup_handler.load_settings.cache_clear()
+    prefix = settings.export_s3_prefix
+    runs = history["runs"]
+    # A run whose snapshots are gone already (e.g. deleted by hand) but past retention.
+    gone = snapshot_id(settings.snapshot_prefix, "orders", "20240101-0300")
+    layout = {
+        "expired": [
+            (settings.target_bucket, tgt_key(prefix, runs[("orders", 30)], settings.target_region)),
+            (
+                settings.target_bucket,
+                tgt_key(prefix, runs[("orders", 31)], settings.target_region, 2),
+            ),
+            (settings.target_bucket, tgt_key(prefix, gone, settings.target_region)),
+        ],
+        "kept": [
+            (settings.target_bucket, tgt_key(prefix, runs[("orders", 3)], settings.target_region)),
+            (settings.target_bucket, tgt_key(prefix, history["exporting"], settings.target_region)),
+            (settings.target_bucket, f"{prefix}/someone-elses-export/part-0.parquet"),
+            (
+                settings.target_bucket,
+                f"other/{export_id(runs[('orders', 30)], settings.target_region)}/x",
+            ),
+            (settings.source_bucket, f"{prefix}/rds-backup-payroll-20240101-0300-us-east-1/x"),
+        ],
+    }
+    for bucket, key in layout["expired"] + layout["kept"]:
+        region = (
+            settings.target_region if bucket == settings.target_bucket else settings.source_region
+        )
+        aws.s3(region).put_object(Bucket=bucket, Key=key, Body=b"parquet")
+    return {name: [f"{bucket}/{key}" for bucket, key in items] for name, items in layout.items()}
+
+
+def tgt_key(prefix: str, snapshot: str, region: str, attempt: int = 1) -> str:
+    return f"{prefix}/{export_id(snapshot, region, attempt)}/orders/part-0.parquet"
+
+
+def all_keys(aws, settings) -> set[str]:
+    keys = set()
+    for region, bucket in (
+        (settings.source_region, settings.source_bucket),
+        (settings.target_region, settings.target_bucket),
+    ):
+        for item in aws.s3(region).list_objects_v2(Bucket=bucket).get("Contents", []):
+            keys.add(f"{bucket}/{item['Key']}")
+    return keys
+
+
+def test_given_delete_old_exports_when_cleaned_then_only_our_expired_export_folders_go(
+    aws, exports, now
+):
+    settings = cleanup_handler.load_settings()
+
+    plan = plan_cleanup(settings, aws, now)
+    result = apply_cleanup(plan, settings, aws)
+
+    assert all_keys(aws, settings) == set(exports["kept"])
+    assert len(result.exports_deleted) == 3
+    assert result.export_objects_deleted == 3
