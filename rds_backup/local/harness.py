@@ -136,6 +136,12 @@ class LocalAws:
 
     # -- driving the chain -------------------------------------------------------------------
 
+    def configure(self, **values: str) -> None:
+        """Change the functions' environment, as a redeploy with new parameters would."""
+        self.environment.update(values)
+        for runner in self.runners:
+            runner.environment.update(values)
+
     @property
     def main(self) -> Stack:
         return self.stacks[0]

@@ -1,0 +1,47 @@
+"""End-to-end fixtures: one moto server per test session (per xdist worker), reset and
+re-seeded for every test; the stacks' CloudFormation is packaged once (cached on disk)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from rds_backup.local.harness import LocalAws
+from rds_backup.local.packaging import load_template
+from rds_backup.local.seed import WorldSpec
+from rds_backup.local.server import LocalServer
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "tests/e2e/" in item.nodeid:
+            item.add_marker(pytest.mark.e2e)
+
+
+@pytest.fixture(scope="session")
+def templates() -> dict[str, dict[str, Any]]:
+    """The generated CloudFormation of both stacks: what is tested is what is deployed."""
+    return {"main": load_template("main"), "target": load_template("target")}
+
+
+@pytest.fixture(scope="session")
+def local_server() -> Iterator[LocalServer]:
+    server = LocalServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def spec() -> WorldSpec:
+    """Override (or parametrize indirectly) to change the seeded world."""
+    return WorldSpec()
+
+
+@pytest.fixture
+def local_aws(
+    spec: WorldSpec, local_server: LocalServer, templates: dict[str, dict[str, Any]]
+) -> Iterator[LocalAws]:
+    with LocalAws(spec, server=local_server, templates=templates.__getitem__) as local:
+        yield local

@@ -1,0 +1,120 @@
+"""Replays, duplicates and failures on the local AWS: the chain is idempotent, and every
+failure reaches a person exactly once."""
+
+from __future__ import annotations
+
+from rds_backup.local.harness import LocalAws
+from rds_backup.local.inventory import Inventory
+from tests.e2e.support import emails_about, exports_of, handler_errors, run_nightly, snapshots_of
+
+DATABASES = ("orders", "billing")
+SOURCE, TARGET = "us-east-1", "us-west-2"
+
+
+def _state(found: Inventory) -> tuple[object, ...]:
+    return (
+        sorted((s.region, s.identifier, s.status) for s in found.snapshots),
+        sorted((e.region, e.identifier, e.status) for e in found.exports),
+        [m.subject for m in found.emails],
+    )
+
+
+def test_given_a_finished_night_when_the_whole_archive_is_replayed_twice_then_nothing_changes(
+    local_aws: LocalAws,
+) -> None:
+    # given
+    run_nightly(local_aws)
+    before = local_aws.inventory()
+    handled = len(local_aws.timeline.invocations())
+
+    # when
+    for _ in range(2):
+        local_aws.replay()
+        local_aws.run_until_quiet()
+
+    # then
+    after = local_aws.inventory()
+    assert _state(after) == _state(before)
+    assert after.new_since(before) == {"snapshots": [], "exports": [], "emails": []}
+    replayed = local_aws.timeline.invocations()[handled:]
+    assert replayed, "the replays reached the handlers"
+    assert all(e.replay for e in replayed)
+    assert handler_errors(local_aws) == []
+
+
+def test_given_a_failed_export_when_fixed_and_the_archive_replayed_then_a_success_email_follows(
+    local_aws: LocalAws,
+) -> None:
+    # given: the export of orders fails in the target region
+    local_aws.emulator.fail_exports(match="orders", cause="S3 bucket access denied")
+    run = run_nightly(local_aws)
+    failed = local_aws.inventory()
+    assert [m.outcome for m in emails_about(failed, "orders")] == ["failure"]
+    assert "export" in emails_about(failed, "orders")[0].subject.lower()
+    assert [m.outcome for m in emails_about(failed, "billing")] == ["success"]
+    assert [e.status for e in exports_of(failed, "orders", run)] == ["FAILED"]
+
+    # when: the cause is fixed and the archive replayed
+    local_aws.emulator.heal()
+    local_aws.replay()
+    local_aws.run_until_quiet()
+
+    # then
+    fixed = local_aws.inventory()
+    assert [m.outcome for m in emails_about(fixed, "orders")] == ["failure", "success"]
+    assert [m.outcome for m in emails_about(fixed, "billing")] == ["success"]
+    statuses = sorted(e.status for e in exports_of(fixed, "orders", run) if e.region == TARGET)
+    assert statuses == ["COMPLETE", "FAILED"]
+    assert handler_errors(local_aws) == []
+
+
+def test_given_every_event_delivered_three_times_when_the_night_runs_then_each_thing_happens_once(
+    local_aws: LocalAws,
+) -> None:
+    # given: RDS events x3 (best effort delivery), and the schedule fires three times
+    local_aws.emulator.knobs.duplicate = 3
+    when = local_aws.fire_schedule()
+    local_aws.fire_schedule(when)
+    local_aws.fire_schedule(when)
+
+    # when
+    local_aws.run_until_quiet()
+
+    # then
+    run = when.strftime("%Y%m%d-%H%M")
+    found = local_aws.inventory()
+    for database in DATABASES:
+        assert set(snapshots_of(found, database, run)) == {TARGET}
+        exports = exports_of(found, database, run)
+        assert [(e.region, e.status) for e in exports] == [(TARGET, "COMPLETE")]
+        assert [m.outcome for m in emails_about(found, database)] == ["success"]
+    assert len(found.emails) == len(DATABASES)
+    assert handler_errors(local_aws) == []
+    invocations = local_aws.timeline.invocations_by_function()
+    assert invocations["start_backup"] == 3
+    assert invocations["copy_snapshot"] == 3 * len(DATABASES)
+
+
+def test_given_a_copy_that_keeps_failing_when_retries_run_out_then_a_failure_email_is_sent(
+    local_aws: LocalAws,
+) -> None:
+    # given: copies are encrypted with a key that does not exist in the target region
+    missing_key = f"arn:aws:kms:{TARGET}:123456789012:key/00000000-0000-4000-8000-000000000000"
+    local_aws.configure(TARGET_KMS_KEY_ID=missing_key)
+
+    # when
+    run = run_nightly(local_aws)
+
+    # then: Lambda's async retries, then the on-failure event, then one failure email each
+    found = local_aws.inventory()
+    copy_attempts = [e for e in local_aws.timeline.invocations() if e.function == "copy_snapshot"]
+    assert copy_attempts
+    assert not any(e.ok for e in copy_attempts)
+    assert {e.attempt for e in copy_attempts} == {1, 2, 3}
+    failures = [e for e in local_aws.timeline.entries if e.kind == "failure"]
+    assert len(failures) == len(DATABASES)
+    for database in DATABASES:
+        assert TARGET not in snapshots_of(found, database, run)
+        emails = emails_about(found, database)
+        assert [m.outcome for m in emails] == ["failure"]
+        assert "copy" in emails[0].subject.lower()
