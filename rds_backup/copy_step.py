@@ -12,6 +12,7 @@ from rds_backup.aws import Aws
 from rds_backup.errors import StepFailed, is_code, step_failed
 from rds_backup.exports import start_export
 from rds_backup.observability import count, logger
+from rds_backup.scope import out_of_scope
 from rds_backup.settings import Settings
 from rds_backup.snapshots import find_owned
 
@@ -21,12 +22,8 @@ STEP = "copy"
 def on_snapshot_created(settings: Settings, aws: Aws, event: RdsSnapshotEvent) -> dict[str, Any]:
     arn = event.snapshot
     logger.append_keys(snapshot=arn.identifier, region=arn.region)
-    if arn.region != settings.source_region or arn.is_cluster:
-        logger.info("ignored: not a DB snapshot in the source region")
-        return {"skipped": "not in source region"}
-    if not arn.identifier.startswith(f"{settings.snapshot_prefix}-"):
-        logger.info("ignored: not one of our snapshots")
-        return {"skipped": "not ours"}
+    if skipped := out_of_scope(settings, arn, [settings.source_region]):
+        return {"skipped": skipped}
     source = find_owned(settings, aws, arn.region, arn.identifier, STEP)
     if source is None or source.role is not tags.Role.SOURCE:
         logger.info("ignored: snapshot gone or not made by this stack")

@@ -10,6 +10,7 @@ from rds_backup.aws import Aws
 from rds_backup.errors import StepFailed
 from rds_backup.exports import start_export
 from rds_backup.observability import logger
+from rds_backup.scope import out_of_scope
 from rds_backup.settings import Settings
 from rds_backup.snapshots import find_owned
 
@@ -19,12 +20,8 @@ STEP = "export"
 def on_copy_finished(settings: Settings, aws: Aws, event: RdsSnapshotEvent) -> dict[str, Any]:
     arn = event.snapshot  # emitted in the target region; the envelope says the source's
     logger.append_keys(snapshot=arn.identifier, region=arn.region)
-    if arn.region != settings.target_region or arn.is_cluster:
-        logger.info("ignored: not a DB snapshot copy in the target region")
-        return {"skipped": "not in target region"}
-    if not arn.identifier.startswith(f"{settings.snapshot_prefix}-"):
-        logger.info("ignored: not one of our snapshots")
-        return {"skipped": "not ours"}
+    if skipped := out_of_scope(settings, arn, [settings.target_region]):
+        return {"skipped": skipped}
     copy = find_owned(settings, aws, arn.region, arn.identifier, STEP)
     if copy is None or copy.role is not tags.Role.COPY:
         logger.info("ignored: copy gone or not made by this stack")

@@ -34,6 +34,7 @@ from rds_backup.naming import run_id
 from rds_backup.observability import count, logger
 from rds_backup.report import FailureReport, SuccessReport
 from rds_backup.runs import Outcome, RunState, load_run
+from rds_backup.scope import out_of_scope
 from rds_backup.settings import ConfigError, Settings
 
 STEP = "notify"
@@ -66,12 +67,8 @@ def on_rds_event(
     if event.kind not in NOTIFY_EVENTS:
         logger.info("ignored: not an export or copy outcome")
         return {"skipped": event.kind.value}
-    if arn.region not in (settings.source_region, settings.target_region) or arn.is_cluster:
-        logger.info("ignored: not a DB snapshot in our regions")
-        return {"skipped": "not in our regions"}
-    if not arn.identifier.startswith(f"{settings.snapshot_prefix}-"):
-        logger.info("ignored: not one of our snapshots")
-        return {"skipped": "not ours"}
+    if skipped := out_of_scope(settings, arn, [settings.source_region, settings.target_region]):
+        return {"skipped": skipped}
     run = load_run(settings, aws, arn, STEP)
     if run is None:
         logger.info("ignored: snapshot gone or not made by this stack")

@@ -202,6 +202,11 @@ class Settings(BaseModel):
         return problems
 
     @property
+    def account_id(self) -> str:
+        """This stack's account: the export role must live in it (iam:PassRole)."""
+        return self.export_role_arn.split(":")[4]
+
+    @property
     def sender(self) -> str:
         return self.sender_email or self.admin_emails[0]
 

@@ -83,7 +83,7 @@ def test_given_a_source_region_snapshot_event_when_sent_to_export_then_it_is_ign
     snapshot_and_copy()
     event = rds_event("RDS-EVENT-0060", "us-east-1")
 
-    assert export_snapshot.handler(event, CONTEXT) == {"skipped": "not in target region"}
+    assert export_snapshot.handler(event, CONTEXT) == {"skipped": "not in us-west-2"}
     assert calls.of("StartExportTask") == []
 
 
