@@ -158,15 +158,32 @@ def plan_cleanup(settings: Settings, aws: Aws, now: datetime) -> CleanupPlan:
     in_flight_arns: set[str] = set()
     in_flight_exports: set[str] = set()
     for region in _regions(settings):
-        snapshots.extend(_snapshots(settings, aws, region))
-        for task in _export_tasks(aws, region):
+        try:
+            snapshots.extend(_snapshots(settings, aws, region))
+            tasks = list(_export_tasks(aws, region))
+        except (ClientError, BotoCoreError) as error:
+            # Nothing is deleted on a partial view: a missing region could hide a newest copy.
+            raise step_failed(STEP, error, region=region) from error
+        for task in tasks:
             if str(task.get("Status", "")).upper() in EXPORTS_IN_FLIGHT:
                 in_flight_arns.add(str(task.get("SourceArn", "")).lower())
                 in_flight_exports.add(str(task.get("ExportTaskIdentifier", "")).lower())
     decisions = tuple(decide(snapshots, in_flight_arns, policy(settings), now))
+    for decision in decisions:
+        logger.debug(
+            "snapshot decided",
+            snapshot=decision.snapshot.identifier,
+            region=decision.snapshot.region,
+            database=decision.snapshot.database,
+            age_days=decision.age_days,
+            reason=decision.reason.value,
+        )
     exports: tuple[ExportFolder, ...] = ()
     if settings.delete_old_exports:
-        exports = tuple(_old_exports(settings, aws, decisions, in_flight_exports, now))
+        try:
+            exports = tuple(_old_exports(settings, aws, decisions, in_flight_exports, now))
+        except (ClientError, BotoCoreError) as error:
+            raise step_failed(STEP, error) from error
     plan = CleanupPlan(now, settings.retention_days, decisions, exports)
     logger.info(
         "cleanup planned",
@@ -183,7 +200,12 @@ def apply_cleanup(plan: CleanupPlan, settings: Settings, aws: Aws) -> CleanupRes
     result = CleanupResult(kept=len(plan.kept))
     for decision in plan.deletions:
         _delete_snapshot(aws, decision, result)
+    # An export outlives a snapshot that could not be deleted: they go together next time.
+    undeleted = {(f.snapshot or "").lower() for f in result.failed}
     for folder in plan.exports:
+        if folder.snapshot.lower() in undeleted:
+            logger.warning("export kept; its snapshot was not deleted", export=folder.uri)
+            continue
         _delete_export(aws, folder, result)
     logger.info(
         "cleanup finished",

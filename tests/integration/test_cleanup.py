@@ -15,6 +15,7 @@ from events import load_sample
 from handlers import cleanup as cleanup_handler
 from rds_backup import tags
 from rds_backup.cleanup import CleanupFailed, apply_cleanup, plan_cleanup
+from rds_backup.errors import StepFailed
 from rds_backup.local.seed import ACCOUNT
 from rds_backup.naming import export_id, run_id, snapshot_id
 from rds_backup.retention import Reason
@@ -87,14 +88,16 @@ def count_calls(aws, settings) -> Counter[str]:
     return calls
 
 
-def fail_deletion_of(aws, region: str, identifier: str, code: str = "InvalidDBSnapshotState"):
+def fail(aws, region: str, operation: str, code: str, identifier: str | None = None) -> None:
+    """Make one RDS operation fail (for one snapshot id, or always) with an AWS error code."""
+
     def hook(params, **_: Any):
-        if params["body"].get("DBSnapshotIdentifier") == identifier:
-            error = {"Error": {"Code": code, "Message": f"injected failure for {identifier}"}}
+        if identifier is None or params["body"].get("DBSnapshotIdentifier") == identifier:
+            error = {"Error": {"Code": code, "Message": f"injected {code}"}}
             return AWSResponse("https://rds.local", 400, {}, None), error
         return None
 
-    aws.rds(region).meta.events.register("before-call.rds.DeleteDBSnapshot", hook)
+    aws.rds(region).meta.events.register(f"before-call.rds.{operation}", hook)
 
 
 @pytest.fixture
@@ -103,14 +106,23 @@ def now() -> datetime:
 
 
 @pytest.fixture
-def history(settings, aws, now) -> dict[str, Any]:
-    """60 nightly runs per database (sources and copies), plus everything cleanup must spare."""
+def days() -> int:
+    """How many nightly runs to seed; tests of one mechanism use fewer to stay fast."""
+    return DAYS
+
+
+SHORT = pytest.mark.parametrize("days", [22])
+
+
+@pytest.fixture
+def history(settings, aws, now, days) -> dict[str, Any]:
+    """Nightly runs per database (sources and copies), plus everything cleanup must spare."""
     src, tgt = settings.source_region, settings.target_region
     start = (now - timedelta(hours=1)).replace(second=0, microsecond=0)
     runs = {
         (database, day): nightly_run(settings, database, start - timedelta(days=day))
         for database in DATABASES
-        for day in range(DAYS)
+        for day in range(days)
     }
     old = now - timedelta(days=40)
     # Not ours: a foreign manual snapshot, one with our name but no tags, another stack's.
@@ -139,7 +151,7 @@ def history(settings, aws, now) -> dict[str, Any]:
     for identifier in automated:
         age(src, identifier, old)
     # In flight: an export of an expired copy, and an expired source whose copy is copying.
-    exporting = runs[("orders", 20)]
+    exporting = runs[("orders", 16)]
     task = export_id(exporting, tgt)
     aws.rds(tgt).start_export_task(
         ExportTaskIdentifier=task,
@@ -150,7 +162,7 @@ def history(settings, aws, now) -> dict[str, Any]:
     )
     backend(tgt).export_tasks[task].status = "in_progress"
     # A finished export of another expired copy must not protect it (moto: "complete").
-    done = runs[("orders", 21)]
+    done = runs[("orders", 17)]
     aws.rds(tgt).start_export_task(
         ExportTaskIdentifier=export_id(done, tgt),
         SourceArn=f"arn:aws:rds:{tgt}:{ACCOUNT}:snapshot:{done}",
@@ -158,7 +170,7 @@ def history(settings, aws, now) -> dict[str, Any]:
         IamRoleArn=settings.export_role_arn,
         KmsKeyId=settings.key_for(tgt),
     )
-    copying = runs[("billing", 30)]
+    copying = runs[("billing", 18)]
     backend(tgt).database_snapshots[copying].status = "copying"
     expired = {
         (region, identifier)
@@ -210,8 +222,9 @@ def test_given_60_days_of_runs_and_snapshots_not_ours_when_cleaned_then_only_our
     }
 
 
+@SHORT
 def test_given_snapshots_in_flight_and_not_ours_when_planned_then_each_keep_has_its_reason(
-    settings, aws, history, now
+    settings, aws, history, now, days
 ):
     src, tgt = settings.source_region, settings.target_region
 
@@ -227,16 +240,17 @@ def test_given_snapshots_in_flight_and_not_ours_when_planned_then_each_keep_has_
     assert (src, "awsbackup:job-1") not in reasons  # SnapshotType awsbackup: never listed
     newest = history["runs"][("orders", 0)]
     assert reasons[(tgt, newest)] == Reason.WITHIN_RETENTION
-    expired = history["runs"][("orders", DAYS - 1)]
+    expired = history["runs"][("orders", days - 1)]
     assert reasons[(src, expired)] == reasons[(tgt, expired)] == Reason.EXPIRED
 
 
+@SHORT
 def test_given_one_deletion_fails_when_cleaned_then_the_rest_go_and_it_raises_at_the_end(
     settings, aws, history, now
 ):
     tgt = settings.target_region
-    stuck = history["runs"][("billing", 40)]
-    fail_deletion_of(aws, tgt, stuck)
+    stuck = history["runs"][("billing", 19)]
+    fail(aws, tgt, "DeleteDBSnapshot", "InvalidDBSnapshotState", stuck)
 
     with pytest.raises(CleanupFailed) as raised:
         apply_cleanup(plan_cleanup(settings, aws, now), settings, aws)
@@ -251,6 +265,23 @@ def test_given_one_deletion_fails_when_cleaned_then_the_rest_go_and_it_raises_at
     assert stuck in all_snapshots(aws, tgt)
 
 
+@SHORT
+def test_given_one_region_cannot_be_read_when_planned_then_it_fails_clearly_and_deletes_nothing(
+    settings, aws, history, now
+):
+    fail(aws, settings.target_region, "DescribeExportTasks", "AccessDenied")
+
+    with pytest.raises(StepFailed) as raised:
+        plan_cleanup(settings, aws, now)
+
+    assert (raised.value.step, raised.value.region) == ("cleanup", settings.target_region)
+    assert raised.value.code == "AccessDenied"
+    assert "IAM role" in raised.value.remedy
+    for region, before in history["before"].items():
+        assert all_snapshots(aws, region) == before
+
+
+@SHORT
 def test_given_a_dry_run_when_planned_then_nothing_is_deleted_and_apply_runs_that_plan(
     settings, aws, history, now
 ):
@@ -270,11 +301,12 @@ def test_given_a_dry_run_when_planned_then_nothing_is_deleted_and_apply_runs_tha
     assert {tuple(entry.split("/", 1)) for entry in result.deleted} == history["expired"]
 
 
+@SHORT
 def test_given_a_snapshot_deleted_by_hand_after_planning_when_applied_then_it_counts_as_gone(
     settings, aws, history, now
 ):
     plan = plan_cleanup(settings, aws, now)
-    by_hand = history["runs"][("orders", 50)]
+    by_hand = history["runs"][("orders", 20)]
     aws.rds(settings.source_region).delete_db_snapshot(DBSnapshotIdentifier=by_hand)
 
     result = apply_cleanup(plan, settings, aws)
@@ -283,6 +315,7 @@ def test_given_a_snapshot_deleted_by_hand_after_planning_when_applied_then_it_co
     assert len(result.deleted) == len(history["expired"]) - 1
 
 
+@SHORT
 def test_given_the_daily_schedule_when_the_handler_runs_then_it_returns_a_summary(
     settings, aws, history, context
 ):
@@ -304,10 +337,10 @@ def exports(settings, aws, history, monkeypatch) -> dict[str, list[str]]:
     gone = snapshot_id(settings.snapshot_prefix, "orders", "20240101-0300")
     layout = {
         "expired": [
-            (settings.target_bucket, tgt_key(prefix, runs[("orders", 30)], settings.target_region)),
+            (settings.target_bucket, tgt_key(prefix, runs[("orders", 18)], settings.target_region)),
             (
                 settings.target_bucket,
-                tgt_key(prefix, runs[("orders", 31)], settings.target_region, 2),
+                tgt_key(prefix, runs[("orders", 19)], settings.target_region, 2),
             ),
             (settings.target_bucket, tgt_key(prefix, gone, settings.target_region)),
         ],
@@ -317,7 +350,7 @@ def exports(settings, aws, history, monkeypatch) -> dict[str, list[str]]:
             (settings.target_bucket, f"{prefix}/someone-elses-export/part-0.parquet"),
             (
                 settings.target_bucket,
-                f"other/{export_id(runs[('orders', 30)], settings.target_region)}/x",
+                f"other/{export_id(runs[('orders', 18)], settings.target_region)}/x",
             ),
             (settings.source_bucket, f"{prefix}/rds-backup-payroll-20240101-0300-us-east-1/x"),
         ],
@@ -345,6 +378,7 @@ def all_keys(aws, settings) -> set[str]:
     return keys
 
 
+@SHORT
 def test_given_delete_old_exports_when_cleaned_then_only_our_expired_export_folders_go(
     aws, exports, now
 ):
@@ -356,3 +390,22 @@ def test_given_delete_old_exports_when_cleaned_then_only_our_expired_export_fold
     assert all_keys(aws, settings) == set(exports["kept"])
     assert len(result.exports_deleted) == 3
     assert result.export_objects_deleted == 3
+    assert [folder.snapshot for folder in plan.exports if "20240101" in folder.export_id] == [
+        "rds-backup-orders-20240101-0300"
+    ]
+
+
+@SHORT
+def test_given_a_snapshot_that_cannot_be_deleted_when_cleaned_then_its_export_stays_too(
+    aws, exports, history, now
+):
+    settings = cleanup_handler.load_settings()
+    stuck = history["runs"][("orders", 18)]
+    fail(aws, settings.target_region, "DeleteDBSnapshot", "InvalidDBSnapshotState", stuck)
+
+    with pytest.raises(CleanupFailed):
+        apply_cleanup(plan_cleanup(settings, aws, now), settings, aws)
+
+    remaining = all_keys(aws, settings)
+    assert any(export_id(stuck, settings.target_region) in key for key in remaining)
+    assert len(remaining - set(exports["kept"])) == 1
