@@ -56,7 +56,7 @@ def run_demo(options: DemoOptions = DemoOptions()) -> dict[str, Any]:
     with _handler_output_to(log_path), LocalAws(spec, templates=options.templates) as local:
         _print_setup(local, out)
         if options.fail_export:
-            local.emulator.fail_exports(match=options.databases[0])
+            local.emulator.fail_exports(match=options.databases[0], region=spec.target_region)
         when = local.fire_schedule()
         local.run_until_quiet()
         first = local.inventory()

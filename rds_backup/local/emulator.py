@@ -38,14 +38,19 @@ DEFAULT_EXPORT_FAILURE = (
 
 @dataclass
 class ExportFault:
-    """Make export tasks whose id contains ``match`` end failed with ``cause``."""
+    """Make export tasks whose id contains ``match`` (in ``region``, or any) end failed."""
 
     match: str = ""
     cause: str = DEFAULT_EXPORT_FAILURE
     times: int | None = None  # how many exports to fail; None = until healed
+    region: str | None = None
 
-    def applies(self, export_id: str) -> bool:
-        return self.match in export_id and (self.times is None or self.times > 0)
+    def applies(self, export_id: str, region: str) -> bool:
+        return (
+            self.match in export_id
+            and self.region in (None, region)
+            and (self.times is None or self.times > 0)
+        )
 
 
 @dataclass
@@ -78,9 +83,13 @@ class RdsEventEmulator:
         self.emitted: list[RdsEvent] = []
 
     def fail_exports(
-        self, match: str = "", cause: str = DEFAULT_EXPORT_FAILURE, times: int | None = None
+        self,
+        match: str = "",
+        cause: str = DEFAULT_EXPORT_FAILURE,
+        times: int | None = None,
+        region: str | None = None,
     ) -> None:
-        self.knobs.fail_exports.append(ExportFault(match, cause, times))
+        self.knobs.fail_exports.append(ExportFault(match, cause, times, region))
 
     def heal(self) -> None:
         """The cause is fixed: exports started from now on complete."""
@@ -128,7 +137,7 @@ class RdsEventEmulator:
             key = ("export", region, str(task.export_task_identifier), "")
             if key in self.seen:
                 continue
-            self._maybe_fail(task)
+            self._maybe_fail(task, region)
             status = str(task.status).lower()
             if status not in EXPORT_EVENTS:
                 continue  # still running
@@ -139,18 +148,18 @@ class RdsEventEmulator:
                 region, event_id, str(task.source_arn), identifier, message, "notification", now
             )
 
-    def _maybe_fail(self, task: Any) -> None:
+    def _maybe_fail(self, task: Any, region: str) -> None:
         if str(task.status).lower() != "complete":
             return
         for fault in self.knobs.fail_exports:
-            if fault.applies(task.export_task_identifier):
+            if fault.applies(task.export_task_identifier, region):
                 task.status = "failed"
                 task.failure_cause = fault.cause
                 if fault.times is not None:
                     fault.times -= 1
                 self.timeline.add(
                     "fault",
-                    task.snapshot.region,
+                    region,
                     "export set to failed",
                     subject=task.export_task_identifier,
                     result=fault.cause,

@@ -26,7 +26,7 @@ from rds_backup.local.inventory import Inventory, take_inventory
 from rds_backup.local.runner import ApiCalls, LambdaRunner
 from rds_backup.local.seed import WorldSpec, seed_world
 from rds_backup.local.server import LocalServer, patched_environ
-from rds_backup.local.stack import Stack, read_stack
+from rds_backup.local.stack import Rule, Stack, read_stack
 from rds_backup.local.timeline import Timeline
 from rds_backup.local.wiring import Wiring, install
 from rds_backup.settings import load_settings
@@ -146,11 +146,14 @@ class LocalAws:
     def main(self) -> Stack:
         return self.stacks[0]
 
-    def fire_schedule(self, when: datetime | None = None) -> datetime:
-        """What EventBridge does at the nightly schedule (moto never fires schedules): put
-        the scheduled event on the queue of each function the schedule rule targets."""
+    def fire_schedule(
+        self, when: datetime | None = None, function: str = START_FUNCTION
+    ) -> datetime:
+        """What EventBridge does when a schedule is due (moto never fires schedules): put the
+        scheduled event on the queue of each function the schedule rule of ``function``
+        targets. ``when`` defaults to now, to the minute; return it."""
         when = (when or datetime.now(UTC)).replace(second=0, microsecond=0)
-        rule = self._schedule_rule()
+        rule = self.schedule_rule(function)
         wiring = self.wirings[0]
         event = load_sample("scheduled")
         event.update(
@@ -170,6 +173,15 @@ class LocalAws:
             result=f"{rule.schedule}, fired for {event['time']}",
         )
         return when
+
+    def schedule_rule(self, function: str = START_FUNCTION) -> Rule:
+        """The main stack's schedule rule that invokes ``function`` (its handler's name)."""
+        for rule in self.main.rules:
+            if rule.schedule and any(
+                self.main.functions[f].short_name == function for f in rule.functions
+            ):
+                return rule
+        raise LookupError(f"the main stack has no schedule rule invoking {function}")
 
     def request_backup(self, databases: Sequence[str] | None = None, reason: str = "") -> None:
         """Put a "Backup Requested" event on the source bus, as an operator would."""
@@ -211,21 +223,21 @@ class LocalAws:
         return the replay names. Run :meth:`run_until_quiet` to let the chain react."""
         events = self.server.client("events", self.spec.source_region)
         started = []
-        for archive, arn in self.wirings[0].archives.items():
+        for archive in self.main.archives:
             replay = (name or f"local-replay-{uuid.uuid4().hex[:8]}")[:64]
             events.start_replay(
                 ReplayName=replay,
-                EventSourceArn=arn,
+                EventSourceArn=self.wirings[0].archives[archive.name],
                 EventStartTime=datetime(2000, 1, 1, tzinfo=UTC),
                 EventEndTime=datetime.now(UTC),
-                Destination={"Arn": self.wirings[0].bus_arn()},
+                Destination={"Arn": self.wirings[0].bus_arn(archive.event_bus)},
             )
-            described = events.describe_archive(ArchiveName=archive)
+            described = events.describe_archive(ArchiveName=archive.name)
             self.timeline.add(
                 "replay",
                 self.spec.source_region,
                 replay,
-                subject=archive,
+                subject=archive.name,
                 result=f"{described.get('EventCount', '?')} archived events replayed",
             )
             started.append(replay)
@@ -247,14 +259,6 @@ class LocalAws:
                 ).get("Messages", [])
                 found.extend(json.loads(m["Body"]) for m in messages)
         return found
-
-    def _schedule_rule(self) -> Any:
-        for rule in self.main.rules:
-            if rule.schedule and any(
-                self.main.functions[f].short_name == START_FUNCTION for f in rule.functions
-            ):
-                return rule
-        raise LookupError("the main stack has no schedule rule targeting start_backup")
 
 
 def _forget_cached_clients() -> None:

@@ -56,12 +56,15 @@ class Rule:
     functions: tuple[str, ...]  # logical ids of target functions
     buses: tuple[str, ...]  # ARNs of target event buses (cross-region forwarding)
     enabled: bool = True
+    # per target function: Input / InputPath / InputTransformer, applied by EventBridge
+    inputs: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class Archive:
     name: str
     pattern: dict[str, Any] | None
+    event_bus: str = "default"  # the bus it archives (from SourceArn)
 
 
 @dataclass(frozen=True)
@@ -95,6 +98,9 @@ def read_stack(template: dict[str, Any], region: str, stack_name: str = "local")
                 resolver.resolve(body["Properties"].get("ArchiveName", logical_id.lower()[:48]))
             ),
             pattern=_pattern(resolver.resolve(body["Properties"].get("EventPattern"))),
+            event_bus=str(resolver.resolve(body["Properties"].get("SourceArn", "default"))).rsplit(
+                "/", 1
+            )[-1],
         )
         for logical_id, body in resources.items()
         if body.get("Type") == "AWS::Events::Archive"
@@ -146,11 +152,19 @@ def _rule(
 ) -> Rule:
     function_targets = []
     bus_targets = []
+    inputs = {}
     for target in properties.get("Targets", []):
         arn_spec = target.get("Arn")
         target_function = resolver.function_logical_id(arn_spec)
         if target_function in functions:
             function_targets.append(target_function)
+            shaping = {
+                key: resolver.resolve(target[key])
+                for key in ("Input", "InputPath", "InputTransformer")
+                if key in target
+            }
+            if shaping:
+                inputs[target_function] = shaping
             continue
         arn = str(resolver.resolve(arn_spec))
         if ":event-bus/" in arn:
@@ -167,6 +181,7 @@ def _rule(
         functions=tuple(function_targets),
         buses=tuple(bus_targets),
         enabled=properties.get("State", "ENABLED") == "ENABLED",
+        inputs=inputs,
     )
 
 

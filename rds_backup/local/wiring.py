@@ -76,7 +76,12 @@ def install(server: LocalServer, stack: Stack) -> Wiring:
             State="ENABLED" if rule.enabled else "DISABLED",
         )
         targets = [
-            {"Id": logical_id[:64], "Arn": queue_arns[logical_id]} for logical_id in rule.functions
+            {
+                "Id": logical_id[:64],
+                "Arn": queue_arns[logical_id],
+                **rule.inputs.get(logical_id, {}),
+            }
+            for logical_id in rule.functions
         ] + [
             {"Id": f"bus{index}", "Arn": arn, "RoleArn": FORWARDER_ROLE}
             for index, arn in enumerate(rule.buses)
@@ -86,7 +91,7 @@ def install(server: LocalServer, stack: Stack) -> Wiring:
     for archive in stack.archives:
         created = events.create_archive(
             ArchiveName=archive.name,
-            EventSourceArn=wiring.bus_arn(),
+            EventSourceArn=wiring.bus_arn(archive.event_bus),
             EventPattern=json.dumps(archive.pattern or {}),
         )
         wiring.archives[archive.name] = created["ArchiveArn"]

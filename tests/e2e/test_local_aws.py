@@ -1,0 +1,87 @@
+"""The local AWS itself: it loads what the templates deploy, and its RDS event emulator's
+knobs (late and lost events) behave as RDS's best-effort delivery does."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Any
+
+from rds_backup.local.harness import LocalAws
+from tests.e2e.support import emails_about, exports_of, handler_errors, run_nightly
+
+DATABASES = ("orders", "billing")
+SOURCE, TARGET = "us-east-1", "us-west-2"
+
+
+def _rules(template: dict[str, Any]) -> dict[str, Any]:
+    found = {}
+    for body in template["Resources"].values():
+        if body["Type"] == "AWS::Events::Rule":
+            properties = body["Properties"]
+            pattern = properties.get("EventPattern")
+            found[properties["Name"]] = json.loads(pattern) if isinstance(pattern, str) else pattern
+    return found
+
+
+def test_given_the_generated_templates_when_the_local_aws_starts_then_its_rules_are_theirs(
+    local_aws: LocalAws, templates: dict[str, dict[str, Any]]
+) -> None:
+    # when
+    loaded = {}
+    for region in (SOURCE, TARGET):
+        events = local_aws.server.client("events", region)
+        for rule in events.list_rules()["Rules"]:
+            if rule.get("ManagedBy"):
+                continue  # the archive's own rule
+            pattern = rule.get("EventPattern")
+            loaded[rule["Name"]] = json.loads(pattern) if pattern else None
+
+    # then
+    expected = {**_rules(templates["main"]), **_rules(templates["target"])}
+    assert loaded == expected
+    archives = local_aws.server.client("events", SOURCE).list_archives()["Archives"]
+    assert [a["ArchiveName"] for a in archives] == [a.name for a in local_aws.main.archives]
+
+
+def test_given_rds_events_arrive_late_when_the_night_runs_then_the_chain_still_completes(
+    local_aws: LocalAws,
+) -> None:
+    # given
+    local_aws.emulator.knobs.delay = 0.2
+
+    # when
+    run = run_nightly(local_aws)
+
+    # then
+    found = local_aws.inventory()
+    for database in DATABASES:
+        assert [e.status for e in exports_of(found, database, run)] == ["COMPLETE"]
+        assert [m.outcome for m in emails_about(found, database)] == ["success"]
+    assert handler_errors(local_aws) == []
+
+
+def test_given_a_lost_copy_finished_event_when_reconcile_runs_an_hour_later_then_the_chain_ends(
+    local_aws: LocalAws,
+) -> None:
+    # given: RDS never delivers RDS-EVENT-0060, so the chain stalls after the copy
+    local_aws.emulator.knobs.drop.add("RDS-EVENT-0060")
+    when = local_aws.fire_schedule()
+    local_aws.run_until_quiet()
+    run = when.strftime("%Y%m%d-%H%M")
+    stalled = local_aws.inventory()
+    assert all(exports_of(stalled, database, run) == [] for database in DATABASES)
+    assert stalled.emails == ()
+
+    # when: the hourly reconcile fires after the grace period
+    local_aws.fire_schedule(when + timedelta(hours=1), function="reconcile")
+    local_aws.run_until_quiet()
+
+    # then
+    found = local_aws.inventory()
+    for database in DATABASES:
+        assert [(e.region, e.status) for e in exports_of(found, database, run)] == [
+            (TARGET, "COMPLETE")
+        ]
+        assert [m.outcome for m in emails_about(found, database)] == ["success"]
+    assert handler_errors(local_aws) == []
