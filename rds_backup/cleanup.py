@@ -361,11 +361,13 @@ def _snapshot_of(folder: str, region: str, known: Sequence[str]) -> str | None:
     if match is None:
         return None
     attempt = int(match["attempt"] or 1)
-    if export_id(match["base"], region, attempt) == folder:
-        return match["base"]
     for snapshot in known:
         if export_id(snapshot, region, attempt) == folder:
             return snapshot
+    base = match["base"]
+    # A shortened name also round-trips (to its hashed base), so the id must look like ours.
+    if RUN_ID.match(base[-13:]) and export_id(base, region, attempt) == folder:
+        return base
     return None
 
 

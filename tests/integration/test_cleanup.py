@@ -14,7 +14,7 @@ from moto.rds.models import rds_backends
 from events import load_sample
 from handlers import cleanup as cleanup_handler
 from rds_backup import tags
-from rds_backup.cleanup import CleanupFailed, apply_cleanup, plan_cleanup
+from rds_backup.cleanup import CleanupFailed, _snapshot_of, apply_cleanup, plan_cleanup
 from rds_backup.errors import StepFailed
 from rds_backup.local.seed import ACCOUNT
 from rds_backup.naming import export_id, run_id, snapshot_id
@@ -409,3 +409,18 @@ def test_given_a_snapshot_that_cannot_be_deleted_when_cleaned_then_its_export_st
     remaining = all_keys(aws, settings)
     assert any(export_id(stuck, settings.target_region) in key for key in remaining)
     assert len(remaining - set(exports["kept"])) == 1
+
+
+def test_given_export_folder_names_when_read_then_only_ids_derived_from_our_snapshots_match():
+    region = "us-west-2"
+    short = "rds-backup-orders-20261101-0300"
+    long = "rds-backup-" + "a-very-long-database-name-for-reporting" + "-20261101-0300"
+    assert export_id(long, region) != f"{long}-{region}"  # shortened with a hash
+
+    assert _snapshot_of(export_id(short, region), region, []) == short
+    assert _snapshot_of(export_id(short, region, 3), region, []) == short
+    assert _snapshot_of(export_id(long, region), region, []) is None
+    assert _snapshot_of(export_id(long, region, 2), region, [short, long]) == long
+    assert _snapshot_of(f"{short}-{region}-a1", region, []) is None
+    assert _snapshot_of(f"{short}-us-east-1", region, [short]) is None
+    assert _snapshot_of("someone-elses-export", region, [short]) is None
