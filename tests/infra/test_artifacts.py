@@ -1,0 +1,102 @@
+"""What is shipped: each function's zip holds only its own code; the layer holds the Linux
+arm64 / CPython 3.12 wheels; no tests, dev tools, local AWS or node modules anywhere."""
+
+from __future__ import annotations
+
+import struct
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from tests.infra.conftest import Packaged
+from tests.infra.support import functions
+
+EM_AARCH64 = 183
+FORBIDDEN_PARTS = {
+    "tests",
+    "node_modules",
+    ".venv",
+    "moto",
+    "pytest",
+    "_pytest",
+    "hypothesis",
+    "ruff",
+    "mypy",
+    "cfnlint",
+    "boto3",
+    "botocore",
+    "__pycache__",
+    "local",
+}
+TEMPLATE_USERS = {"notify", "reconcile"}  # they render the jinja2 emails
+
+
+def _names(path: Path) -> list[str]:
+    with zipfile.ZipFile(path) as archive:
+        return archive.namelist()
+
+
+def _function_zip(main: Packaged, handler: str) -> Path:
+    _, body = functions(main.template)[handler]
+    key = body["Properties"]["Code"]["S3Key"]
+    return main.directory / key.rsplit("/", 1)[1]
+
+
+@pytest.mark.parametrize(
+    "handler",
+    ["start_backup", "copy_snapshot", "export_snapshot", "notify", "cleanup", "reconcile"],
+)
+def test_given_a_function_zip_when_opened_then_it_holds_its_handler_and_the_domain_only(
+    main_stack: Packaged, handler: str
+) -> None:
+    names = _names(_function_zip(main_stack, handler))
+    assert f"handlers/{handler}.py" in names
+    assert {n for n in names if n.startswith("handlers/")} == {
+        "handlers/__init__.py",
+        f"handlers/{handler}.py",
+    }
+    assert "rds_backup/settings.py" in names
+    assert "events/rds.py" in names
+    assert "rds_backup/cli.py" not in names
+    assert not [n for n in names if n.startswith("rds_backup/local/")]
+    assert not [n for n in names if n.startswith("events/samples/") and n.endswith(".json")]
+    templates = [n for n in names if n.startswith("rds_backup/templates/")]
+    assert bool(templates) == (handler in TEMPLATE_USERS)
+    for name in names:
+        assert not FORBIDDEN_PARTS & set(Path(name).parts[:-1]), name
+        assert name.endswith((".py", ".j2", ".typed")), name
+
+
+def test_given_the_layer_zip_when_opened_then_pydantic_core_is_linux_aarch64_cpython_312(
+    main_stack: Packaged,
+) -> None:
+    layer = main_stack.directory / "deps.zip"
+    with zipfile.ZipFile(layer) as archive:
+        (so,) = [
+            n for n in archive.namelist() if n.startswith("python/pydantic_core/") and ".so" in n
+        ]
+        assert so.endswith(".cpython-312-aarch64-linux-gnu.so"), so
+        header = archive.read(so)[:20]
+    assert header[:4] == b"\x7fELF"
+    assert header[4] == 2  # 64-bit
+    assert struct.unpack("<H", header[18:20])[0] == EM_AARCH64
+
+
+def test_given_the_layer_zip_when_opened_then_it_holds_the_runtime_deps_and_no_dev_tools(
+    main_stack: Packaged,
+) -> None:
+    names = _names(main_stack.directory / "deps.zip")
+    top = {Path(n).parts[1] for n in names if n.startswith("python/") and len(Path(n).parts) > 2}
+    for needed in ("aws_lambda_powertools", "pydantic", "pydantic_core", "jinja2"):
+        assert needed in top
+    assert not FORBIDDEN_PARTS & top
+    assert all(n.startswith("python/") for n in names)
+
+
+def test_given_the_artifacts_when_measured_then_they_stay_small(main_stack: Packaged) -> None:
+    for handler in functions(main_stack.template):
+        assert _function_zip(main_stack, handler).stat().st_size < 200_000, handler
+    # Lambda allows 250 MB unzipped for function + layers; this keeps us far below it.
+    with zipfile.ZipFile(main_stack.directory / "deps.zip") as archive:
+        assert sum(i.file_size for i in archive.infolist()) < 60_000_000

@@ -1,0 +1,159 @@
+"""Least privilege, read from the generated CloudFormation: each function has its own role,
+its role allows only the actions its code calls, and nothing destructive is unscoped."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+import pytest
+
+from tests.infra.conftest import Packaged
+from tests.infra.support import as_list, function_role, functions, role_statements
+
+LOGS = {"logs:CreateLogStream", "logs:PutLogEvents"}
+ON_FAILURE_BUS = {"events:PutEvents"}
+KMS_FOR_RDS = {"kms:CreateGrant", "kms:DescribeKey"}
+EXPORT = {"rds:StartExportTask", "rds:DescribeExportTasks", "iam:PassRole"}
+MAIL = {"ses:SendEmail", "ses:SendRawEmail"}
+IDEMPOTENCY = {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}
+
+# The AWS actions each handler's code calls (README / DESIGN), and nothing else.
+ALLOWED = {
+    "start_backup": LOGS
+    | ON_FAILURE_BUS
+    | {"rds:CreateDBSnapshot", "rds:AddTagsToResource", "rds:DescribeDBSnapshots"},
+    "copy_snapshot": LOGS
+    | ON_FAILURE_BUS
+    | KMS_FOR_RDS
+    | EXPORT
+    | {"rds:DescribeDBSnapshots", "rds:CopyDBSnapshot", "rds:AddTagsToResource"},
+    "export_snapshot": LOGS | ON_FAILURE_BUS | KMS_FOR_RDS | EXPORT | {"rds:DescribeDBSnapshots"},
+    "notify": LOGS
+    | MAIL
+    | IDEMPOTENCY
+    | {"sqs:SendMessage", "rds:DescribeDBSnapshots", "rds:DescribeExportTasks"}
+    | {"rds:DeleteDBSnapshot"},
+    "cleanup": LOGS
+    | ON_FAILURE_BUS
+    | {"rds:DescribeDBSnapshots", "rds:DescribeExportTasks", "rds:DeleteDBSnapshot"}
+    | {"s3:ListBucket", "s3:DeleteObject"},
+    "reconcile": LOGS
+    | ON_FAILURE_BUS
+    | KMS_FOR_RDS
+    | EXPORT
+    | MAIL
+    | IDEMPOTENCY
+    | {"rds:DescribeDBSnapshots", "rds:CopyDBSnapshot", "rds:AddTagsToResource"}
+    | {"rds:DeleteDBSnapshot"},
+}
+READ_ONLY_PREFIXES = ("Describe", "List", "Get")
+
+
+def _actions_by_role(template: dict[str, Any]) -> dict[str, set[str]]:
+    actions: dict[str, set[str]] = defaultdict(set)
+    for role, _, statement in role_statements(template):
+        assert statement["Effect"] == "Allow"
+        actions[role].update(as_list(statement["Action"]))
+    return actions
+
+
+def _all_statements(*stacks: Packaged) -> list[tuple[str, dict[str, Any]]]:
+    return [(where, st) for stack in stacks for _, where, st in role_statements(stack.template)]
+
+
+def test_given_the_functions_when_packaged_then_each_has_a_role_of_its_own(
+    main_stack: Packaged,
+) -> None:
+    roles = [function_role(body) for _, body in functions(main_stack.template).values()]
+    assert len(set(roles)) == len(roles)
+
+
+@pytest.mark.parametrize("handler", sorted(ALLOWED))
+def test_given_a_functions_role_when_its_actions_are_listed_then_they_are_only_what_it_calls(
+    main_stack: Packaged, handler: str
+) -> None:
+    _, function = functions(main_stack.template)[handler]
+    granted = _actions_by_role(main_stack.template)[function_role(function)]
+    assert granted <= ALLOWED[handler], granted - ALLOWED[handler]
+
+
+def test_given_every_statement_when_read_then_no_action_wildcards(
+    main_stack: Packaged, target_stack: Packaged
+) -> None:
+    for where, statement in _all_statements(main_stack, target_stack):
+        for action in as_list(statement["Action"]):
+            service, _, name = action.partition(":")
+            assert "*" not in name or service == "kms", (where, action)  # kms:GenerateDataKey*
+
+
+def test_given_statements_on_any_resource_when_read_then_they_only_read(
+    main_stack: Packaged, target_stack: Packaged
+) -> None:
+    for where, statement in _all_statements(main_stack, target_stack):
+        if "*" in as_list(statement["Resource"]):
+            for action in as_list(statement["Action"]):
+                assert action.split(":")[1].startswith(READ_ONLY_PREFIXES), (where, action)
+
+
+def test_given_destructive_actions_when_read_then_none_is_on_any_resource(
+    main_stack: Packaged, target_stack: Packaged
+) -> None:
+    for where, statement in _all_statements(main_stack, target_stack):
+        destructive = [a for a in as_list(statement["Action"]) if "Delete" in a]
+        if destructive:
+            assert "*" not in as_list(statement["Resource"]), (where, destructive)
+
+
+def test_given_snapshot_deletion_when_read_then_it_is_limited_to_our_tagged_prefixed_snapshots(
+    main_stack: Packaged,
+) -> None:
+    seen = 0
+    for where, statement in _all_statements(main_stack):
+        if "rds:DeleteDBSnapshot" not in as_list(statement["Action"]):
+            continue
+        seen += 1
+        condition = statement["Condition"]["StringEquals"]
+        assert condition == {"aws:ResourceTag/rds-backup:stack": "rds-backup-dev"}, where
+        for resource in as_list(statement["Resource"]):
+            assert resource["Fn::Sub"].endswith(":snapshot:rds-backup-*"), where
+    assert seen == 3  # notify, cleanup, reconcile
+
+
+def test_given_pass_role_when_read_then_only_the_export_role_only_to_rds_export(
+    main_stack: Packaged,
+) -> None:
+    seen = 0
+    for where, statement in _all_statements(main_stack):
+        if "iam:PassRole" not in as_list(statement["Action"]):
+            continue
+        seen += 1
+        assert statement["Resource"] != "*", where
+        assert statement["Resource"]["Fn::Sub"].endswith(":role/rds-backup-dev-rds-export")
+        assert statement["Condition"] == {
+            "StringEquals": {"iam:PassedToService": "export.rds.amazonaws.com"}
+        }, where
+    assert seen == 3  # copy_snapshot (source export), export_snapshot, reconcile
+
+
+def test_given_kms_statements_when_read_then_only_the_configured_keys_and_grants_for_aws(
+    main_stack: Packaged,
+) -> None:
+    for where, statement in _all_statements(main_stack):
+        actions = as_list(statement["Action"])
+        if not any(a.startswith("kms:") for a in actions):
+            continue
+        for resource in as_list(statement["Resource"]):
+            assert resource["Fn::Sub"].endswith(":key/mrk-00000000000000000000000000000000")
+        # The export role itself (RDS assumes it) uses the key directly; callers only grant.
+        if "kms:CreateGrant" in actions and not where.startswith("RdsExportRole/"):
+            assert statement["Condition"]["Bool"] == {"kms:GrantIsForAWSResource": "true"}
+
+
+def test_given_the_export_role_when_read_then_only_rds_export_may_assume_it(
+    main_stack: Packaged,
+) -> None:
+    role = main_stack.template["Resources"]["RdsExportRole"]
+    (statement,) = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert statement["Principal"] == {"Service": "export.rds.amazonaws.com"}
+    assert role["Condition"] == "UseCreatedExportRole"
