@@ -115,10 +115,16 @@ SHORT = pytest.mark.parametrize("days", [22])
 
 
 @pytest.fixture
-def history(settings, aws, now, days) -> dict[str, Any]:
+def stopped() -> timedelta:
+    """How long ago the last nightly run was (backups may have stopped)."""
+    return timedelta(0)
+
+
+@pytest.fixture
+def history(settings, aws, now, days, stopped) -> dict[str, Any]:
     """Nightly runs per database (sources and copies), plus everything cleanup must spare."""
     src, tgt = settings.source_region, settings.target_region
-    start = (now - timedelta(hours=1)).replace(second=0, microsecond=0)
+    start = (now - stopped - timedelta(hours=1)).replace(second=0, microsecond=0)
     runs = {
         (database, day): nightly_run(settings, database, start - timedelta(days=day))
         for database in DATABASES
@@ -263,6 +269,30 @@ def test_given_one_deletion_fails_when_cleaned_then_the_rest_go_and_it_raises_at
         f"{tgt}/{stuck}"
     }
     assert stuck in all_snapshots(aws, tgt)
+
+
+@SHORT
+@pytest.mark.parametrize("stopped", [timedelta(days=30)])
+def test_given_backups_stopped_a_month_ago_when_cleaned_then_the_newest_ones_stay(
+    settings, aws, history, now, monkeypatch
+):
+    monkeypatch.setenv("MIN_KEEP", "3")
+    cleanup_handler.load_settings.cache_clear()
+    settings = cleanup_handler.load_settings()
+    src, tgt = settings.source_region, settings.target_region
+    runs = history["runs"]
+
+    plan = plan_cleanup(settings, aws, now)
+    apply_cleanup(plan, settings, aws)
+
+    reasons = {(r["region"], r["id"]): r["reason"] for r in plan.to_rows()}
+    for database in DATABASES:
+        newest, second, third = (runs[(database, day)] for day in range(3))
+        assert reasons[(src, newest)] == reasons[(tgt, newest)] == Reason.NEWEST_AVAILABLE
+        assert reasons[(tgt, second)] == reasons[(tgt, third)] == Reason.MIN_KEEP
+        assert reasons[(src, second)] == Reason.EXPIRED
+        ours = {i for i in all_snapshots(aws, tgt) if i.startswith(f"rds-backup-{database}-")}
+        assert len(ours) == 3 + 1  # + one in flight (orders: exporting, billing: copying)
 
 
 @SHORT

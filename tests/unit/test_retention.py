@@ -14,7 +14,7 @@ from rds_backup.tags import Role
 SRC, TGT = "us-east-1", "us-west-2"
 NOW = datetime(2026, 11, 25, 5, 0, tzinfo=UTC)
 STATUSES = ["available", "available", "available", "failed", "creating", "copying"]
-FAST = settings(max_examples=100, deadline=None)
+FAST = settings(max_examples=80, deadline=None)
 
 
 def arn(region: str, identifier: str) -> str:
