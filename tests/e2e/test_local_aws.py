@@ -85,3 +85,18 @@ def test_given_a_lost_copy_finished_event_when_reconcile_runs_an_hour_later_then
         ]
         assert [m.outcome for m in emails_about(found, database)] == ["success"]
     assert handler_errors(local_aws) == []
+
+
+def test_given_an_operator_request_for_one_database_when_it_runs_then_only_that_one_is_backed_up(
+    local_aws: LocalAws,
+) -> None:
+    # when
+    local_aws.request_backup(["orders"], reason="before migration")
+    local_aws.run_until_quiet()
+
+    # then
+    found = local_aws.inventory()
+    assert {s.database for s in found.snapshots} == {"orders"}
+    assert [m.outcome for m in emails_about(found, "orders")] == ["success"]
+    assert emails_about(found, "billing") == []
+    assert handler_errors(local_aws) == []
