@@ -22,6 +22,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from rds_backup import tags
 from rds_backup.aws import Aws
 from rds_backup.errors import StepFailed, is_code, step_failed
+from rds_backup.inventory import export_tasks, manual_snapshots
 from rds_backup.naming import RUN_ID, export_id, run_time
 from rds_backup.observability import count, logger
 from rds_backup.retention import Decision, Policy, Snapshot, decide
@@ -158,13 +159,10 @@ def plan_cleanup(settings: Settings, aws: Aws, now: datetime) -> CleanupPlan:
     in_flight_arns: set[str] = set()
     in_flight_exports: set[str] = set()
     for region in _regions(settings):
-        try:
-            snapshots.extend(_snapshots(settings, aws, region))
-            tasks = list(_export_tasks(aws, region))
-        except (ClientError, BotoCoreError) as error:
-            # Nothing is deleted on a partial view: a missing region could hide a newest copy.
-            raise step_failed(STEP, error, region=region) from error
-        for task in tasks:
+        # A listing that fails raises (StepFailed, with its region) before any deletion: a
+        # partial view could hide the newest copy.
+        snapshots.extend(_snapshots(settings, aws, region))
+        for task in export_tasks(aws, region, STEP):
             if str(task.get("Status", "")).upper() in EXPORTS_IN_FLIGHT:
                 in_flight_arns.add(str(task.get("SourceArn", "")).lower())
                 in_flight_exports.add(str(task.get("ExportTaskIdentifier", "")).lower())
@@ -225,27 +223,17 @@ def _regions(settings: Settings) -> tuple[str, str]:
 
 def _snapshots(settings: Settings, aws: Aws, region: str) -> Iterator[Snapshot]:
     """Manual snapshots of one region; tags come from the describe response's TagList."""
-    paginator = aws.rds(region).get_paginator("describe_db_snapshots")
-    for page in paginator.paginate(SnapshotType="manual"):
-        for raw in page.get("DBSnapshots", []):
-            mine = tags.owned(settings, raw, region)
-            yield Snapshot(
-                region=region,
-                identifier=raw.get("DBSnapshotIdentifier", ""),
-                arn=raw.get("DBSnapshotArn", ""),
-                status=raw.get("Status", ""),
-                created=raw.get("SnapshotCreateTime"),
-                database=mine.database if mine else None,
-                role=mine.role if mine else None,
-            )
-
-
-def _export_tasks(aws: Aws, region: str) -> Iterator[dict[str, Any]]:
-    """Export tasks of one region. Filtered client-side: moto ignores SourceArn/Filters."""
-    paginator = aws.rds(region).get_paginator("describe_export_tasks")
-    for page in paginator.paginate():
-        for task in page.get("ExportTasks", []):
-            yield dict(task)
+    for raw in manual_snapshots(aws, region, STEP):
+        mine = tags.owned(settings, raw, region)
+        yield Snapshot(
+            region=region,
+            identifier=raw.get("DBSnapshotIdentifier", ""),
+            arn=raw.get("DBSnapshotArn", ""),
+            status=raw.get("Status", ""),
+            created=raw.get("SnapshotCreateTime"),
+            database=mine.database if mine else None,
+            role=mine.role if mine else None,
+        )
 
 
 def _delete_snapshot(aws: Aws, decision: Decision, result: CleanupResult) -> None:

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from events import load_sample
-from handlers import copy_snapshot, export_snapshot, notify, reconcile, start_backup
+from handlers import cleanup, copy_snapshot, export_snapshot, notify, reconcile, start_backup
 from rds_backup.aws import get_aws
 from rds_backup.errors import InvalidEvent
 from tests.integration.chain import CONTEXT
@@ -25,6 +25,7 @@ HANDLERS = {
         ["rds-0161-export-completed", "rds-0159-export-failed", "lambda-invocation-failure"],
     ),
     "reconcile": (reconcile.handler, ["scheduled"]),
+    "cleanup": (cleanup.handler, ["scheduled"]),
 }
 MUTATING = ("Create", "Copy", "Start", "Delete", "Send", "Put", "Update", "Modify", "Add")
 HOSTILE = st.sampled_from(
@@ -126,7 +127,7 @@ def test_given_a_broken_sample_when_handled_then_invalid_or_skipped_and_nothing_
         assert "A" * 1000 not in str(refused)  # values are not echoed back
     else:
         assert isinstance(result, dict)
-    if sample not in MAY_ACT or name == "reconcile":
+    if sample not in MAY_ACT or name in {"reconcile", "cleanup"}:
         assert_nothing_changed(calls, since=before)
 
 
