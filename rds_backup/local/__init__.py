@@ -1,5 +1,19 @@
 """The local AWS: what lets the chain run with no AWS account (tests, demo, benchmark).
 
 Never shipped to Lambda (excluded in serverless.yml). Everything moto lacks is done here,
-in the open: seeding, the Lambda context, and (later) the event emulator and runner.
+in the open (docs/LOCAL_AWS.md):
+
+| module        | what                                                                   |
+|---------------|------------------------------------------------------------------------|
+| `harness`     | `LocalAws`: server + seeded world + wiring + runner + emulator, pumped |
+| `server`      | the moto server on loopback, in-process                                |
+| `seed`        | what a real account would hold (databases, keys, buckets, role, …)     |
+| `stack`       | functions, rules, archive read from the generated CloudFormation       |
+| `wiring`      | those rules loaded into local EventBridge, with SQS targets            |
+| `runner`      | the local Lambda runner (async retries, on-failure destinations)       |
+| `emulator`    | the RDS event emulator (0042, 0060, 0159/0160/0161; faults)            |
+| `timeline`    | what happened, in order; `inventory`: what AWS holds afterwards        |
+| `demo`        | `rds-backup demo`                                                      |
+| `packaging`   | `serverless package`, cached                                           |
+| `context`     | a Lambda context for local invocations                                 |
 """
