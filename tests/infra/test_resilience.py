@@ -56,7 +56,7 @@ def test_given_every_queue_when_packaged_then_it_is_encrypted_and_alarmed(
         alarmed = {
             alarm["Properties"]["Dimensions"][0]["Value"]["Fn::GetAtt"][0]
             for alarm in resources(stack.template, "AWS::CloudWatch::Alarm").values()
-            if alarm["Properties"]["Namespace"] == "AWS/SQS"
+            if alarm["Properties"].get("Namespace") == "AWS/SQS"
         }
         for queue_id, queue in resources(stack.template, "AWS::SQS::Queue").items():
             assert queue["Properties"]["SqsManagedSseEnabled"] is True, queue_id
