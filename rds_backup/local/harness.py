@@ -20,6 +20,7 @@ from types import TracebackType
 from typing import Any
 
 from events import load_sample
+from rds_backup import aws as aws_module
 from rds_backup.aws import Aws, get_aws
 from rds_backup.local.emulator import RdsEventEmulator
 from rds_backup.local.inventory import Inventory, take_inventory
@@ -262,6 +263,10 @@ class LocalAws:
 
 
 def _forget_cached_clients() -> None:
-    """Handlers cache settings and clients per container; a new local AWS is a new container."""
+    """Handlers cache settings, clients and their boto3 session per container; a new local
+    AWS is a new container (and its session must carry the API call hook)."""
     load_settings.cache_clear()
     get_aws.cache_clear()
+    shared_session = getattr(aws_module, "_shared_session", None)
+    if shared_session is not None and hasattr(shared_session, "cache_clear"):
+        shared_session.cache_clear()

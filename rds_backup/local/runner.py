@@ -35,27 +35,30 @@ RECEIVE_BATCH = 10
 class ApiCalls:
     """Counts the AWS API calls handlers make, by ``service:Operation``.
 
-    A botocore ``before-call`` hook, registered on every botocore session created while
-    installed (through botocore's built-in handler list), so the handlers' own clients carry
-    it. Only calls made while a handler runs are counted: the harness's are not.
+    A botocore ``before-call`` hook in botocore's built-in handler list, so every botocore
+    session created after :meth:`install` carries it (the harness drops the handlers'
+    cached session at start). Only calls made while a handler runs are counted, by the
+    counter of the running local AWS: the harness's own calls are not.
     """
 
     def __init__(self, timeline: Timeline) -> None:
         self.timeline = timeline
         self.active = False
         self.during_invocation = 0
-        self._spec = ("before-call", self._count)
 
     def install(self) -> None:
-        botocore.handlers.BUILTIN_HANDLERS.append(self._spec)
+        global _counter  # one hook per process; the running local AWS counts
+        _counter = self
+        if _HOOK not in botocore.handlers.BUILTIN_HANDLERS:
+            botocore.handlers.BUILTIN_HANDLERS.append(_HOOK)
 
     def uninstall(self) -> None:
-        if self._spec in botocore.handlers.BUILTIN_HANDLERS:
-            botocore.handlers.BUILTIN_HANDLERS.remove(self._spec)
+        global _counter
+        if _counter is self:
+            _counter = None
 
-    def _count(self, model: Any, **_: Any) -> None:
+    def count(self, operation: str) -> None:
         if self.active:
-            operation = f"{model.service_model.service_id.replace(' ', '')}:{model.name}"
             self.timeline.api_calls[operation] += 1
             self.during_invocation += 1
 
@@ -66,6 +69,17 @@ class ApiCalls:
             yield
         finally:
             self.active = False
+
+
+_counter: ApiCalls | None = None
+
+
+def _count_call(model: Any, **_: Any) -> None:
+    if _counter is not None:
+        _counter.count(f"{model.service_model.service_id.replace(' ', '')}:{model.name}")
+
+
+_HOOK = ("before-call", _count_call)
 
 
 class LambdaRunner:

@@ -67,3 +67,9 @@ def test_given_two_databases_when_the_schedule_fires_then_each_chain_ends_in_one
         assert emails[0].recipients == (spec.admin_email,)
         assert run in emails[0].subject
     assert len(found.emails) == len(DATABASES)
+    calls = local_aws.timeline.api_calls
+    exports_per_database = 2 if spec.store_to_source_s3 else 1
+    assert calls["RDS:CreateDBSnapshot"] == len(DATABASES)
+    assert calls["RDS:CopyDBSnapshot"] == len(DATABASES)
+    assert calls["RDS:StartExportTask"] == len(DATABASES) * exports_per_database
+    assert calls["SES:SendEmail"] == len(DATABASES)
