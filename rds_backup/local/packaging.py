@@ -8,7 +8,10 @@ what is tested is what is deployed) and by ``tests/infra``. Never shipped to Lam
 the target-region forwarder in ``infra/target-region``. Both are cached: the work is redone
 only when a hash of the inputs (serverless files, ``infra/**``, handler/event/domain sources,
 the layer requirements) changes. An exclusive file lock makes concurrent callers (pytest-xdist
-workers, the harness) wait for one build instead of racing.
+workers, the harness) wait for one build instead of racing. The package-time defaults of
+``infra/config.yml`` are always used (the caller's environment is not passed on), so the
+template depends only on the hashed inputs; ``package_variant`` packages a copy of the
+service with chosen settings instead (for tests of other configurations).
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal
@@ -69,6 +72,39 @@ def package(stack: Stack, *, force: bool = False) -> Path:
         return out
 
 
+def package_variant(stack: Stack, settings: Mapping[str, str], workdir: Path) -> Path:
+    """Package ``stack`` with ``settings`` (environment names of infra/config.yml, such as
+    ``{"STORE_TO_SOURCE_S3": "true"}``) in a copy of the service under ``workdir``.
+
+    Never cached and never touches the default output (serverless wipes its service's
+    ``.serverless/`` on every run, so a variant needs its own copy). Returns the directory
+    holding the template and the zips.
+    """
+    serverless = _serverless_bin()
+    if stack == "main":
+        with _locked(LOCKS / "package-main.lock"):
+            _build_layer()
+    copy = workdir / "service"
+    if copy.exists():
+        shutil.rmtree(copy)
+    copy.mkdir(parents=True)
+    ignore = shutil.ignore_patterns(*SKIP_DIRS)
+    for name in ("serverless.yml", "package.json"):
+        shutil.copy2(ROOT / name, copy / name)
+    for top in SOURCES:
+        shutil.copytree(ROOT / top, copy / top, ignore=ignore)
+    (copy / "node_modules").symlink_to(ROOT / "node_modules")
+    (copy / ".requirements").symlink_to(ROOT / ".requirements")
+    service = copy / SERVICE_DIRS[stack].relative_to(ROOT)
+    _run(
+        [serverless, "package", "--stage", STAGE],
+        cwd=service,
+        what=f"serverless package ({stack} variant)",
+        extra_env=settings,
+    )
+    return service / ".serverless"
+
+
 def load_template(stack: Stack) -> dict[str, Any]:
     """The CloudFormation that ``serverless package`` generated for ``stack``."""
     text = (package(stack) / TEMPLATE).read_text(encoding="utf-8")
@@ -101,10 +137,13 @@ def _build_layer() -> None:
     )
 
 
-def _run(command: list[str], *, cwd: Path, what: str) -> None:
+def _run(
+    command: list[str], *, cwd: Path, what: str, extra_env: Mapping[str, str] | None = None
+) -> None:
     # The package-time defaults of infra/config.yml, never the caller's shell: the template
     # depends only on the hashed inputs, so the cache is sound.
     env = {k: v for k, v in os.environ.items() if k not in _config_env_names()}
+    env.update(extra_env or {})
     # Packaging never needs an account; make sure no profile lookups or telemetry happen.
     env.setdefault("SLS_TELEMETRY_DISABLED", "1")
     env.setdefault("SLS_NOTIFICATIONS_MODE", "off")
