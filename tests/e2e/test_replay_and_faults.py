@@ -118,3 +118,24 @@ def test_given_a_copy_that_keeps_failing_when_retries_run_out_then_a_failure_ema
         emails = emails_about(found, database)
         assert [m.outcome for m in emails] == ["failure"]
         assert "copy" in emails[0].subject.lower()
+
+
+def test_given_ses_rejects_the_sender_when_notify_runs_out_of_retries_then_its_dlq_holds_the_events(
+    local_aws: LocalAws,
+) -> None:
+    # given: the sender address is not verified in SES
+    local_aws.configure(SENDER_EMAIL="not-verified@example.com")
+
+    # when
+    run_nightly(local_aws)
+
+    # then: notify failed 3 times per event, and its failures went to its own DLQ, not the bus
+    notify_attempts = [e for e in local_aws.timeline.invocations() if e.function == "notify"]
+    assert notify_attempts
+    assert not any(e.ok for e in notify_attempts)
+    assert len(notify_attempts) == 3 * len(DATABASES)
+    records = local_aws.dead_letters()
+    assert len(records) == len(DATABASES)
+    assert {r["requestContext"]["condition"] for r in records} == {"RetriesExhausted"}
+    assert {r["requestPayload"]["detail"]["EventID"] for r in records} == {"RDS-EVENT-0161"}
+    assert local_aws.inventory().emails == ()
