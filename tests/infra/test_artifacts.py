@@ -4,6 +4,8 @@ arm64 / CPython 3.12 wheels; no tests, dev tools, local AWS or node modules anyw
 from __future__ import annotations
 
 import struct
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -100,3 +102,36 @@ def test_given_the_artifacts_when_measured_then_they_stay_small(main_stack: Pack
     # Lambda allows 250 MB unzipped for function + layers; this keeps us far below it.
     with zipfile.ZipFile(main_stack.directory / "deps.zip") as archive:
         assert sum(i.file_size for i in archive.infolist()) < 60_000_000
+
+
+@pytest.mark.parametrize(
+    "handler",
+    ["start_backup", "copy_snapshot", "export_snapshot", "notify", "cleanup", "reconcile"],
+)
+def test_given_a_function_zip_when_its_handler_is_imported_from_it_then_nothing_is_missing(
+    main_stack: Packaged, handler: str, tmp_path: Path
+) -> None:
+    # Our code comes from the zip only; third-party packages from this venv (the layer's
+    # wheels are for arm64 / 3.12). Dev-only packages are made unimportable.
+    with zipfile.ZipFile(_function_zip(main_stack, handler)) as archive:
+        archive.extractall(tmp_path)
+    script = (
+        "import sys\n"
+        "for name in ('moto', 'pytest', 'hypothesis', 'mypy_boto3_rds'):\n"
+        "    sys.modules[name] = None\n"
+        f"sys.path.insert(0, {str(tmp_path)!r})\n"
+        f"import handlers.{handler} as module\n"
+        f"assert module.__file__.startswith({str(tmp_path)!r}), module.__file__\n"
+        "assert callable(module.handler)\n"
+        "leaked = [m for m in ('rds_backup.local', 'rds_backup.cli') if m in sys.modules]\n"
+        "assert not leaked, leaked\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=tmp_path,
+        env={"PATH": "/usr/bin:/bin", "AWS_DEFAULT_REGION": "us-east-1"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
