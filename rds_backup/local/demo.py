@@ -15,7 +15,7 @@ import sys
 import time
 import warnings
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import IO, Any
 
@@ -70,6 +70,16 @@ def run_demo(options: DemoOptions = DemoOptions()) -> dict[str, Any]:
         if replay:
             summary["replay"] = replay
         summary["totals"] = _totals(local)
+        summary["timeline"] = [
+            {key: value for key, value in asdict(entry).items() if value not in ("", 0, False)}
+            | {
+                "at": round(entry.at, 3),
+                "kind": entry.kind,
+                "ok": entry.ok,
+                "duration_ms": round(entry.duration_ms, 1),
+            }
+            for entry in local.timeline.entries
+        ]
         print("\nTimeline (relative time, region of the resource, event → handler)", file=out)
         print(local.timeline.render(), file=out)
         _print_chains(summary, out)
