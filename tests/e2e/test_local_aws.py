@@ -8,6 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 from rds_backup.local.harness import LocalAws
+from rds_backup.local.stack import read_stack
 from tests.e2e.support import emails_about, exports_of, handler_errors, run_nightly
 
 DATABASES = ("orders", "billing")
@@ -100,3 +101,70 @@ def test_given_an_operator_request_for_one_database_when_it_runs_then_only_that_
     assert [m.outcome for m in emails_about(found, "orders")] == ["success"]
     assert emails_about(found, "billing") == []
     assert handler_errors(local_aws) == []
+
+
+def test_given_intrinsic_functions_when_the_stack_is_read_then_they_resolve_for_the_region() -> (
+    None
+):
+    # given
+    bus = {"Fn::Sub": "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/b"}
+    template = {
+        "Conditions": {"IsDev": {"Fn::Equals": [{"Ref": "Stage"}, "dev"]}},
+        "Parameters": {"Stage": {"Default": "dev"}},
+        "Resources": {
+            "FnLambdaFunction": {
+                "Type": "AWS::Lambda::Function",
+                "Properties": {
+                    "FunctionName": {"Fn::Join": ["-", ["svc", {"Ref": "Stage"}, "fn"]]},
+                    "Handler": "handlers/fn.handler",
+                    "Environment": {
+                        "Variables": {
+                            "QUEUE": {"Fn::GetAtt": ["Dlq", "QueueName"]},
+                            "MODE": {"Fn::If": ["IsDev", "local", "real"]},
+                            "FLAG": True,
+                        }
+                    },
+                },
+            },
+            "FnConfig": {
+                "Type": "AWS::Lambda::EventInvokeConfig",
+                "Properties": {
+                    "FunctionName": {"Ref": "FnLambdaFunction"},
+                    "MaximumRetryAttempts": 1,
+                    "DestinationConfig": {"OnFailure": {"Destination": {"Fn::GetAtt": "Dlq.Arn"}}},
+                },
+            },
+            "Dlq": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": "svc-dlq"}},
+            "Rule": {
+                "Type": "AWS::Events::Rule",
+                "Properties": {
+                    "Name": "svc-rule",
+                    "EventPattern": '{"source": ["x"]}',
+                    "Targets": [
+                        {"Id": "f", "Arn": {"Fn::GetAtt": ["FnLambdaFunction", "Arn"]}},
+                        {"Id": "b", "Arn": bus},
+                    ],
+                },
+            },
+        },
+    }
+
+    # when
+    stack = read_stack(template, "eu-west-1")
+
+    # then
+    function = stack.functions["FnLambdaFunction"]
+    assert function.name == "svc-dev-fn"
+    assert function.environment == {"QUEUE": "svc-dlq", "MODE": "local", "FLAG": "true"}
+    assert function.max_retries == 1
+    assert function.on_failure == "arn:aws:sqs:eu-west-1:123456789012:svc-dlq"
+    assert (function.module, function.attribute, function.short_name) == (
+        "handlers.fn",
+        "handler",
+        "fn",
+    )
+    (rule,) = stack.rules
+    assert rule.pattern == {"source": ["x"]}
+    assert rule.functions == ("FnLambdaFunction",)
+    assert rule.buses == ("arn:aws:events:eu-west-1:123456789012:event-bus/b",)
+    assert stack.queues == ("svc-dlq",)
