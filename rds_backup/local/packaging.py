@@ -5,13 +5,17 @@ what is tested is what is deployed) and by ``tests/infra``. Never shipped to Lam
 
 ``package("main")`` builds the Linux arm64 dependency layer (``infra/build_deps.py``) and runs
 ``serverless package`` for the source-region service; ``package("target")`` does the same for
-the target-region forwarder in ``infra/target-region``. Both are cached: the work is redone
-only when a hash of the inputs (serverless files, ``infra/**``, handler/event/domain sources,
-the layer requirements) changes. An exclusive file lock makes concurrent callers (pytest-xdist
-workers, the harness) wait for one build instead of racing. The package-time defaults of
-``infra/config.yml`` are always used (the caller's environment is not passed on), so the
-template depends only on the hashed inputs; ``package_variant`` packages a copy of the
-service with chosen settings instead (for tests of other configurations).
+the target-region forwarder in ``infra/target-region``.
+
+Each build runs in a private copy of the service (the sources, ``node_modules`` and the layer
+linked in) and its output moves to ``.requirements/package/<stack>/<hash>/``, named by a hash
+of exactly what was packaged (serverless files, ``infra/**``, handler/event/domain sources,
+the layer requirements). A finished directory is never changed again, so a reader holding a
+path is never disturbed by a later build; an unchanged tree is not repackaged. An exclusive
+file lock makes concurrent callers (pytest-xdist workers, the harness) wait for one build
+instead of racing. The package-time defaults of ``infra/config.yml`` are always used (the
+caller's environment is not passed on); ``package_variant`` packages with chosen settings.
+``npm run package`` is separate: it writes the services' own ``.serverless/`` directories.
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -35,12 +41,15 @@ ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = "cloudformation-template-update-stack.json"
 STAGE = "dev"
 # What the artifacts are made of; a change to any of these repackages.
+FILES = ("serverless.yml", "package.json", "pyproject.toml")
 SOURCES = ("handlers", "events", "rds_backup", "infra")
 SOURCE_SUFFIXES = {".py", ".json", ".yml", ".yaml", ".html", ".txt", ".j2", ".sh", ".typed"}
 SKIP_DIRS = {"__pycache__", ".serverless", "node_modules", ".mypy_cache", ".pytest_cache"}
-SERVICE_DIRS: dict[Stack, Path] = {"main": ROOT, "target": ROOT / "infra" / "target-region"}
-# Lock files live beside (not inside) the output: `serverless package` wipes `.serverless/`.
-LOCKS = ROOT / ".requirements"
+SERVICE_DIRS: dict[Stack, Path] = {"main": Path("."), "target": Path("infra/target-region")}
+# Git-ignored; outputs, locks and build copies of the Serverless side live here.
+WORK = ROOT / ".requirements"
+KEEP_BUILDS = 3  # per stack; older ones are removed once nobody can still be reading them
+STALE_AFTER_S = 600
 
 
 class PackagingError(RuntimeError):
@@ -50,25 +59,32 @@ class PackagingError(RuntimeError):
 def package(stack: Stack, *, force: bool = False) -> Path:
     """Package ``stack`` if its inputs changed; return the directory holding
     ``cloudformation-template-update-stack.json`` and the zips."""
-    # Each service's own `.serverless/` (what `npm run package` also writes): serverless wipes
-    # and refills it on every run, so the stamp inside it is gone whenever it was repackaged.
-    out = SERVICE_DIRS[stack] / ".serverless"
-    with _locked(LOCKS / f"package-{stack}.lock"):
-        digest = _inputs_hash(stack)
-        stamp = out / ".inputs-hash"
-        if not force and (out / TEMPLATE).is_file() and _read(stamp) == digest:
-            return out
+    builds = WORK / "package" / stack
+    with _locked(WORK / f"package-{stack}.lock"):
+        cached = builds / _inputs_hash(ROOT, stack)[:16]
+        if not force and (cached / TEMPLATE).is_file():
+            return cached
         serverless = _serverless_bin()
         if stack == "main":
             _build_layer()
-        _run(
-            [serverless, "package", "--stage", STAGE],
-            cwd=SERVICE_DIRS[stack],
-            what=f"serverless package ({stack})",
-        )
-        if not (out / TEMPLATE).is_file():
-            raise PackagingError(f"serverless package ({stack}) wrote no {TEMPLATE} in {out}")
-        stamp.write_text(digest, encoding="utf-8")
+        builds.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=builds, prefix="build-") as scratch:
+            copy = _copy_service(Path(scratch))
+            # Named by what was copied, not by what the tree holds now: sources may change
+            # while we build.
+            out = builds / _inputs_hash(copy, stack)[:16]
+            service = copy / SERVICE_DIRS[stack]
+            _run(
+                [serverless, "package", "--stage", STAGE],
+                cwd=service,
+                what=f"serverless package ({stack})",
+            )
+            if not (service / ".serverless" / TEMPLATE).is_file():
+                raise PackagingError(f"serverless package ({stack}) wrote no {TEMPLATE}")
+            if out.exists():
+                shutil.rmtree(out)
+            (service / ".serverless").rename(out)
+        _prune(builds, keep=out)
         return out
 
 
@@ -76,26 +92,17 @@ def package_variant(stack: Stack, settings: Mapping[str, str], workdir: Path) ->
     """Package ``stack`` with ``settings`` (environment names of infra/config.yml, such as
     ``{"STORE_TO_SOURCE_S3": "true"}``) in a copy of the service under ``workdir``.
 
-    Never cached and never touches the default output (serverless wipes its service's
-    ``.serverless/`` on every run, so a variant needs its own copy). Returns the directory
-    holding the template and the zips.
+    Never cached. Returns the directory holding the template and the zips.
     """
     serverless = _serverless_bin()
     if stack == "main":
-        with _locked(LOCKS / "package-main.lock"):
+        with _locked(WORK / "package-main.lock"):
             _build_layer()
     copy = workdir / "service"
     if copy.exists():
         shutil.rmtree(copy)
-    copy.mkdir(parents=True)
-    ignore = shutil.ignore_patterns(*SKIP_DIRS)
-    for name in ("serverless.yml", "package.json"):
-        shutil.copy2(ROOT / name, copy / name)
-    for top in SOURCES:
-        shutil.copytree(ROOT / top, copy / top, ignore=ignore)
-    (copy / "node_modules").symlink_to(ROOT / "node_modules")
-    (copy / ".requirements").symlink_to(ROOT / ".requirements")
-    service = copy / SERVICE_DIRS[stack].relative_to(ROOT)
+    _copy_service(workdir)
+    service = copy / SERVICE_DIRS[stack]
     _run(
         [serverless, "package", "--stage", STAGE],
         cwd=service,
@@ -115,6 +122,23 @@ def load_template(stack: Stack) -> dict[str, Any]:
 def artifacts(stack: Stack) -> list[Path]:
     """The zips of ``stack`` (function and layer artifacts), sorted by name."""
     return sorted(package(stack).glob("*.zip"))
+
+
+def _copy_service(workdir: Path) -> Path:
+    """A copy of what serverless reads, under ``workdir/service``; node_modules and the
+    built layer are linked, not copied."""
+    copy = workdir / "service"
+    copy.mkdir(parents=True)
+    for name in FILES:
+        if (ROOT / name).is_file():
+            shutil.copy2(ROOT / name, copy / name)
+    ignore = shutil.ignore_patterns(*SKIP_DIRS)
+    for top in SOURCES:
+        shutil.copytree(ROOT / top, copy / top, ignore=ignore)
+    (copy / "node_modules").symlink_to(ROOT / "node_modules")
+    (copy / ".requirements").mkdir()
+    (copy / ".requirements" / "layer").symlink_to(WORK / "layer")
+    return copy
 
 
 def _serverless_bin() -> str:
@@ -161,14 +185,14 @@ def _config_env_names() -> set[str]:
     return set(re.findall(r"env:([A-Z0-9_]+)", text))
 
 
-def _inputs_hash(stack: Stack) -> str:
+def _inputs_hash(root: Path, stack: Stack) -> str:
     digest = hashlib.sha256()
-    files = [ROOT / "serverless.yml", ROOT / "package.json", ROOT / "pyproject.toml"]
+    files = [root / name for name in FILES]
     for top in SOURCES:
-        files.extend(_walk(ROOT / top))
+        files.extend(_walk(root / top))
     for path in sorted(set(files)):
         if path.is_file():
-            digest.update(str(path.relative_to(ROOT)).encode())
+            digest.update(str(path.relative_to(root)).encode())
             digest.update(b"\0")
             digest.update(path.read_bytes())
             digest.update(b"\0")
@@ -185,11 +209,17 @@ def _walk(top: Path) -> Iterator[Path]:
                 yield path
 
 
-def _read(path: Path) -> str | None:
-    try:
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return None
+def _prune(builds: Path, keep: Path) -> None:
+    """Remove all but the newest builds, and only those nobody touched for a while."""
+    finished = sorted(
+        (p for p in builds.iterdir() if p.is_dir() and not p.name.startswith("build-")),
+        key=lambda p: p.stat().st_mtime,
+        reverse=True,
+    )
+    now = time.time()
+    for old in finished[KEEP_BUILDS:]:
+        if old != keep and now - old.stat().st_mtime > STALE_AFTER_S:
+            shutil.rmtree(old, ignore_errors=True)
 
 
 @contextmanager
