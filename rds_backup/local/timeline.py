@@ -9,7 +9,7 @@ from typing import Any
 
 from rds_backup.arns import parse_snapshot_arn
 
-RESULT_WIDTH = 110  # characters of a handler's result or error shown per timeline line
+RESULT_WIDTH = 90  # characters of a handler's result or error shown per timeline line
 
 
 @dataclass(frozen=True)
@@ -49,23 +49,26 @@ class Timeline:
         return dict(sorted(Counter(e.function for e in self.invocations()).items()))
 
     def render(self) -> str:
+        """One line per entry: time, region, what happened; invocations as
+        ``event → handler  ok|ERR result``."""
         lines = []
         for entry in self.entries:
-            at = f"+{entry.at:6.2f}s"
-            region = f"{entry.region:<10}"
+            head = f"+{entry.at:6.2f}s  {entry.region:<10} {entry.kind:<8}"
             if entry.kind == "invoke":
                 mark = "ok " if entry.ok else "ERR"
-                retry = f" (attempt {entry.attempt})" if entry.attempt > 1 else ""
-                replay = " [replay]" if entry.replay else ""
+                notes = [f"{entry.duration_ms:.0f} ms", f"{entry.api_calls} API calls"]
+                if entry.attempt > 1:
+                    notes.append(f"attempt {entry.attempt}")
+                if entry.replay:
+                    notes.append("replayed")
                 lines.append(
-                    f"{at} {region}   → {entry.function:<16} {mark} {_clip(entry.result)}"
-                    f"{retry}{replay}"
-                    f"  [{entry.duration_ms:.0f} ms, {entry.api_calls} API calls]"
+                    f"{head} {entry.what:<16} → {entry.function:<16} {mark} "
+                    f"{_clip(entry.result)}  [{', '.join(notes)}]"
                 )
             else:
                 subject = f" {entry.subject}" if entry.subject else ""
                 result = f" — {entry.result}" if entry.result else ""
-                lines.append(f"{at} {region} {entry.kind:<8} {entry.what}{subject}{result}")
+                lines.append(f"{head} {entry.what}{subject}{result}")
         return "\n".join(lines)
 
 

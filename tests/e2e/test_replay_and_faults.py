@@ -3,8 +3,11 @@ failure reaches a person exactly once."""
 
 from __future__ import annotations
 
+import pytest
+
 from rds_backup.local.harness import LocalAws
 from rds_backup.local.inventory import Inventory
+from rds_backup.local.seed import WorldSpec
 from tests.e2e.support import emails_about, exports_of, handler_errors, run_nightly, snapshots_of
 
 DATABASES = ("orders", "billing")
@@ -139,3 +142,31 @@ def test_given_ses_rejects_the_sender_when_notify_runs_out_of_retries_then_its_d
     assert {r["requestContext"]["condition"] for r in records} == {"RetriesExhausted"}
     assert {r["requestPayload"]["detail"]["EventID"] for r in records} == {"RDS-EVENT-0161"}
     assert local_aws.inventory().emails == ()
+
+
+@pytest.mark.parametrize("spec", [WorldSpec(store_to_source_s3=True)], ids=["source-export"])
+def test_given_a_failed_source_export_when_fixed_and_replayed_then_the_source_is_released_after(
+    local_aws: LocalAws, spec: WorldSpec
+) -> None:
+    # given: the source-region export of orders fails
+    local_aws.emulator.fail_exports(match="orders", region=SOURCE)
+    run = run_nightly(local_aws)
+    failed = local_aws.inventory()
+    assert [m.outcome for m in emails_about(failed, "orders")] == ["failure"]
+    assert SOURCE in snapshots_of(failed, "orders", run), "kept: its export must be re-driven"
+    assert SOURCE not in snapshots_of(failed, "billing", run)
+
+    # when
+    local_aws.emulator.heal()
+    local_aws.replay()
+    local_aws.run_until_quiet()
+
+    # then
+    fixed = local_aws.inventory()
+    assert [m.outcome for m in emails_about(fixed, "orders")] == ["failure", "success"]
+    assert SOURCE not in snapshots_of(fixed, "orders", run)
+    source_exports = sorted(
+        e.status for e in exports_of(fixed, "orders", run) if e.region == SOURCE
+    )
+    assert source_exports == ["COMPLETE", "FAILED"]
+    assert handler_errors(local_aws) == []
