@@ -8,7 +8,7 @@ state in every region and puts the events RDS would put, on that region's defaul
 
 Each state change is emitted once. Knobs, for fault tests: ``delay`` (seconds between the
 change and its event), ``drop`` (EventIDs never delivered), ``duplicate`` (each event put N
-times), and ``fail_exports`` (the next matching export tasks end failed with a cause).
+times), and ``fail_exports`` (matching export tasks end failed with a cause, or canceled).
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ class ExportFault:
     cause: str = DEFAULT_EXPORT_FAILURE
     times: int | None = None  # how many exports to fail; None = until healed
     region: str | None = None
+    status: str = "failed"  # or "canceled" (RDS-EVENT-0160)
 
     def applies(self, export_id: str, region: str) -> bool:
         return (
@@ -88,8 +89,10 @@ class RdsEventEmulator:
         cause: str = DEFAULT_EXPORT_FAILURE,
         times: int | None = None,
         region: str | None = None,
+        status: str = "failed",
     ) -> None:
-        self.knobs.fail_exports.append(ExportFault(match, cause, times, region))
+        """Export tasks whose id contains ``match`` end ``status`` (failed or canceled)."""
+        self.knobs.fail_exports.append(ExportFault(match, cause, times, region, status))
 
     def heal(self) -> None:
         """The cause is fixed: exports started from now on complete."""
@@ -153,16 +156,17 @@ class RdsEventEmulator:
             return
         for fault in self.knobs.fail_exports:
             if fault.applies(task.export_task_identifier, region):
-                task.status = "failed"
-                task.failure_cause = fault.cause
+                task.status = fault.status
+                if fault.status == "failed":
+                    task.failure_cause = fault.cause
                 if fault.times is not None:
                     fault.times -= 1
                 self.timeline.add(
                     "fault",
                     region,
-                    "export set to failed",
+                    f"export set to {fault.status}",
                     subject=task.export_task_identifier,
-                    result=fault.cause,
+                    result=fault.cause if fault.status == "failed" else "",
                 )
                 return
 
