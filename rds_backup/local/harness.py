@@ -137,6 +137,11 @@ class LocalAws:
 
     # -- driving the chain -------------------------------------------------------------------
 
+    def deliver_each_event(self, times: int) -> None:
+        """Hand every event to its function ``times`` times (at-least-once delivery)."""
+        for runner in self.runners:
+            runner.deliveries = times
+
     def configure(self, **values: str) -> None:
         """Change the functions' environment, as a redeploy with new parameters would."""
         self.environment.update(values)

@@ -99,6 +99,9 @@ class LambdaRunner:
         self.timeline = timeline
         self.api_calls = api_calls
         self.sqs = server.client("sqs", stack.region)
+        # EventBridge delivers at least once: each event is handed to its function this
+        # many times (a knob for duplicate tests; 1 = once).
+        self.deliveries = 1
 
     def pending(self) -> int:
         """Messages waiting or in flight in the functions' queues."""
@@ -123,7 +126,8 @@ class LambdaRunner:
                 QueueUrl=url, MaxNumberOfMessages=RECEIVE_BATCH, VisibilityTimeout=60
             ).get("Messages", [])
             for message in messages:
-                self.invoke(function, json.loads(message["Body"]))
+                for _ in range(max(1, self.deliveries)):
+                    self.invoke(function, json.loads(message["Body"]))
                 self.sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
                 handled += 1
         return handled

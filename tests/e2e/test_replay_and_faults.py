@@ -71,14 +71,20 @@ def test_given_a_failed_export_when_fixed_and_the_archive_replayed_then_a_succes
     assert handler_errors(local_aws) == []
 
 
+@pytest.mark.parametrize("duplicated", ["rds-events-and-schedule", "every-delivery"])
 def test_given_every_event_delivered_three_times_when_the_night_runs_then_each_thing_happens_once(
-    local_aws: LocalAws,
+    local_aws: LocalAws, duplicated: str
 ) -> None:
-    # given: RDS events x3 (best effort delivery), and the schedule fires three times
-    local_aws.emulator.knobs.duplicate = 3
-    when = local_aws.fire_schedule()
-    local_aws.fire_schedule(when)
-    local_aws.fire_schedule(when)
+    # given: RDS puts each event 3 times and the schedule fires 3 times,
+    # or EventBridge hands every event (RDS, forwarded, schedule, failure) to its target 3 times
+    if duplicated == "every-delivery":
+        local_aws.deliver_each_event(3)
+        when = local_aws.fire_schedule()
+    else:
+        local_aws.emulator.knobs.duplicate = 3
+        when = local_aws.fire_schedule()
+        local_aws.fire_schedule(when)
+        local_aws.fire_schedule(when)
 
     # when
     local_aws.run_until_quiet()
@@ -96,6 +102,7 @@ def test_given_every_event_delivered_three_times_when_the_night_runs_then_each_t
     invocations = local_aws.timeline.invocations_by_function()
     assert invocations["start_backup"] == 3
     assert invocations["copy_snapshot"] == 3 * len(DATABASES)
+    assert invocations["notify"] == 3 * len(DATABASES)
 
 
 def test_given_a_copy_that_keeps_failing_when_retries_run_out_then_a_failure_email_is_sent(
