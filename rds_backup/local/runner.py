@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 import json
 import time
+import traceback
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -25,6 +26,7 @@ from rds_backup.local.server import LocalServer, patched_environ
 from rds_backup.local.stack import ACCOUNT, Function, Stack
 from rds_backup.local.timeline import Timeline, event_name, event_region, event_subject
 from rds_backup.local.wiring import Wiring
+from rds_backup.observability import logger
 from rds_backup.settings import load_settings
 
 FAILURE_DETAIL_TYPE = "Lambda Function Invocation Result - Failure"
@@ -170,6 +172,14 @@ class LambdaRunner:
                 result = load_handler(function)(event, context)
             except Exception as caught:  # noqa: BLE001 - Lambda catches everything, so do we
                 error = caught
+                logger.warning(
+                    "local invocation failed",
+                    function=function.name,
+                    attempt=attempt,
+                    event_id=event.get("id"),
+                    error_type=type(caught).__name__,
+                    exc_info=caught,
+                )
         load_settings.cache_clear()
         self.timeline.add(
             "invoke",
@@ -216,7 +226,7 @@ class LambdaRunner:
                 "errorMessage": str(error),
                 "errorType": type(error).__name__,
                 "requestId": request_id,
-                "stackTrace": [],
+                "stackTrace": traceback.format_tb(error.__traceback__),
             },
         }
         destination = function.on_failure
@@ -248,6 +258,12 @@ class LambdaRunner:
                 ]
             )
             where = f"{FAILURE_DETAIL_TYPE} on {destination.rsplit(':', 1)[-1]}"
+        logger.warning(
+            "retries exhausted; on-failure destination used",
+            function=function.name,
+            attempts=attempts,
+            destination=destination,
+        )
         self.timeline.add(
             "failure",
             region,
