@@ -116,3 +116,20 @@ def test_given_created_buckets_and_export_cleanup_when_packaged_then_they_are_in
     (listing, deleting) = policy["Statement"]
     assert listing["Condition"]["StringLike"]["s3:prefix"] == ["rds-backup/", "rds-backup/*"]
     assert all(r["Fn::Sub"].endswith("/rds-backup/*") for r in deleting["Resource"])
+
+
+def test_given_settings_that_would_break_the_stacks_when_packaged_then_every_problem_is_named(
+    tmp_path: Path,
+) -> None:
+    bad = {
+        "SOURCE_REGION": "eu-west-1",
+        "TARGET_REGION": "eu-west-1",
+        "DELETE_OLD_EXPORTS": "yes",
+        "CREATE_EXPORT_ROLE": "false",
+    }
+    with pytest.raises(packaging.PackagingError) as raised:
+        packaging.package_variant("target", bad, tmp_path)
+    message = str(raised.value)
+    assert "TARGET_REGION must differ from SOURCE_REGION" in message
+    assert 'deleteOldExports must be exactly true or false, got "yes"' in message
+    assert "no RDS export role" in message
