@@ -26,7 +26,7 @@ from rds_backup.naming import snapshot_id
 from rds_backup.observability import SERVICE
 
 OUTPUT = Path(".local-aws")
-SNAPSHOT_PREFIX = "rds-backup"
+DEFAULT_SNAPSHOT_PREFIX = "rds-backup"
 
 
 @dataclass(frozen=True)
@@ -70,16 +70,7 @@ def run_demo(options: DemoOptions = DemoOptions()) -> dict[str, Any]:
         if replay:
             summary["replay"] = replay
         summary["totals"] = _totals(local)
-        summary["timeline"] = [
-            {key: value for key, value in asdict(entry).items() if value not in ("", 0, False)}
-            | {
-                "at": round(entry.at, 3),
-                "kind": entry.kind,
-                "ok": entry.ok,
-                "duration_ms": round(entry.duration_ms, 1),
-            }
-            for entry in local.timeline.entries
-        ]
+        summary["timeline"] = _timeline(local)
         print("\nTimeline (relative time, region of the resource, event → handler)", file=out)
         print(local.timeline.render(), file=out)
         _print_chains(summary, out)
@@ -95,6 +86,17 @@ def run_demo(options: DemoOptions = DemoOptions()) -> dict[str, Any]:
         file=out,
     )
     return summary
+
+
+def _timeline(local: LocalAws) -> list[dict[str, Any]]:
+    entries = []
+    for entry in local.timeline.entries:
+        fields = {k: v for k, v in asdict(entry).items() if v not in ("", 0, False)}
+        fields.update(at=round(entry.at, 3), kind=entry.kind, ok=entry.ok)
+        if entry.kind == "invoke":
+            fields["duration_ms"] = round(entry.duration_ms, 1)
+        entries.append(fields)
+    return entries
 
 
 def _replay(local: LocalAws, before: Inventory, options: DemoOptions) -> dict[str, Any]:
@@ -120,9 +122,10 @@ def _replay(local: LocalAws, before: Inventory, options: DemoOptions) -> dict[st
 
 def _summary(local: LocalAws, found: Inventory, run: str, options: DemoOptions) -> dict[str, Any]:
     source, target = local.regions
+    prefix = _snapshot_prefix(local)
     runs = []
     for database in options.databases:
-        identifier = snapshot_id(SNAPSHOT_PREFIX, database, run)
+        identifier = snapshot_id(prefix, database, run)
         runs.append(
             {
                 "database": database,
@@ -160,6 +163,16 @@ def _summary(local: LocalAws, found: Inventory, run: str, options: DemoOptions) 
         },
         "runs": runs,
     }
+
+
+def _snapshot_prefix(local: LocalAws) -> str:
+    """SNAPSHOT_PREFIX as the functions see it (the world's environment over the template's)."""
+    if "SNAPSHOT_PREFIX" in local.environment:
+        return local.environment["SNAPSHOT_PREFIX"]
+    for function in local.main.functions.values():
+        if "SNAPSHOT_PREFIX" in function.environment:
+            return function.environment["SNAPSHOT_PREFIX"]
+    return DEFAULT_SNAPSHOT_PREFIX
 
 
 def _snapshot(found: Inventory, region: str, identifier: str) -> dict[str, Any]:
