@@ -2,7 +2,8 @@
 state in every region and puts the events RDS would put, on that region's default bus.
 
 - a manual snapshot becomes available in the region of its database → RDS-EVENT-0042
-- a cross-region copy becomes available (emitted in the destination region) → RDS-EVENT-0060
+- a cross-region copy becomes available (emitted in the destination region) → RDS-EVENT-0060,
+  or, when a ``cancel_copies`` knob matches, the copy is dropped → RDS-EVENT-0061
 - an export task ends in the snapshot's region: complete → 0161, failed → 0159,
   canceled → 0160 (moto's statuses are lower-case, and its exports complete at once)
 
@@ -60,6 +61,7 @@ class Knobs:
     drop: set[str] = field(default_factory=set)  # EventIDs, e.g. {"RDS-EVENT-0060"}
     duplicate: int = 1
     fail_exports: list[ExportFault] = field(default_factory=list)
+    cancel_copies: set[str] = field(default_factory=set)  # copies whose id contains one
 
 
 @dataclass(frozen=True)
@@ -95,8 +97,9 @@ class RdsEventEmulator:
         self.knobs.fail_exports.append(ExportFault(match, cause, times, region, status))
 
     def heal(self) -> None:
-        """The cause is fixed: exports started from now on complete."""
+        """The cause is fixed: exports and copies started from now on complete."""
         self.knobs.fail_exports.clear()
+        self.knobs.cancel_copies.clear()
 
     @property
     def idle(self) -> bool:
@@ -123,7 +126,13 @@ class RdsEventEmulator:
                 continue
             self.seen.add(key)
             identifier = snapshot.db_snapshot_identifier
-            if snapshot.database.region != region:  # a cross-region copy landed here
+            if snapshot.database.region != region and self._cancel_copy(backend, identifier):
+                event_id, message, category = (
+                    "RDS-EVENT-0061",
+                    f"Canceled cross region copy of snapshot {identifier}",
+                    "notification",
+                )
+            elif snapshot.database.region != region:  # a cross-region copy landed here
                 event_id, message, category = (
                     "RDS-EVENT-0060",
                     f"Finished copy of snapshot {identifier}",
@@ -150,6 +159,14 @@ class RdsEventEmulator:
             self._schedule(
                 region, event_id, str(task.source_arn), identifier, message, "notification", now
             )
+
+    def _cancel_copy(self, backend: Any, identifier: str) -> bool:
+        """A copy matching a ``cancel_copies`` knob is canceled: RDS drops the snapshot."""
+        if not any(match in identifier for match in self.knobs.cancel_copies):
+            return False
+        backend.database_snapshots.pop(identifier, None)
+        self.timeline.add("fault", backend.region_name, "copy canceled", subject=identifier)
+        return True
 
     def _maybe_fail(self, task: Any, region: str) -> None:
         if str(task.status).lower() != "complete":

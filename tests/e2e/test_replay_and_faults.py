@@ -177,3 +177,32 @@ def test_given_a_failed_source_export_when_fixed_and_replayed_then_the_source_is
     )
     assert source_exports == ["COMPLETE", "FAILED"]
     assert handler_errors(local_aws) == []
+
+
+def test_given_a_canceled_copy_when_replayed_after_the_fix_then_the_chain_ends_in_success(
+    local_aws: LocalAws,
+) -> None:
+    # given: RDS cancels the cross-region copy of orders (RDS-EVENT-0061, no copy left)
+    local_aws.emulator.knobs.cancel_copies.add("orders")
+    run = run_nightly(local_aws)
+    canceled = local_aws.inventory()
+    assert TARGET not in snapshots_of(canceled, "orders", run)
+    assert SOURCE in snapshots_of(canceled, "orders", run), "kept: the copy must be re-driven"
+    emails = emails_about(canceled, "orders")
+    assert [m.outcome for m in emails] == ["failure"]
+    assert "copy" in emails[0].subject.lower()
+
+    # when
+    local_aws.emulator.heal()
+    local_aws.replay()
+    local_aws.run_until_quiet()
+
+    # then
+    fixed = local_aws.inventory()
+    assert snapshots_of(fixed, "orders", run)[TARGET].status == "available"
+    assert [(e.region, e.status) for e in exports_of(fixed, "orders", run)] == [
+        (TARGET, "COMPLETE")
+    ]
+    assert [m.outcome for m in emails_about(fixed, "orders")] == ["failure", "success"]
+    assert [m.outcome for m in emails_about(fixed, "billing")] == ["success"]
+    assert handler_errors(local_aws) == []
