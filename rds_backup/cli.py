@@ -6,6 +6,10 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from rds_backup.ops.cli import COMMANDS as OPERATOR_COMMANDS
+from rds_backup.ops.cli import add_commands as add_operator_commands
+from rds_backup.ops.cli import run as run_operator
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="rds-backup", description=__doc__)
@@ -29,7 +33,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo.add_argument(
         "--keep-source-snapshot", action="store_true", help="KEEP_SOURCE_SNAPSHOT=true"
     )
+    add_operator_commands(commands)
     args = parser.parse_args(argv)
+    if args.command in OPERATOR_COMMANDS:
+        return run_operator(args)
     if args.command == "demo":
         from rds_backup.local.demo import DemoOptions, dumps, run_demo
 

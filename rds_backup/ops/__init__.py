@@ -1,0 +1,2 @@
+"""Operator commands behind ``rds-backup status|start|replay|cleanup`` (real AWS, or the
+local one with ``--endpoint-url``). Never shipped to Lambda."""

@@ -1,0 +1,109 @@
+"""Argument parsing for the operator commands; ``rds_backup.cli`` mounts these."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from datetime import UTC, datetime
+from typing import Any
+
+from rds_backup.aws import Aws
+from rds_backup.ops import commands
+from rds_backup.ops.errors import OperatorError, explained
+from rds_backup.ops.target import operator_settings
+from rds_backup.settings import ConfigError
+
+COMMANDS = ("status", "start", "replay", "cleanup")
+
+
+def add_commands(subparsers: Any) -> None:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--stack",
+        help="deployed stack (service-stage, e.g. rds-backup-prod); "
+        "its configuration is read from its functions",
+    )
+    common.add_argument("--region", help="the stack's (source) region")
+    common.add_argument(
+        "--endpoint-url",
+        help="AWS endpoint, e.g. the local AWS (default: AWS_ENDPOINT_URL, else real AWS)",
+    )
+    common.add_argument("--json", action="store_true", help="print a machine-readable summary")
+
+    status = subparsers.add_parser(
+        "status", parents=[common], help="recent runs per database, each step's state and age"
+    )
+    status.add_argument("--days", type=int, default=7, help="how far back (default 7)")
+    status.add_argument("--db", action="append", default=[], help="only this database")
+
+    start = subparsers.add_parser(
+        "start", parents=[common], help='put a "Backup Requested" event on the bus'
+    )
+    start.add_argument("--db", action="append", default=[], help="database (repeat; default all)")
+    start.add_argument("--reason", default="", help="why, for the record")
+
+    replay = subparsers.add_parser(
+        "replay", parents=[common], help="replay archived chain events for a window and follow it"
+    )
+    replay.add_argument("--since", required=True, type=_when, help="start, ISO time (UTC)")
+    replay.add_argument("--until", type=_when, default=None, help="end, ISO time (default now)")
+    replay.add_argument(
+        "--db",
+        action="append",
+        default=[],
+        help="report only this database (the replay covers the whole window)",
+    )
+    replay.add_argument("--timeout", type=float, default=900.0, help="seconds to follow")
+
+    cleanup = subparsers.add_parser(
+        "cleanup", parents=[common], help="the retention plan: what would be deleted and why"
+    )
+    mode = cleanup.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--dry-run", action="store_true", help="print the plan, delete nothing")
+    mode.add_argument("--apply", action="store_true", help="delete what the plan says")
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.endpoint_url:
+        os.environ["AWS_ENDPOINT_URL"] = args.endpoint_url
+    out = _printer(args.json)
+    try:
+        with explained(args.region):
+            aws = Aws()
+            settings = operator_settings(aws, args.stack, args.region)
+            summary = _dispatch(args, settings, aws, out)
+    except (OperatorError, ConfigError) as error:
+        print(f"rds-backup {args.command}: {error}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(summary, indent=2, default=str))
+    return 0
+
+
+def _dispatch(args: argparse.Namespace, settings: Any, aws: Aws, out: Any) -> dict[str, Any]:
+    if args.command == "status":
+        return commands.status(settings, aws, args.days, args.db, out)
+    if args.command == "start":
+        return commands.start(settings, aws, args.db, args.reason, out)
+    if args.command == "replay":
+        until = args.until or datetime.now(UTC)
+        return commands.replay(settings, aws, args.since, until, args.db, out, timeout=args.timeout)
+    return commands.cleanup(settings, aws, dry_run=args.dry_run, out=out)
+
+
+def _printer(quiet: bool) -> Any:
+    def out(line: str) -> None:
+        if not quiet:
+            print(line)
+
+    return out
+
+
+def _when(value: str) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"not an ISO time: {value!r}") from error
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

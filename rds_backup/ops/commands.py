@@ -1,0 +1,196 @@
+"""The operator commands. Each returns a JSON-able summary and prints for a person."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from events.backup_requested import DETAIL_TYPE, SOURCE
+from rds_backup.aws import Aws
+from rds_backup.cleanup import apply_cleanup, plan_cleanup
+from rds_backup.ops.errors import OperatorError
+from rds_backup.ops.runs_table import recent_runs, render, table
+from rds_backup.ops.target import archive_name
+from rds_backup.settings import Settings
+
+Print = Callable[[str], None]
+REPLAY_DONE = {"COMPLETED", "FAILED", "CANCELLED"}
+
+
+def status(
+    settings: Settings, aws: Aws, days: int, databases: Sequence[str], out: Print
+) -> dict[str, Any]:
+    rows = recent_runs(settings, aws, datetime.now(UTC), days, databases)
+    out(render(rows, settings))
+    return {"runs": [row.as_dict() for row in rows]}
+
+
+def start(
+    settings: Settings, aws: Aws, databases: Sequence[str], reason: str, out: Print
+) -> dict[str, Any]:
+    """Put a "Backup Requested" event on the stack's bus; start_backup takes it from there."""
+    unknown = [
+        db for db in databases if db.lower() not in {d.lower() for d in settings.db_identifiers}
+    ]
+    if unknown:
+        raise OperatorError(
+            f"not configured in DB_IDENTIFIER: {', '.join(unknown)} "
+            f"(configured: {', '.join(settings.db_identifiers)})"
+        )
+    detail: dict[str, Any] = {"requested_by": getpass.getuser(), "reason": reason or "operator"}
+    if databases:
+        detail["databases"] = list(databases)
+    answer = aws.events(settings.source_region).put_events(
+        Entries=[
+            {
+                "Source": SOURCE,
+                "DetailType": DETAIL_TYPE,
+                "Detail": json.dumps(detail),
+                "EventBusName": settings.event_bus_name,
+            }
+        ]
+    )
+    entry = answer["Entries"][0]
+    if answer.get("FailedEntryCount") or "EventId" not in entry:
+        raise OperatorError(
+            f"EventBridge refused the request: {entry.get('ErrorCode')} {entry.get('ErrorMessage')}"
+        )
+    out(
+        f"Backup Requested for {', '.join(databases) or 'every configured database'} "
+        f"(event {entry['EventId']}); follow it with: rds-backup status"
+    )
+    return {"event_id": entry["EventId"], "databases": list(databases)}
+
+
+def replay(
+    settings: Settings,
+    aws: Aws,
+    since: datetime,
+    until: datetime,
+    databases: Sequence[str],
+    out: Print,
+    *,
+    timeout: float = 900.0,
+    poll: float = 5.0,
+) -> dict[str, Any]:
+    """Replay the archive for a window, follow it, and report the runs it touched."""
+    if until <= since:
+        raise OperatorError("--until must be after --since")
+    events = aws.events(settings.source_region)
+    name = archive_name(settings)
+    try:
+        archive = events.describe_archive(ArchiveName=name)
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
+            raise OperatorError(
+                f"no archive {name} in {settings.source_region}: is stack "
+                f"{settings.stack_name} deployed there?"
+            ) from error
+        raise
+    before = _states(settings, aws, databases)
+    replay_name = f"{settings.stack_name}-{since:%Y%m%d%H%M}-{uuid.uuid4().hex[:6]}"[:64]
+    bus = archive["EventSourceArn"]
+    events.start_replay(
+        ReplayName=replay_name,
+        EventSourceArn=archive["ArchiveArn"],
+        EventStartTime=since,
+        EventEndTime=until,
+        Destination={"Arn": bus},
+    )
+    out(
+        f"replay {replay_name}: {since:%Y-%m-%d %H:%M} → {until:%Y-%m-%d %H:%M} UTC "
+        f"from {name} (every database in the window; finished work is skipped)"
+    )
+    state = _follow(events, replay_name, since, until, out, timeout, poll)
+    after = _states(settings, aws, databases)
+    changed = {
+        key: {"before": before.get(key), "after": value}
+        for key, value in after.items()
+        if before.get(key) != value
+    }
+    for key, change in sorted(changed.items()):
+        out(f"  {key}: {change['before'] or 'absent'} → {change['after']}")
+    if not changed:
+        out("  nothing changed yet (handlers react asynchronously; check rds-backup status)")
+    return {"replay": replay_name, "state": state, "changed": changed}
+
+
+def cleanup(settings: Settings, aws: Aws, dry_run: bool, out: Print) -> dict[str, Any]:
+    plan = plan_cleanup(settings, aws, datetime.now(UTC))
+    rows = plan.to_rows()
+    out(
+        table(
+            ["REGION", "SNAPSHOT", "DATABASE", "AGE DAYS", "DECISION", "REASON"],
+            [
+                [
+                    r["region"],
+                    r["id"],
+                    r["database"] or "-",
+                    str(r["age_days"]),
+                    r["decision"],
+                    r["reason"],
+                ]
+                for r in rows
+            ],
+        )
+    )
+    summary: dict[str, Any] = {"plan": plan.as_dict()}
+    out(
+        f"{len(plan.deletions)} to delete, {len(plan.kept)} kept"
+        + (" (dry run: nothing deleted)" if dry_run else "")
+    )
+    if not dry_run:
+        summary["result"] = apply_cleanup(plan, settings, aws).as_dict()
+    return summary
+
+
+def _follow(
+    events: Any,
+    name: str,
+    since: datetime,
+    until: datetime,
+    out: Print,
+    timeout: float,
+    poll: float,
+) -> str:
+    deadline = time.monotonic() + timeout
+    while True:
+        described = events.describe_replay(ReplayName=name)
+        state = str(described.get("State", ""))
+        last = described.get("EventLastReplayedTime")
+        if last is not None:
+            done = (last - since).total_seconds() / max((until - since).total_seconds(), 1)
+            out(f"  {state.lower():<10} {min(max(done, 0.0), 1.0):>4.0%} replayed")
+        if state in REPLAY_DONE:
+            out(
+                f"replay {state.lower()}"
+                + (f": {described.get('StateReason')}" if described.get("StateReason") else "")
+            )
+            if state != "COMPLETED":
+                raise OperatorError(f"replay {name} ended {state}: {described.get('StateReason')}")
+            return state
+        if time.monotonic() > deadline:
+            raise OperatorError(
+                f"replay {name} still {state} after {timeout:.0f}s; "
+                "follow it with: aws events describe-replay"
+            )
+        time.sleep(poll)
+
+
+def _states(settings: Settings, aws: Aws, databases: Sequence[str]) -> dict[str, str]:
+    """Each step's state, keyed by run and step, for the before/after report."""
+    states: dict[str, str] = {}
+    for row in recent_runs(settings, aws, datetime.now(UTC), days=35, databases=databases):
+        key = f"{row.database} {row.run}"
+        states[f"{key} copy"] = row.copy
+        for region, status in row.exports.items():
+            states[f"{key} export {region}"] = status
+        states[f"{key} outcome"] = row.outcome
+    return states

@@ -1,0 +1,43 @@
+"""Which stack an operator command talks to: its settings and its names."""
+
+from __future__ import annotations
+
+import os
+
+from botocore.exceptions import ClientError
+
+from rds_backup.aws import Aws
+from rds_backup.ops.errors import OperatorError
+from rds_backup.settings import Settings, load_settings, parse_settings
+
+# The function whose environment holds the whole configuration (every function has it).
+CONFIG_FUNCTION = "notify"
+
+
+def operator_settings(aws: Aws, stack: str | None, region: str | None) -> Settings:
+    """The stack's settings: from the deployed function's environment when ``--stack`` is
+    given, else from this shell's environment (the same variables as the functions)."""
+    if stack is None:
+        if "SOURCE_REGION" not in os.environ:
+            raise OperatorError(
+                "which stack? pass --stack NAME --region REGION (e.g. --stack rds-backup-dev "
+                "--region eu-west-1) to read its configuration, or export its variables"
+            )
+        return load_settings()
+    if region is None:
+        raise OperatorError("--stack needs --region: the region the stack is deployed in")
+    function = f"{stack}-{CONFIG_FUNCTION}"
+    try:
+        config = aws.client("lambda", region).get_function_configuration(FunctionName=function)
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
+            raise OperatorError(
+                f"no function {function} in {region}: is stack {stack} deployed there? "
+                "(check --stack and --region)"
+            ) from error
+        raise
+    return parse_settings(config.get("Environment", {}).get("Variables", {}))
+
+
+def archive_name(settings: Settings) -> str:
+    return f"{settings.stack_name}-chain"

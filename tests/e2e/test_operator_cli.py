@@ -1,0 +1,136 @@
+"""The operator CLI against the local AWS (as against a real stack with --endpoint-url)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from rds_backup.cli import main
+from rds_backup.local.harness import LocalAws
+from rds_backup.settings import load_settings
+from tests.e2e.support import emails_about, run_nightly
+
+
+@pytest.fixture
+def operator(local_aws: LocalAws, monkeypatch: pytest.MonkeyPatch, capsys):
+    """Run `rds-backup <args>` with the stack's variables exported; return (code, out, err)."""
+    for key, value in local_aws.environment.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("STACK_NAME", "rds-backup-dev")
+    load_settings.cache_clear()
+
+    def run(*args: str) -> tuple[int, str, str]:
+        capsys.readouterr()
+        code = main([*args, "--endpoint-url", local_aws.server.url])
+        load_settings.cache_clear()
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err
+
+    return run
+
+
+def test_given_a_finished_night_when_status_is_asked_then_each_run_shows_every_step(
+    local_aws, operator
+):
+    run = run_nightly(local_aws)
+
+    code, out, _ = operator("status", "--json")
+
+    assert code == 0
+    runs = json.loads(out)["runs"]
+    assert {(r["database"], r["run"], r["outcome"]) for r in runs} == {
+        ("orders", run, "succeeded"),
+        ("billing", run, "succeeded"),
+    }
+    assert all(r["copy"] == "available" and r["exports"]["us-west-2"] == "COMPLETE" for r in runs)
+
+
+def test_given_a_finished_night_when_status_is_printed_then_it_is_a_table(local_aws, operator):
+    run_nightly(local_aws)
+
+    code, out, _ = operator("status")
+
+    assert code == 0
+    assert out.splitlines()[0].split()[:5] == ["DATABASE", "RUN", "AGE", "SOURCE", "COPY"]
+    assert len(out.splitlines()) == 3
+
+
+def test_given_an_operator_request_when_started_then_the_chain_runs_for_that_database_only(
+    local_aws, operator
+):
+    code, out, _ = operator("start", "--db", "orders", "--reason", "before migration")
+    local_aws.run_until_quiet()
+
+    assert code == 0
+    assert "Backup Requested for orders" in out
+    found = local_aws.inventory()
+    assert [m.outcome for m in emails_about(found, "orders")] == ["success"]
+    assert emails_about(found, "billing") == []
+
+
+def test_given_an_unconfigured_database_when_started_then_it_is_refused_before_any_event(
+    local_aws, operator
+):
+    code, _, err = operator("start", "--db", "payroll")
+
+    assert code == 1
+    assert "not configured in DB_IDENTIFIER: payroll" in err
+
+
+def test_given_a_failed_export_when_replayed_after_the_fix_then_the_run_succeeds(
+    local_aws, operator
+):
+    local_aws.emulator.fail_exports(match="orders", cause="S3 bucket access denied")
+    run_nightly(local_aws)
+    local_aws.emulator.heal()  # the cause is fixed
+    now = datetime.now(UTC)
+
+    code, out, _ = operator(
+        "replay",
+        "--since",
+        (now - timedelta(hours=1)).isoformat(),
+        "--until",
+        now.isoformat(),
+        "--json",
+    )
+    local_aws.run_until_quiet()
+
+    assert code == 0
+    assert json.loads(out)["state"] == "COMPLETED"
+    outcomes = [m.outcome for m in emails_about(local_aws.inventory(), "orders")]
+    assert outcomes == ["failure", "success"]
+
+
+def test_given_a_finished_night_when_cleanup_is_dry_run_then_the_plan_is_shown_and_kept(
+    local_aws, operator
+):
+    run_nightly(local_aws)
+    before = local_aws.inventory().snapshots
+
+    code, out, _ = operator("cleanup", "--dry-run", "--json")
+
+    assert code == 0
+    plan = json.loads(out)["plan"]
+    assert plan["delete"] == 0
+    assert {row["reason"] for row in plan["snapshots"]} == {"within retention"}
+    assert local_aws.inventory().snapshots == before
+
+
+def test_given_an_unreachable_endpoint_when_asked_then_one_line_says_what_to_check(operator):
+    code = main(["status", "--endpoint-url", "http://127.0.0.1:9"])
+
+    assert code == 1
+
+
+def test_given_a_stack_without_an_archive_when_replayed_then_the_error_names_it(
+    local_aws, operator, monkeypatch
+):
+    monkeypatch.setenv("STACK_NAME", "rds-backup-prod")
+
+    code, _, err = operator("replay", "--since", "2026-11-25T00:00:00Z")
+
+    assert code == 1
+    assert "no archive rds-backup-prod-chain" in err
+    assert "deployed" in err
