@@ -158,3 +158,16 @@ def test_given_the_archive_when_another_systems_event_arrives_then_it_is_not_kep
         "arn:aws:lambda:us-east-1:123456789012:function:someone-else:$LATEST"
     )
     assert not matches(archive["Properties"]["EventPattern"], event)
+
+
+def test_given_any_other_handler_failing_when_lambda_reports_it_then_notify_hears_of_it(
+    main_stack: Packaged,
+) -> None:
+    notify_rules = _pattern_rules(main_stack, "notify")
+    for name in functions(main_stack.template):
+        if name == "notify":
+            continue
+        event = load_sample("lambda-invocation-failure")
+        arn = f"arn:aws:lambda:us-east-1:123456789012:function:rds-backup-dev-{name}:$LATEST"
+        event["detail"]["requestContext"]["functionArn"] = arn
+        assert any(matches(r["EventPattern"], event) for r in notify_rules), name
