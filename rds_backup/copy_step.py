@@ -81,6 +81,7 @@ def copy_to_target(settings: Settings, aws: Aws, source: tags.Owned) -> str:
             database=source.database,
             snapshot=source.identifier,
             region=settings.target_region,
+            key=settings.keys.target,
         ) from error
     except BotoCoreError as error:
         raise step_failed(
@@ -89,6 +90,7 @@ def copy_to_target(settings: Settings, aws: Aws, source: tags.Owned) -> str:
             database=source.database,
             snapshot=source.identifier,
             region=settings.target_region,
+            key=settings.keys.target,
         ) from error
     logger.info("copy started", target_region=settings.target_region)
     count("CopyStarted")

@@ -42,6 +42,9 @@ REMEDIES: dict[str, str] = {
     "MessageRejected": "SES refused the email: verify SENDER_EMAIL (and, in the sandbox, "
     "ADMIN_EMAIL) in the source region.",
 }
+# Quotas that drain by themselves: reconcile retries the step hourly and a person hears of
+# it only if the step passes its deadline (STEP_DEADLINE_HOURS).
+QUOTA_CODES = frozenset({"SnapshotQuotaExceeded", "ExportTaskLimitReachedFault"})
 RETRYABLE = {
     "Throttling",
     "ThrottlingException",
@@ -113,12 +116,19 @@ def step_failed(
     database: str | None = None,
     snapshot: str | None = None,
     region: str | None = None,
+    key: str | None = None,
 ) -> StepFailed:
-    """Translate an AWS fault into a :class:`StepFailed` (use as ``raise … from error``)."""
+    """Translate an AWS fault into a :class:`StepFailed` (use as ``raise … from error``).
+
+    ``key``: the KMS key the call used; named in the cause of key faults, since AWS's own
+    message often does not say which key, and the person must fix that key's policy.
+    """
     if isinstance(error, ClientError):
         message = str(error.response.get("Error", {}).get("Message", "")) or str(error)
     else:
         message = str(error)
+    if key and "KMS" in error_code(error).upper():
+        message = f"{message} (KMS key {key} in {region or 'the target region'})"
     return StepFailed(
         step,
         message,

@@ -122,11 +122,21 @@ def start_export(
         if is_code(error, "ExportTaskAlreadyExists", "ExportTaskAlreadyExistsFault"):
             return ExportStart("exists", None, identifier)
         raise step_failed(
-            STEP, error, database=database, snapshot=snapshot, region=region
+            STEP,
+            error,
+            database=database,
+            snapshot=snapshot,
+            region=region,
+            key=request["KmsKeyId"],
         ) from error
     except BotoCoreError as error:
         raise step_failed(
-            STEP, error, database=database, snapshot=snapshot, region=region
+            STEP,
+            error,
+            database=database,
+            snapshot=snapshot,
+            region=region,
+            key=request["KmsKeyId"],
         ) from error
     logger.info("export started", export=identifier, bucket=bucket, region=region)
     count("ExportStarted")

@@ -29,7 +29,14 @@ from events.rds import RdsEventKind, RdsSnapshotEvent
 from events.schedule import ScheduledEvent
 from rds_backup import mail
 from rds_backup.aws import Aws
-from rds_backup.errors import REMEDIES, BackupError, StepFailed, is_code, step_failed
+from rds_backup.errors import (
+    QUOTA_CODES,
+    REMEDIES,
+    BackupError,
+    StepFailed,
+    is_code,
+    step_failed,
+)
 from rds_backup.naming import run_id
 from rds_backup.observability import count, logger
 from rds_backup.report import FailureReport, SuccessReport
@@ -40,6 +47,8 @@ from rds_backup.settings import ConfigError, Settings
 STEP = "notify"
 # Longer than any archive replay window, so a replay never re-sends an email.
 CLAIM_DAYS = 400
+# Steps reconcile can re-drive by itself (it finds their runs from AWS state).
+RECONCILED_STEPS = frozenset({"copy_snapshot", "export_snapshot"})
 NOTIFY_EVENTS = {
     RdsEventKind.EXPORT_COMPLETED,
     RdsEventKind.EXPORT_FAILED,
@@ -139,7 +148,18 @@ def on_handler_failure(
     code_match = CODE_IN_MESSAGE.search(message)
     code = code_match.group(1) if code_match else (error.error_type if error else None)
     snapshot, run, database = _what_failed(settings, detail.request_payload)
-    step = detail.function_name.removeprefix(f"{settings.stack_name}-")
+    # Functions are named <stack>-<handler>; handler names have no hyphens.
+    step = detail.function_name.rsplit("-", 1)[-1]
+    if code in QUOTA_CODES and step in RECONCILED_STEPS:
+        logger.warning(
+            "quota fault deferred: reconcile retries the step hourly and reports it only "
+            "past STEP_DEADLINE_HOURS",
+            failed_function=step,
+            code=code,
+            snapshot=snapshot,
+        )
+        count("FailureDeferred")
+        return {"deferred": code}
     report = FailureReport(
         stack=settings.stack_name,
         step=step,

@@ -9,7 +9,7 @@ or an email already sent — or reports the run stuck once its deadline passes.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -18,7 +18,7 @@ from rds_backup import tags
 from rds_backup.arns import parse_snapshot_arn
 from rds_backup.aws import Aws
 from rds_backup.copy_step import copy_to_target
-from rds_backup.errors import StepFailed
+from rds_backup.errors import QUOTA_CODES, StepFailed
 from rds_backup.exports import IN_FLIGHT, ExportAttempt, pick_latest, start_export
 from rds_backup.inventory import export_tasks, owned_snapshots
 from rds_backup.naming import run_time
@@ -108,88 +108,102 @@ def _reconcile_run(
 ) -> None:
     grace = timedelta(minutes=settings.reconcile_grace_minutes)
     deadline = timedelta(hours=settings.step_deadline_hours)
-    sid = run.snapshot_id
+    overdue = age > deadline
+
+    def stuck(step: str, region: str, cause: str) -> None:
+        _stuck(settings, aws, run, step, region, result, context, f"{cause} after {_hours(age)} h")
+
     if run.copy is None:
-        if run.source is None:
+        source = run.source
+        if source is None:
             return
-        if not run.source.available:
-            if age > deadline:
-                _stuck(
-                    settings,
-                    aws,
-                    run,
-                    "snapshot",
-                    settings.source_region,
-                    result,
-                    context,
-                    f"source snapshot still {run.source.status} after {_hours(age)} h",
-                )
-            return
-        if age > grace:
-            outcome = copy_to_target(settings, aws, run.source)
-            result.record(sid, "copy re-driven", outcome=outcome)
-            count("ReconcileRedrive")
+        if not source.available:
+            if overdue:
+                stuck("snapshot", settings.source_region, f"source snapshot still {source.status}")
+        elif overdue:
+            stuck("copy", settings.target_region, "no copy was ever made")
+        elif age > grace and _redrive(
+            run, result, "copy re-driven", lambda: copy_to_target(settings, aws, source)
+        ):
+            # The lost 0042 would also have started the source export (STORE_TO_SOURCE_S3).
+            _start_missing_exports(settings, aws, run, overdue, result, stuck)
         return
     if not run.copy.available:
-        if age > deadline:
-            _stuck(
-                settings,
-                aws,
-                run,
-                "copy",
-                settings.target_region,
-                result,
-                context,
-                f"copy still {run.copy.status} after {_hours(age)} h",
-            )
+        if overdue:
+            stuck("copy", settings.target_region, f"copy still {run.copy.status}")
         return
-    redriven = _start_missing_exports(settings, aws, run, age > grace, result)
+    if age <= grace:
+        return
+    if _start_missing_exports(settings, aws, run, overdue, result, stuck):
+        return
     in_flight = [(r, a) for r, a in run.exports.items() if a is not None and a.status in IN_FLIGHT]
-    if in_flight and age > deadline:
-        region, attempt = in_flight[0]
-        _stuck(
-            settings,
-            aws,
-            run,
-            "export",
-            region,
-            result,
-            context,
-            f"export {attempt.export_id} still {attempt.status} after {_hours(age)} h",
-        )
+    if in_flight:
+        if overdue:
+            region, attempt = in_flight[0]
+            stuck("export", region, f"export {attempt.export_id} still {attempt.status}")
         return
-    if not redriven and run.outcome is not Outcome.PENDING:
+    if run.outcome is not Outcome.PENDING:
         settled = settle_run(settings, aws, run, context)
         if settled.get("email") == "sent" or settled.get("source_released"):
             result.record(
-                sid, "settled", outcome=run.outcome.value, email=str(settled.get("email"))
+                run.snapshot_id,
+                "settled",
+                outcome=run.outcome.value,
+                email=str(settled.get("email")),
             )
             count("ReconcileRedrive")
 
 
-def _start_missing_exports(
-    settings: Settings, aws: Aws, run: RunState, due: bool, result: ReconcileResult
+def _redrive(
+    run: RunState, result: ReconcileResult, action: str, step: Callable[[], str], **detail: str
 ) -> bool:
-    started = False
+    """Run a step again. A quota fault is not a failure yet: the next pass retries, and
+    only a run past its deadline is reported (once)."""
+    try:
+        outcome = step()
+    except StepFailed as failure:
+        if failure.code not in QUOTA_CODES:
+            raise
+        result.record(run.snapshot_id, "deferred", code=str(failure.code), **detail)
+        return False
+    result.record(run.snapshot_id, action, outcome=outcome, **detail)
+    count("ReconcileRedrive")
+    return True
+
+
+def _start_missing_exports(
+    settings: Settings,
+    aws: Aws,
+    run: RunState,
+    overdue: bool,
+    result: ReconcileResult,
+    stuck: Callable[[str, str, str], None],
+) -> bool:
+    """Start each expected export never started; report it instead once overdue.
+    True if any export was started or reported (the run is not settled this pass)."""
+    acted = False
     for region, attempt in run.exports.items():
-        if attempt is not None or not due:
-            continue
         snapshot = run.source if region == settings.source_region else run.copy
-        if snapshot is None or not snapshot.available:
-            continue  # a source already released cannot be exported any more
-        begun = start_export(
-            settings,
-            aws,
-            region=region,
-            snapshot=run.snapshot_id,
-            snapshot_arn=snapshot.arn,
-            database=run.database,
-            redrive=False,
-        )
-        result.record(run.snapshot_id, "export re-driven", region=region, outcome=begun.outcome)
-        count("ReconcileRedrive")
-        started = True
-    return started
+        if attempt is not None or snapshot is None or not snapshot.available:
+            continue  # started already, or a source released cannot be exported any more
+        acted = True
+        if overdue:
+            stuck("export", region, "the export never started")
+            continue
+
+        def begin(snapshot: tags.Owned = snapshot, region: str = region) -> str:
+            return start_export(
+                settings,
+                aws,
+                region=region,
+                snapshot=run.snapshot_id,
+                snapshot_arn=snapshot.arn,
+                database=run.database,
+                redrive=False,
+            ).outcome
+
+        _redrive(run, result, "export re-driven", begin, region=region)
+    return acted
 
 
 def _stuck(

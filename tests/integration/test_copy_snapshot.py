@@ -178,6 +178,7 @@ def test_given_the_target_key_is_not_accessible_when_copying_then_a_typed_error_
     assert raised.value.step == "copy"
     assert raised.value.region == "us-west-2"
     assert raised.value.code == "KMSKeyNotAccessibleFault"
+    assert f"KMS key {settings.keys.target} in us-west-2" in raised.value.cause
     assert "key policy" in raised.value.remedy
     assert isinstance(raised.value.__cause__, ClientError)
 

@@ -229,3 +229,16 @@ def test_given_an_unrelated_event_when_sent_to_copy_then_the_chain_ignores_it(se
     assert copy_snapshot.handler(load_sample("rds-0161-export-completed"), CONTEXT) == {
         "skipped": "export-completed"
     }
+
+
+@pytest.mark.parametrize("code", ["SnapshotQuotaExceeded", "ExportTaskLimitReachedFault"])
+def test_given_a_quota_failure_of_a_step_reconcile_redrives_when_notified_then_no_email_yet(
+    settings, aws, code
+):
+    event = load_sample("lambda-invocation-failure")
+    event["detail"]["responsePayload"]["errorMessage"] = f"copy failed: {code}: too many"
+
+    result = notify.handler(event, CONTEXT)
+
+    assert result == {"deferred": code}
+    assert sent_emails() == []

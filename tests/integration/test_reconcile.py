@@ -145,3 +145,46 @@ def test_given_a_complete_chain_when_reconciled_then_it_does_nothing(settings, a
 
     assert result["actions"] == []
     assert len(sent_emails()) == 1
+
+
+def quota_on_copy(aws, settings, monkeypatch):
+    from botocore.exceptions import ClientError
+
+    def refuse(**_):
+        raise ClientError(
+            {"Error": {"Code": "SnapshotQuotaExceeded", "Message": "20 copies"}}, "CopyDBSnapshot"
+        )
+
+    monkeypatch.setattr(aws.rds(settings.target_region), "copy_db_snapshot", refuse)
+
+
+def test_given_the_copy_quota_is_full_when_reconciled_then_it_waits_without_an_email(
+    settings, aws, monkeypatch
+):
+    from handlers import start_backup
+
+    start_backup.handler(load_sample("scheduled"), CONTEXT)
+    quota_on_copy(aws, settings, monkeypatch)
+
+    result = reconcile.handler(hourly("2026-11-25T04:00:00Z"), CONTEXT)
+
+    assert result["actions"] == [
+        {"snapshot": SAMPLE_SNAPSHOT, "action": "deferred", "code": "SnapshotQuotaExceeded"}
+    ]
+    assert sent_emails() == []
+
+
+def test_given_the_copy_quota_stays_full_past_the_deadline_when_reconciled_then_one_email(
+    settings, aws, monkeypatch
+):
+    from handlers import start_backup
+
+    start_backup.handler(load_sample("scheduled"), CONTEXT)
+    quota_on_copy(aws, settings, monkeypatch)
+
+    reconcile.handler(hourly("2026-11-25T16:00:00Z"), CONTEXT)
+    reconcile.handler(hourly("2026-11-25T17:00:00Z"), CONTEXT)
+
+    [email] = sent_emails()
+    assert "copy" in email.subject
+    assert "no copy was ever made" in email.body
