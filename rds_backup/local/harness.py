@@ -23,6 +23,7 @@ from events import load_sample
 from rds_backup import aws as aws_module
 from rds_backup.aws import Aws, get_aws
 from rds_backup.local.emulator import RdsEventEmulator
+from rds_backup.local.faults import FaultInjector
 from rds_backup.local.inventory import Inventory, take_inventory
 from rds_backup.local.runner import ApiCalls, LambdaRunner
 from rds_backup.local.seed import WorldSpec, seed_world
@@ -67,6 +68,7 @@ class LocalAws:
         self._exit = ExitStack()
         self.timeline = Timeline()
         self.api_calls = ApiCalls(self.timeline)
+        self.faults = FaultInjector()
         self.environment: dict[str, str] = {}
         self.stacks: list[Stack] = []
         self.wirings: list[Wiring] = []
@@ -111,6 +113,8 @@ class LocalAws:
         self._exit.enter_context(patched_environ(self.server.environment))
         self.api_calls.install()
         self._exit.callback(self.api_calls.uninstall)
+        self.faults.install()
+        self._exit.callback(self.faults.uninstall)
         self._exit.callback(_forget_cached_clients)
         _forget_cached_clients()
         self.environment = {**seed_world(Aws(), self.spec), **self._extra_environment}

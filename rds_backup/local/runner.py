@@ -76,6 +76,11 @@ class ApiCalls:
 _counter: ApiCalls | None = None
 
 
+def active_counter() -> ApiCalls | None:
+    """The running local AWS's counter (its ``active`` flag: a handler is running)."""
+    return _counter
+
+
 def _count_call(model: Any, **_: Any) -> None:
     if _counter is not None:
         _counter.count(f"{model.service_model.service_id.replace(' ', '')}:{model.name}")
