@@ -178,7 +178,12 @@ def _snapshot_prefix(local: LocalAws) -> str:
 def _snapshot(found: Inventory, region: str, identifier: str) -> dict[str, Any]:
     for snapshot in found.snapshots:
         if snapshot.region == region and snapshot.identifier == identifier:
-            return {"id": identifier, "region": region, "status": snapshot.status}
+            return {
+                "id": identifier,
+                "region": region,
+                "status": snapshot.status,
+                "tags": dict(snapshot.tags),
+            }
     return {"id": identifier, "region": region, "status": "deleted"}
 
 
@@ -224,6 +229,9 @@ def _print_chains(summary: dict[str, Any], out: IO[str]) -> None:
         for label in ("source_snapshot", "copy"):
             snap = run[label]
             print(f"    {label:<16}{snap['region']:<11}{snap['id']}  {snap['status']}", file=out)
+            if snap.get("tags"):
+                listed = ", ".join(f"{key}={value}" for key, value in snap["tags"].items())
+                print(f"    {'':<16}{'':<11}tags: {listed}", file=out)
         for export in run["exports"]:
             cause = f"  ({export['failure_cause']})" if export.get("failure_cause") else ""
             print(

@@ -24,6 +24,7 @@ class Snapshot:
     database: str
     run: str
     role: str
+    tags: tuple[tuple[str, str], ...] = ()  # as RDS returns them, sorted
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,7 @@ def take_inventory(server: LocalServer, regions: tuple[str, ...], ses_region: st
                     database=tag_map.get(tags.DATABASE, ""),
                     run=tag_map.get(tags.RUN, ""),
                     role=tag_map.get(tags.ROLE, ""),
+                    tags=tuple(sorted(tag_map.items())),
                 )
             )
         for task in rds.describe_export_tasks().get("ExportTasks", []):
