@@ -53,9 +53,7 @@ def test_given_the_created_event_twice_at_once_when_handled_then_one_copy(settin
     assert [s["DBSnapshotIdentifier"] for s in copies["DBSnapshots"]] == [SAMPLE_SNAPSHOT]
 
 
-def test_given_the_copy_finished_event_twice_at_once_when_handled_then_one_export(
-    settings, aws
-):
+def test_given_the_copy_finished_event_twice_at_once_when_handled_then_one_export(settings, aws):
     snapshot_and_copy()
 
     results = at_once(export_snapshot.handler, load_sample("rds-0060-copy-finished"))
