@@ -12,7 +12,7 @@ from rds_backup.aws import Aws
 from rds_backup.errors import is_code, step_failed
 from rds_backup.naming import export_id
 from rds_backup.observability import count, logger
-from rds_backup.settings import Settings
+from rds_backup.settings import ConfigError, Settings
 
 COMPLETE = "COMPLETE"
 FAILED = frozenset({"FAILED", "CANCELED"})
@@ -99,14 +99,46 @@ def start_export(
     reported, and retrying blindly on every duplicate would repeat it.
     """
     bucket = settings.source_bucket if region == settings.source_region else settings.target_bucket
-    latest = latest_attempt(aws, region, snapshot_arn, snapshot)
-    if latest is not None and not latest.failed:
-        logger.info("export already started", export=latest.export_id, status=latest.status)
-        return ExportStart("exists", latest, latest.export_id)
-    if latest is not None and not redrive:
-        logger.warning("export failed earlier; waiting for a re-drive", export=latest.export_id)
-        return ExportStart("failed-earlier", latest, latest.export_id)
-    identifier = export_id(snapshot, region, latest.attempt + 1 if latest else 1)
+    # The first attempt is started blind and the attempts are read only when it is refused:
+    # one call in the usual case instead of a DescribeExportTasks and then the start.
+    identifier = export_id(snapshot, region, 1)
+    try:
+        _start(settings, aws, region, bucket, snapshot_arn, identifier)
+    except (ClientError, ConfigError) as refused:
+        # Already there, or refused for another reason (a quota, a key): what exists decides,
+        # exactly as if it had been read first.
+        latest = latest_attempt(aws, region, snapshot_arn, snapshot)
+        if latest is not None and not latest.failed:
+            logger.info("export already started", export=latest.export_id, status=latest.status)
+            return ExportStart("exists", latest, latest.export_id)
+        if latest is not None and not redrive:
+            logger.warning("export failed earlier; waiting for a re-drive", export=latest.export_id)
+            return ExportStart("failed-earlier", latest, latest.export_id)
+        if latest is None:
+            if isinstance(refused, ClientError) and _already_exists(refused):
+                return ExportStart("exists", None, identifier)
+            if isinstance(refused, ConfigError):
+                raise
+            raise _export_failed(settings, refused, database, snapshot, region) from refused
+        identifier = export_id(snapshot, region, latest.attempt + 1)
+        try:
+            _start(settings, aws, region, bucket, snapshot_arn, identifier)
+        except ClientError as error:
+            if _already_exists(error):
+                return ExportStart("exists", None, identifier)
+            raise _export_failed(settings, error, database, snapshot, region) from error
+        except BotoCoreError as error:
+            raise _export_failed(settings, error, database, snapshot, region) from error
+    except BotoCoreError as error:
+        raise _export_failed(settings, error, database, snapshot, region) from error
+    logger.info("export started", export=identifier, bucket=bucket, region=region)
+    count("ExportStarted")
+    return ExportStart("started", None, identifier)
+
+
+def _start(
+    settings: Settings, aws: Aws, region: str, bucket: str, snapshot_arn: str, identifier: str
+) -> None:
     request: dict[str, Any] = {
         "ExportTaskIdentifier": identifier,
         "SourceArn": snapshot_arn,
@@ -116,28 +148,25 @@ def start_export(
     }
     if settings.export_s3_prefix.strip("/"):
         request["S3Prefix"] = settings.export_s3_prefix.strip("/")
-    try:
-        aws.rds(region).start_export_task(**request)
-    except ClientError as error:
-        if is_code(error, "ExportTaskAlreadyExists", "ExportTaskAlreadyExistsFault"):
-            return ExportStart("exists", None, identifier)
-        raise step_failed(
-            STEP,
-            error,
-            database=database,
-            snapshot=snapshot,
-            region=region,
-            key=request["KmsKeyId"],
-        ) from error
-    except BotoCoreError as error:
-        raise step_failed(
-            STEP,
-            error,
-            database=database,
-            snapshot=snapshot,
-            region=region,
-            key=request["KmsKeyId"],
-        ) from error
-    logger.info("export started", export=identifier, bucket=bucket, region=region)
-    count("ExportStarted")
-    return ExportStart("started", None, identifier)
+    aws.rds(region).start_export_task(**request)
+
+
+def _already_exists(error: ClientError) -> bool:
+    return is_code(error, "ExportTaskAlreadyExists", "ExportTaskAlreadyExistsFault")
+
+
+def _export_failed(
+    settings: Settings,
+    error: ClientError | BotoCoreError,
+    database: str,
+    snapshot: str,
+    region: str,
+) -> Exception:
+    return step_failed(
+        STEP,
+        error,
+        database=database,
+        snapshot=snapshot,
+        region=region,
+        key=settings.key_for(region),
+    )
