@@ -9,42 +9,27 @@ from botocore.exceptions import BotoCoreError, ClientError
 from events.rds import RdsSnapshotEvent
 from rds_backup import tags
 from rds_backup.aws import Aws
-from rds_backup.errors import StepFailed, is_code, step_failed
+from rds_backup.errors import is_code, step_failed
 from rds_backup.exports import start_export
 from rds_backup.observability import count, logger
-from rds_backup.scope import out_of_scope
 from rds_backup.settings import Settings
-from rds_backup.snapshots import find_owned
+from rds_backup.snapshots import event_snapshot
 
 STEP = "copy"
 
 
 def on_snapshot_created(settings: Settings, aws: Aws, event: RdsSnapshotEvent) -> dict[str, Any]:
-    arn = event.snapshot
-    logger.append_keys(snapshot=arn.identifier, region=arn.region)
-    if skipped := out_of_scope(settings, arn, [settings.source_region]):
-        return {"skipped": skipped}
-    source = find_owned(settings, aws, arn.region, arn.identifier, STEP)
-    if source is None or source.role is not tags.Role.SOURCE:
-        logger.info("ignored: snapshot gone or not made by this stack")
-        return {"skipped": "not ours or gone"}
-    logger.append_keys(database=source.database, run=source.run)
-    if not source.available:
-        # RDS events are best effort and may arrive early: retry rather than copy too soon.
-        raise StepFailed(
-            STEP,
-            f"source snapshot is {source.status}, not available",
-            database=source.database,
-            snapshot=source.identifier,
-            region=arn.region,
-            code="InvalidDBSnapshotState",
-        )
+    source = event_snapshot(
+        settings, aws, event, region=settings.source_region, role=tags.Role.SOURCE, step=STEP
+    )
+    if isinstance(source, str):
+        return {"skipped": source}
     result: dict[str, Any] = {"copy": copy_to_target(settings, aws, source)}
     if "source" in source.exports:
         started = start_export(
             settings,
             aws,
-            region=arn.region,
+            region=source.region,
             snapshot=source.identifier,
             snapshot_arn=source.arn,
             database=source.database,
@@ -71,19 +56,12 @@ def copy_to_target(settings: Settings, aws: Aws, source: tags.Owned) -> str:
         request["OptionGroupName"] = settings.target_option_group
     try:
         aws.rds(settings.target_region).copy_db_snapshot(**request)
-    except ClientError as error:
-        if is_code(error, "DBSnapshotAlreadyExists", "DBSnapshotAlreadyExistsFault"):
+    except (ClientError, BotoCoreError) as error:
+        if isinstance(error, ClientError) and is_code(
+            error, "DBSnapshotAlreadyExists", "DBSnapshotAlreadyExistsFault"
+        ):
             logger.info("copy already exists; duplicate or replayed event")
             return "exists"
-        raise step_failed(
-            STEP,
-            error,
-            database=source.database,
-            snapshot=source.identifier,
-            region=settings.target_region,
-            key=settings.keys.target,
-        ) from error
-    except BotoCoreError as error:
         raise step_failed(
             STEP,
             error,

@@ -7,39 +7,24 @@ from typing import Any
 from events.rds import RdsSnapshotEvent
 from rds_backup import tags
 from rds_backup.aws import Aws
-from rds_backup.errors import StepFailed
 from rds_backup.exports import start_export
-from rds_backup.observability import logger
-from rds_backup.scope import out_of_scope
 from rds_backup.settings import Settings
-from rds_backup.snapshots import find_owned
+from rds_backup.snapshots import event_snapshot
 
 STEP = "export"
 
 
 def on_copy_finished(settings: Settings, aws: Aws, event: RdsSnapshotEvent) -> dict[str, Any]:
-    arn = event.snapshot  # emitted in the target region; the envelope says the source's
-    logger.append_keys(snapshot=arn.identifier, region=arn.region)
-    if skipped := out_of_scope(settings, arn, [settings.target_region]):
-        return {"skipped": skipped}
-    copy = find_owned(settings, aws, arn.region, arn.identifier, STEP)
-    if copy is None or copy.role is not tags.Role.COPY:
-        logger.info("ignored: copy gone or not made by this stack")
-        return {"skipped": "not ours or gone"}
-    logger.append_keys(database=copy.database, run=copy.run)
-    if not copy.available:
-        raise StepFailed(
-            STEP,
-            f"copy is {copy.status}, not available",
-            database=copy.database,
-            snapshot=copy.identifier,
-            region=arn.region,
-            code="InvalidDBSnapshotState",
-        )
+    # Emitted in the target region; the envelope of a forwarded event says the source's.
+    copy = event_snapshot(
+        settings, aws, event, region=settings.target_region, role=tags.Role.COPY, step=STEP
+    )
+    if isinstance(copy, str):
+        return {"skipped": copy}
     started = start_export(
         settings,
         aws,
-        region=arn.region,
+        region=copy.region,
         snapshot=copy.identifier,
         snapshot_arn=copy.arn,
         database=copy.database,

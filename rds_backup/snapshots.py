@@ -6,9 +6,12 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from events.rds import RdsSnapshotEvent
 from rds_backup import tags
 from rds_backup.aws import Aws
-from rds_backup.errors import is_code, step_failed
+from rds_backup.errors import StepFailed, is_code, step_failed
+from rds_backup.observability import logger
+from rds_backup.scope import out_of_scope
 from rds_backup.settings import Settings
 
 
@@ -32,3 +35,39 @@ def find_owned(
     """Our snapshot with that id in that region, or None (gone, or not ours)."""
     snapshot = describe_snapshot(aws, region, identifier, step)
     return tags.owned(settings, snapshot, region) if snapshot else None
+
+
+def event_snapshot(
+    settings: Settings,
+    aws: Aws,
+    event: RdsSnapshotEvent,
+    *,
+    region: str,
+    role: tags.Role,
+    step: str,
+) -> tags.Owned | str:
+    """The event's snapshot if this stack made it, in ``role``, in ``region``; else the
+    reason to skip it (logged once).
+
+    Raises a retryable StepFailed while the snapshot is not available yet: RDS events are
+    best effort and may arrive early, and a retry beats acting too soon.
+    """
+    arn = event.snapshot
+    logger.append_keys(snapshot=arn.identifier, region=arn.region)
+    if skipped := out_of_scope(settings, arn, [region]):
+        return skipped
+    owned = find_owned(settings, aws, arn.region, arn.identifier, step)
+    if owned is None or owned.role is not role:
+        logger.info("ignored: snapshot gone or not made by this stack", role=role.value)
+        return "not ours or gone"
+    logger.append_keys(database=owned.database, run=owned.run)
+    if not owned.available:
+        raise StepFailed(
+            step,
+            f"{role.value} snapshot is {owned.status}, not available",
+            database=owned.database,
+            snapshot=owned.identifier,
+            region=arn.region,
+            code="InvalidDBSnapshotState",
+        )
+    return owned
