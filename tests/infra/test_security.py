@@ -11,6 +11,7 @@ no IAM wildcard action, and no write action on every resource.
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ import pytest
 from rds_backup.local import packaging
 from tests.infra.conftest import Packaged
 from tests.infra.support import as_list, resources, role_statements
+from tests.infra.test_lint import CFN_LINT, IGNORED
 from tests.infra.test_variants import SETTINGS
 
 # Everything switched on, and the stack creates what it can: the export role (no
@@ -44,18 +46,34 @@ def package_all_options(workdir: Path) -> dict[str, Path]:
 
 
 @pytest.fixture(scope="module")
+def all_options(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    return package_all_options(tmp_path_factory.mktemp("all-options"))
+
+
+@pytest.fixture(scope="module")
 def every_template(
-    main_stack: Packaged, target_stack: Packaged, tmp_path_factory: pytest.TempPathFactory
+    main_stack: Packaged, target_stack: Packaged, all_options: dict[str, Path]
 ) -> dict[str, Template]:
-    created = package_all_options(tmp_path_factory.mktemp("all-options"))
     return {
         "main": main_stack.template,
         "target": target_stack.template,
         **{
             f"{stack}-all-options": json.loads(path.read_text(encoding="utf-8"))
-            for stack, path in created.items()
+            for stack, path in all_options.items()
         },
     }
+
+
+def test_given_everything_created_when_packaged_then_cfn_lint_is_clean_on_both_stacks(
+    all_options: dict[str, Path],
+) -> None:
+    result = subprocess.run(
+        [str(CFN_LINT), "--ignore-checks", *IGNORED, "--", *map(str, all_options.values())],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def _refs(value: Any) -> set[str]:
