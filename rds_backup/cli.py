@@ -33,6 +33,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo.add_argument(
         "--keep-source-snapshot", action="store_true", help="KEEP_SOURCE_SNAPSHOT=true"
     )
+    bench = commands.add_parser(
+        "bench", help="measure imports, memory, API calls, scale and cost (docs/BENCHMARK.md)"
+    )
+    bench.add_argument("--json", action="store_true", help="print every figure as JSON")
+    bench.add_argument("--quick", action="store_true", help="fewer repeats, smaller scales")
     add_operator_commands(commands)
     args = parser.parse_args(argv)
     if args.command in OPERATOR_COMMANDS:
@@ -51,6 +56,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         summary = run_demo(options)
         if args.json:
             print(dumps(summary))
+        return 0
+    if args.command == "bench":
+        from rds_backup.local.bench import BenchOptions, dumps, render, run_bench
+
+        result = run_bench(BenchOptions(quick=args.quick))
+        print(dumps(result) if args.json else render(result))
         return 0
     return 2
 

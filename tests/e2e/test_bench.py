@@ -1,0 +1,77 @@
+"""Smoke test of ``rds-backup bench --quick --json``: every figure is there with its target
+and verdict. Timings are never asserted (the machine is shared and noisy)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+HANDLERS = ("start_backup", "copy_snapshot", "export_snapshot", "notify", "reconcile", "cleanup")
+
+
+@pytest.fixture(scope="module")
+def bench() -> dict[str, Any]:
+    # A process of its own: the bench runs its own moto server and an in-process moto.
+    done = subprocess.run(
+        [sys.executable, "-m", "rds_backup.cli", "bench", "--quick", "--json"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=True,
+    )
+    summary: dict[str, Any] = json.loads(done.stdout)
+    return summary
+
+
+def test_every_target_has_value_target_and_verdict(bench: dict[str, Any]) -> None:
+    names = [entry["name"] for entry in bench["targets"]]
+    for handler in HANDLERS:
+        assert f"import_ratio_to_boto3.handlers.{handler}" in names
+    for prefix in (
+        "peak_rss_mb",
+        "api_calls_per_database_both_exports",
+        "polling_calls",
+        "cleanup_ms_per_snapshot",
+    ):
+        assert any(name.startswith(prefix) for name in names), prefix
+    for entry in bench["targets"]:
+        assert {"value", "target", "pass", "unit"} <= entry.keys()
+        assert isinstance(entry["pass"], bool)
+        if not entry["pass"]:
+            assert entry["why_missed"]
+    assert bench["all_targets_pass"] == all(entry["pass"] for entry in bench["targets"])
+
+
+def test_every_figure_is_reported(bench: dict[str, Any]) -> None:
+    assert bench["quick"] is True
+    assert bench["imports"]["boto3_median_ms"] > 0
+    for handler in HANDLERS:
+        assert bench["imports"]["handlers"][f"handlers.{handler}"]["ratio_to_boto3"] > 0
+        memory = bench["memory"]["handlers"][handler]
+        assert memory["ok"], memory
+        assert memory["peak_rss_mb"] > 0
+    assert bench["memory"]["boto3_baseline_rss_mb"] > 0
+    for setting in ("both_exports", "target_export_only"):
+        chain = bench["chain"][setting]
+        assert chain["handler_errors"] == 0
+        assert chain["api_calls_by_operation"]
+        assert chain["polling_calls"] == 0
+        assert chain["handler_cpu_ms_per_run"]
+    cleanup = bench["cleanup_scale"]
+    assert cleanup["list_tags_for_resource_calls"] == 0
+    assert cleanup["foreign_deleted"] == 0
+    assert cleanup["deleted"] > 0
+    assert "our_ms_per_snapshot" in cleanup
+    start = bench["start_scale"]
+    assert start["api_calls_by_operation"] == {"RDS:CreateDBSnapshot": start["databases"]}
+    cost = bench["cost"]
+    assert cost["usd_per_database_run"] > 0
+    assert cost["old_single_lambda"]["exceeds_lambda_limit"] is True
+    assert cost["assumptions"]
