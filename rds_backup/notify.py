@@ -33,7 +33,6 @@ from rds_backup.errors import (
     QUOTA_CODES,
     REMEDIES,
     BackupError,
-    StepFailed,
     is_code,
     step_failed,
 )
@@ -317,7 +316,6 @@ def _what_failed(settings: Settings, payload: Any) -> tuple[str | None, str | No
 
 
 __all__ = [
-    "StepFailed",
     "on_handler_failure",
     "on_rds_event",
     "release_source",
