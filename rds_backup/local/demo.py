@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import logging
 import sys
 import time
 import warnings
@@ -21,9 +20,9 @@ from typing import IO, Any
 
 from rds_backup.local.harness import LocalAws, TemplateLoader, package_templates
 from rds_backup.local.inventory import Inventory, SentEmail, write_emails
+from rds_backup.local.runner import handler_output_to
 from rds_backup.local.seed import WorldSpec
 from rds_backup.naming import snapshot_id
-from rds_backup.observability import SERVICE
 
 OUTPUT = Path(".local-aws")
 DEFAULT_SNAPSHOT_PREFIX = "rds-backup"
@@ -277,23 +276,10 @@ def _join(counts: dict[str, int]) -> str:
 
 @contextlib.contextmanager
 def _handler_output_to(path: Path) -> Iterator[None]:
-    """Handlers log JSON and print metrics to stdout; in the demo they go to a file."""
+    """In the demo, handler logs go to a file; the human report keeps the real stdout."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8") as sink:
-        streams = [
-            handler
-            for handler in logging.getLogger(SERVICE).handlers
-            if isinstance(handler, logging.StreamHandler)
-        ]
-        saved = [handler.setStream(sink) for handler in streams]
-        try:
-            # The human report keeps the real stdout (captured before this block).
-            with contextlib.redirect_stdout(sink):
-                yield
-        finally:
-            for handler, stream in zip(streams, saved, strict=True):
-                if stream is not None:
-                    handler.setStream(stream)
+    with path.open("w", encoding="utf-8") as sink, handler_output_to(sink):
+        yield
 
 
 def dumps(summary: dict[str, Any]) -> str:

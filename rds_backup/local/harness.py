@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 from events import load_sample
 from rds_backup import aws as aws_module
@@ -37,6 +37,7 @@ STACK_NAME = "rds-backup-dev"
 START_FUNCTION = "start_backup"
 POLL_PAUSE = 0.02  # seconds to wait when only delayed events are pending
 TemplateLoader = Callable[[str], dict[str, Any]]
+R = TypeVar("R", bound=LambdaRunner)
 
 
 class NotQuiet(RuntimeError):
@@ -140,6 +141,18 @@ class LocalAws:
             self._server = None
 
     # -- driving the chain -------------------------------------------------------------------
+
+    def use_runners(self, runner_class: type[R]) -> list[R]:
+        """Replace the runners by ``runner_class`` ones on the same stacks and queues (the
+        benchmark's timed or child-process runners); return them for further set-up."""
+        made = [
+            runner_class(
+                self.server, r.stack, r.wiring, self.environment, self.timeline, self.api_calls
+            )
+            for r in self.runners
+        ]
+        self.runners = list(made)
+        return made
 
     def deliver_each_event(self, times: int) -> None:
         """Hand every event to its function ``times`` times (at-least-once delivery)."""

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import importlib
 import json
+import logging
 import time
 import traceback
 import uuid
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, redirect_stdout
 from datetime import UTC, datetime
-from typing import Any
+from typing import IO, Any
 
 import botocore.handlers
 
@@ -26,7 +27,7 @@ from rds_backup.local.server import LocalServer, patched_environ
 from rds_backup.local.stack import ACCOUNT, Function, Stack
 from rds_backup.local.timeline import Timeline, event_name, event_region, event_subject
 from rds_backup.local.wiring import Wiring
-from rds_backup.observability import logger
+from rds_backup.observability import SERVICE, logger
 from rds_backup.settings import load_settings
 
 FAILURE_DETAIL_TYPE = "Lambda Function Invocation Result - Failure"
@@ -74,6 +75,25 @@ class ApiCalls:
 
 
 _counter: ApiCalls | None = None
+
+
+@contextmanager
+def handler_output_to(sink: IO[str]) -> Iterator[None]:
+    """Send what handlers write (powertools JSON logs on stdout, EMF metrics) to ``sink``
+    instead of the terminal, for as long as the block runs."""
+    streams = [
+        handler
+        for handler in logging.getLogger(SERVICE).handlers
+        if isinstance(handler, logging.StreamHandler)
+    ]
+    saved = [handler.setStream(sink) for handler in streams]
+    try:
+        with redirect_stdout(sink):
+            yield
+    finally:
+        for handler, stream in zip(streams, saved, strict=True):
+            if stream is not None:
+                handler.setStream(stream)
 
 
 def active_counter() -> ApiCalls | None:

@@ -103,21 +103,10 @@ def run_chain(
     log = CallLog()  # hooked before the world is seeded: the handlers' session is made then
     with quiet_handlers(), _hooked(log), LocalAws(spec, server=server) as local:
         log.local = local
-        runners: list[LambdaRunner] = []
-        for runner in local.runners:
-            timed = TimedRunner(
-                local.server,
-                runner.stack,
-                runner.wiring,
-                local.environment,
-                local.timeline,
-                local.api_calls,
-            )
+        for timed in local.use_runners(TimedRunner):
             timed.cpu, timed.log = cpu, log
-            for function in runner.stack.functions.values():
+            for function in timed.stack.functions.values():
                 importlib.import_module(function.module)  # warm: imports are measured apart
-            runners.append(timed)
-        local.runners = runners
         local.fire_schedule()
         local.run_until_quiet(max_seconds=120)
         calls = Counter(local.timeline.api_calls)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import statistics
 import sys
@@ -16,7 +15,7 @@ from typing import Any
 
 import botocore.client
 
-from rds_backup.observability import SERVICE
+from rds_backup.local.runner import handler_output_to
 
 REPO = Path(__file__).resolve().parents[3]
 PYTHON = sys.executable
@@ -67,18 +66,5 @@ class BotocoreTime:
 def quiet_handlers() -> Iterator[None]:
     """Handlers log JSON and print metrics to stdout: formatted (a real cost), then dropped."""
     warnings.filterwarnings("ignore", message="No application metrics to publish")
-    sink = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 - closed below
-    streams = [
-        handler
-        for handler in logging.getLogger(SERVICE).handlers
-        if isinstance(handler, logging.StreamHandler)
-    ]
-    saved = [handler.setStream(sink) for handler in streams]
-    try:
-        with contextlib.redirect_stdout(sink):
-            yield
-    finally:
-        for handler, stream in zip(streams, saved, strict=True):
-            if stream is not None:
-                handler.setStream(stream)
-        sink.close()
+    with open(os.devnull, "w", encoding="utf-8") as sink, handler_output_to(sink):
+        yield

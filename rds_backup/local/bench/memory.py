@@ -97,19 +97,8 @@ def measure(server: LocalServer, baseline_runs: int, both_exports: bool = True) 
     samples: list[dict[str, Any]] = []
     spec = WorldSpec(databases=("orders",), store_to_source_s3=both_exports)
     with LocalAws(spec, server=server) as local:
-        runners: list[LambdaRunner] = []
-        for runner in local.runners:
-            child = ChildRunner(
-                local.server,
-                runner.stack,
-                runner.wiring,
-                local.environment,
-                local.timeline,
-                local.api_calls,
-            )
+        for child in local.use_runners(ChildRunner):
             child.samples = samples
-            runners.append(child)
-        local.runners = runners
         local.fire_schedule()
         local.run_until_quiet(max_seconds=180)
         for function in ("reconcile", "cleanup"):
