@@ -3,6 +3,7 @@ for states moto cannot reach by itself (a failed export, a snapshot still creati
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from typing import Any
 
@@ -82,3 +83,22 @@ def sent_emails(region: str = "us-east-1") -> list[Any]:
     from moto.ses.models import ses_backends
 
     return list(ses_backends[ACCOUNT][region].sent_messages)
+
+
+def atomic_moto(monkeypatch: Any, backend: type, *methods: str) -> None:
+    """Make moto's in-process create/write calls atomic, as AWS's are.
+
+    AWS refuses a second resource with the same identifier (and evaluates a DynamoDB
+    condition) atomically; moto in-process checks, then writes, without a lock, so two
+    threads can both pass the check. The lock gives moto AWS's atomicity; what a
+    concurrency test then checks is how the handlers take the refusal.
+    """
+    lock = threading.Lock()
+    for name in methods:
+        original = getattr(backend, name)
+
+        def locked(self: Any, *args: Any, _original: Any = original, **kwargs: Any) -> Any:
+            with lock:
+                return _original(self, *args, **kwargs)
+
+        monkeypatch.setattr(backend, name, locked)

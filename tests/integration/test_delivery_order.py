@@ -7,10 +7,20 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+import pytest
+from moto.rds.models import RDSBackend
+
 from events import load_sample
 from handlers import copy_snapshot, export_snapshot, notify, start_backup
 from tests.integration.chain import CONTEXT, snapshot_and_copy
-from tests.support import SAMPLE_SNAPSHOT, rds_event, sent_emails
+from tests.support import SAMPLE_SNAPSHOT, atomic_moto, rds_event, sent_emails
+
+
+@pytest.fixture(autouse=True)
+def atomic_identifiers(monkeypatch: pytest.MonkeyPatch) -> None:
+    atomic_moto(
+        monkeypatch, RDSBackend, "create_db_snapshot", "copy_db_snapshot", "start_export_task"
+    )
 
 
 def at_once(handler: Callable[..., Any], event: dict[str, Any], times: int = 2) -> list[Any]:

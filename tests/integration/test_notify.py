@@ -13,7 +13,7 @@ from events import load_sample
 from handlers import copy_snapshot, notify
 from rds_backup.local.seed import WorldSpec
 from tests.integration.chain import CONTEXT, through_export
-from tests.support import SAMPLE_SNAPSHOT, fail_export, rds_event, sent_emails
+from tests.support import SAMPLE_SNAPSHOT, atomic_moto, fail_export, rds_event, sent_emails
 
 EXPORT_ID = f"{SAMPLE_SNAPSHOT}-us-west-2"
 COMPLETED = "RDS-EVENT-0161"
@@ -70,8 +70,11 @@ def test_given_the_completion_event_three_times_when_notified_then_one_email(set
 
 
 def test_given_the_completion_event_from_two_threads_at_once_when_notified_then_one_email(
-    settings, aws
+    settings, aws, monkeypatch
 ):
+    from moto.dynamodb.models import DynamoDBBackend
+
+    atomic_moto(monkeypatch, DynamoDBBackend, "put_item", "update_item", "delete_item")
     through_export()
     barrier = threading.Barrier(2)
     outcomes: list[str] = []
