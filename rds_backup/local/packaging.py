@@ -60,7 +60,7 @@ def package(stack: Stack, *, force: bool = False) -> Path:
     """Package ``stack`` if its inputs changed; return the directory holding
     ``cloudformation-template-update-stack.json`` and the zips."""
     builds = WORK / "package" / stack
-    with _locked(WORK / f"package-{stack}.lock"):
+    with file_lock(WORK / f"package-{stack}.lock"):
         cached = builds / _inputs_hash(ROOT, stack)[:16]
         if not force and (cached / TEMPLATE).is_file():
             return cached
@@ -96,7 +96,7 @@ def package_variant(stack: Stack, settings: Mapping[str, str], workdir: Path) ->
     """
     serverless = _serverless_bin()
     if stack == "main":
-        with _locked(WORK / "package-main.lock"):
+        with file_lock(WORK / "package-main.lock"):
             _build_layer()
     copy = workdir / "service"
     if copy.exists():
@@ -223,7 +223,8 @@ def _prune(builds: Path, keep: Path) -> None:
 
 
 @contextmanager
-def _locked(path: Path) -> Iterator[None]:
+def file_lock(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``path`` (xdist workers and the harness share builds)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)

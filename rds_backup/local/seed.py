@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from rds_backup.aws import Aws
 
@@ -56,7 +57,7 @@ def seed_world(aws: Aws, spec: WorldSpec = WorldSpec()) -> dict[str, str]:
     env.update(_keys(aws, src, tgt, spec.multi_region_key))
     source_key = env.get("SOURCE_KMS_KEY_ID") or env["KMS_KEY_ID"]
     for database in spec.databases:
-        _database(aws, src, database, source_key)
+        create_database(aws, src, database, source_key)
     for region, bucket in ((src, spec.source_bucket), (tgt, spec.target_bucket)):
         _bucket(aws, region, bucket)
     role = aws.client("iam", src).create_role(
@@ -80,7 +81,9 @@ def _keys(aws: Aws, src: str, tgt: str, multi_region: bool) -> dict[str, str]:
     return {"KMS_KEY_ID": target["Arn"], "SOURCE_KMS_KEY_ID": source["Arn"]}
 
 
-def _database(aws: Aws, region: str, database: str, key: str) -> None:
+def create_database(aws: Aws, region: str, database: str, key: str | None = None) -> None:
+    """A postgres instance in moto; encrypted with ``key`` when given."""
+    encryption: dict[str, Any] = {"StorageEncrypted": True, "KmsKeyId": key} if key else {}
     aws.rds(region).create_db_instance(
         DBInstanceIdentifier=database,
         Engine="postgres",
@@ -88,8 +91,7 @@ def _database(aws: Aws, region: str, database: str, key: str) -> None:
         AllocatedStorage=20,
         MasterUsername="app",
         MasterUserPassword="local-only-password",
-        StorageEncrypted=True,
-        KmsKeyId=key,
+        **encryption,
         Tags=[{"Key": "team", "Value": "payments"}],
     )
 

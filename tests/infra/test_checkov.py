@@ -11,15 +11,12 @@ layer build); later runs reuse it. ``CHECKOV=/path/to/checkov`` uses another ins
 
 from __future__ import annotations
 
-import fcntl
 import fnmatch
 import json
 import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -60,17 +57,6 @@ class Scan:
     summary: dict[str, Any]
 
 
-@contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
 def _installed_checkov() -> Path:
     """checkov CHECKOV_VERSION in its own environment, installed once (under a lock, so
     xdist workers wait for one install)."""
@@ -78,7 +64,7 @@ def _installed_checkov() -> Path:
         return Path(os.environ["CHECKOV"])
     home = TOOLS / f"checkov-{CHECKOV_VERSION}"
     done = home / ".installed"  # written last: a broken install is redone
-    with _locked(TOOLS / "checkov.lock"):
+    with packaging.file_lock(TOOLS / "checkov.lock"):
         if not done.is_file():
             shutil.rmtree(home, ignore_errors=True)
             # In place: a venv's scripts hold its path.

@@ -15,7 +15,7 @@ from moto.rds.models import DBSnapshot, rds_backends
 
 from rds_backup import tags
 from rds_backup.aws import Aws
-from rds_backup.local.seed import ACCOUNT
+from rds_backup.local.seed import ACCOUNT, create_database
 from rds_backup.settings import Settings, parse_settings
 
 SOURCE, TARGET = "us-east-1", "us-west-2"
@@ -44,16 +44,8 @@ def settings_for(databases: Sequence[str]) -> Settings:
 
 
 def create_databases(aws: Aws, databases: Sequence[str]) -> None:
-    rds = aws.rds(SOURCE)
     for database in databases:
-        rds.create_db_instance(
-            DBInstanceIdentifier=database,
-            Engine="postgres",
-            DBInstanceClass="db.t4g.micro",
-            AllocatedStorage=20,
-            MasterUsername="app",
-            MasterUserPassword="local-only-password",
-        )
+        create_database(aws, SOURCE, database)
 
 
 def inject_snapshot(
