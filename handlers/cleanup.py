@@ -6,13 +6,13 @@ infra/functions/cleanup.yml. Domain: rds_backup/cleanup.py, rds_backup/retention
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from events import ScheduledEvent
 from events.parse import parse_event
+from rds_backup import clock
 from rds_backup.aws import get_aws
 from rds_backup.cleanup import apply_cleanup, plan_cleanup
 from rds_backup.observability import logger, metrics
@@ -26,6 +26,6 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     logger.append_keys(event_time=parsed.time, replay=parsed.replay_name)
     settings, aws = load_settings(), get_aws()
     # Age is measured against the clock, not the event: a replayed schedule deletes no more.
-    plan = plan_cleanup(settings, aws, datetime.now(UTC))
+    plan = plan_cleanup(settings, aws, clock.now())
     result = apply_cleanup(plan, settings, aws)
     return result.as_dict()

@@ -6,13 +6,14 @@ backup-requested.json. Rule and IAM: infra/functions/start_backup.yml.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from events import BackupRequestedEvent, ScheduledEvent
 from events.parse import parse_event
+from rds_backup import clock
 from rds_backup.aws import get_aws
 from rds_backup.observability import logger, metrics
 from rds_backup.settings import load_settings
@@ -28,7 +29,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     parsed: ScheduledEvent | BackupRequestedEvent = parse_event(
         event, ScheduledEvent | BackupRequestedEvent
     )
-    if parsed.is_replay and datetime.now(UTC) - parsed.time > MAX_REPLAYED_START_AGE:
+    if parsed.is_replay and clock.now() - parsed.time > MAX_REPLAYED_START_AGE:
         logger.warning(
             "replayed start is too old to run; skipped",
             event_time=parsed.time,

@@ -12,7 +12,6 @@ after the claim.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools.utilities.idempotency import (
@@ -27,7 +26,7 @@ from events.lambda_failure import LambdaFailureEvent
 from events.parse import parse_event
 from events.rds import RdsEventKind, RdsSnapshotEvent
 from events.schedule import ScheduledEvent
-from rds_backup import mail
+from rds_backup import clock, mail
 from rds_backup.aws import Aws
 from rds_backup.errors import (
     QUOTA_CODES,
@@ -284,7 +283,7 @@ def _failure(
         stack=settings.stack_name,
         step=step,
         cause=cause,
-        error_time=datetime.now(UTC),
+        error_time=clock.now(),
         remedy=remedy,
         database=run.database,
         snapshot_id=run.snapshot_id,

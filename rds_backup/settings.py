@@ -150,6 +150,17 @@ class Settings(BaseModel):
         default=30, ge=5, le=24 * 60, alias="RECONCILE_GRACE_MINUTES"
     )
     step_deadline_hours: int = Field(default=12, ge=1, le=72, alias="STEP_DEADLINE_HOURS")
+    # A running export is reported only past this (exports of large databases take hours:
+    # RDS restores the whole snapshot first). Counted from the export task's start.
+    export_deadline_hours: int = Field(default=48, ge=1, le=14 * 24, alias="EXPORT_DEADLINE_HOURS")
+    # Export each database every N nights (copies stay nightly): spreads a fleet whose
+    # exports cannot fit 5 slots x 24 h into one night (rds_backup/capacity.py).
+    export_every_days: int = Field(default=1, ge=1, le=31, alias="EXPORT_EVERY_DAYS")
+    # Planning only (warnings at packaging and in start_backup's log): the account's manual
+    # snapshot quota per region, and how long one export usually takes. At run time the
+    # quota is read from RDS (DescribeAccountAttributes).
+    manual_snapshot_quota: int = Field(default=100, ge=1, le=100_000, alias="MANUAL_SNAPSHOT_QUOTA")
+    export_hours_estimate: float = Field(default=1.5, gt=0, le=72, alias="EXPORT_HOURS_ESTIMATE")
     snapshot_prefix: Annotated[
         str, _matching(PREFIX, "a lower-case prefix of letters, digits and single hyphens")
     ] = Field(default="rds-backup", alias="SNAPSHOT_PREFIX")

@@ -9,6 +9,7 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
+from rds_backup import clock
 from rds_backup.aws import Aws
 from rds_backup.ops import commands
 from rds_backup.ops.errors import OperatorError, explained
@@ -88,7 +89,7 @@ def _dispatch(args: argparse.Namespace, settings: Any, aws: Aws, out: Any) -> di
     if args.command == "start":
         return commands.start(settings, aws, args.db, args.reason, out)
     if args.command == "replay":
-        until = args.until or datetime.now(UTC)
+        until = args.until or clock.now()
         return commands.replay(settings, aws, args.since, until, args.db, out, timeout=args.timeout)
     return commands.cleanup(settings, aws, dry_run=args.dry_run, out=out)
 

@@ -7,12 +7,13 @@ import json
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from events.backup_requested import DETAIL_TYPE, SOURCE
+from rds_backup import clock
 from rds_backup.aws import Aws
 from rds_backup.cleanup import apply_cleanup, plan_cleanup
 from rds_backup.ops.errors import OperatorError
@@ -27,7 +28,7 @@ REPLAY_DONE = {"COMPLETED", "FAILED", "CANCELLED"}
 def status(
     settings: Settings, aws: Aws, days: int, databases: Sequence[str], out: Print
 ) -> dict[str, Any]:
-    rows = recent_runs(settings, aws, datetime.now(UTC), days, databases)
+    rows = recent_runs(settings, aws, clock.now(), days, databases)
     out(render(rows, settings))
     return {"runs": [row.as_dict() for row in rows]}
 
@@ -123,7 +124,7 @@ def replay(
 
 
 def cleanup(settings: Settings, aws: Aws, dry_run: bool, out: Print) -> dict[str, Any]:
-    plan = plan_cleanup(settings, aws, datetime.now(UTC))
+    plan = plan_cleanup(settings, aws, clock.now())
     rows = plan.to_rows()
     out(
         table(
@@ -187,7 +188,7 @@ def _follow(
 def _states(settings: Settings, aws: Aws, databases: Sequence[str]) -> dict[str, str]:
     """Each step's state, keyed by run and step, for the before/after report."""
     states: dict[str, str] = {}
-    for row in recent_runs(settings, aws, datetime.now(UTC), days=35, databases=databases):
+    for row in recent_runs(settings, aws, clock.now(), days=35, databases=databases):
         key = f"{row.database} {row.run}"
         states[f"{key} copy"] = row.copy
         for region, status in row.exports.items():
