@@ -14,13 +14,14 @@ REMEDIES: dict[str, str] = {
         "the key must be in the target region (or be a multi-Region replica)."
     ),
     "SnapshotQuotaExceeded": (
-        "RDS allows 20 snapshot copies in flight per target region and a limited number of "
-        "manual snapshots. The step is retried; if it keeps failing, raise the quota or "
-        "delete old manual snapshots."
+        "The region holds as many manual snapshots as its quota allows (100 by default). "
+        "Raise the quota (Service Quotas: 'Manual DB instance snapshots'), or lower "
+        "RETENTION_DAYS / KEEP_* so cleanup keeps fewer. Copies refused for the 20-copy "
+        "limit are not failures: they wait for a slot."
     ),
     "ExportTaskLimitReachedFault": (
-        "At most 5 snapshot exports run at once per account. The step is retried later; "
-        "replay the archived event once exports have drained."
+        "At most 5 snapshot exports run at once per account. A refused export waits for a "
+        "slot and starts when one frees; nothing to do unless other tools hold the slots."
     ),
     "DBInstanceNotFound": (
         "The database does not exist in SOURCE_REGION. Check DB_IDENTIFIER and SOURCE_REGION."
@@ -42,9 +43,13 @@ REMEDIES: dict[str, str] = {
     "MessageRejected": "SES refused the email: verify SENDER_EMAIL (and, in the sandbox, "
     "ADMIN_EMAIL) in the source region.",
 }
-# Quotas that drain by themselves: reconcile retries the step hourly and a person hears of
-# it only if the step passes its deadline (STEP_DEADLINE_HOURS).
-QUOTA_CODES = frozenset({"SnapshotQuotaExceeded", "ExportTaskLimitReachedFault"})
+# Refusals for an AWS limit. Two of them drain by themselves (a concurrency limit: the step
+# waits for a slot, rds_backup/limits.py); one does not (the manual snapshot quota shares
+# the copy limit's code, SnapshotQuotaExceeded, and is told apart by its message or by
+# DescribeAccountAttributes).
+EXPORT_LIMIT_CODE = "ExportTaskLimitReachedFault"
+SNAPSHOT_QUOTA_CODE = "SnapshotQuotaExceeded"
+QUOTA_CODES = frozenset({SNAPSHOT_QUOTA_CODE, EXPORT_LIMIT_CODE})
 RETRYABLE = {
     "Throttling",
     "ThrottlingException",

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
+from rds_backup.naming import snapshot_id
 from rds_backup.settings import Settings
 
 if TYPE_CHECKING:
@@ -72,8 +73,12 @@ class Owned:
 def owned(settings: Settings, snapshot: Mapping[str, Any], region: str) -> Owned | None:
     """Return the snapshot as :class:`Owned` if this stack made it, else None.
 
-    Ours means: a manual snapshot, named with our prefix, tagged with our stack name and a
-    known role. Automated, AWS Backup, foreign manual snapshots and other stacks' are not.
+    Ours means (DESIGN.md principle 8): a manual snapshot tagged with our stack name, a
+    known role, a database and a run, whose identifier is exactly the one derived for that
+    database and run (``naming.snapshot_id``; RDS compares identifiers case-insensitively).
+    Automated, AWS Backup, foreign manual snapshots, other stacks' and look-alikes (an
+    operator's ``<our id>-keep`` copy with our tags copied) are not. Every path (copy,
+    export, release, reconcile, cleanup, status) decides through this one check.
     """
     tags = as_dict(snapshot.get("TagList"))
     identifier = str(snapshot.get("DBSnapshotIdentifier", ""))
@@ -84,6 +89,9 @@ def owned(settings: Settings, snapshot: Mapping[str, Any], region: str) -> Owned
     if tags.get(STACK) != settings.stack_name or tags.get(ROLE) not in {r.value for r in Role}:
         return None
     if not tags.get(DATABASE) or not tags.get(RUN):
+        return None
+    derived = snapshot_id(settings.snapshot_prefix, tags[DATABASE], tags[RUN])
+    if identifier.lower() != derived.lower():
         return None
     return Owned(
         identifier=identifier,
