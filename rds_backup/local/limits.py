@@ -1,0 +1,294 @@
+"""AWS's RDS limits, enforced in moto (the moto server and in-process ``mock_aws`` share
+moto's classes, so one ``install()`` covers both; it is idempotent).
+
+- export tasks in progress (STARTING, IN_PROGRESS, CANCELING) per **account**, across all
+  regions: 5. Refusal ``ExportTaskLimitReachedFault``, "You have reached the limit of 5
+  concurrent export tasks".
+- cross-region copies in progress per **destination** region: 20. Refusal
+  ``SnapshotQuotaExceeded``, "Cannot copy more than 20 snapshots across regions".
+- manual DB snapshots per region (automated ones do not count): 100. Refusal
+  ``SnapshotQuotaExceeded``, "Cannot create more than 100 manual snapshots".
+- manual DB cluster snapshots per region: 100, the same way ("... manual cluster snapshots").
+
+All refusals are HTTP 400 query-protocol XML errors, like moto's own RDS errors.
+
+Sources: Aurora/RDS User Guides ("Creating snapshot export tasks": "up to five concurrent DB
+snapshot export tasks in progress per AWS account"; "Quotas in Amazon RDS": manual
+snapshots 100 per region; "Copying a DB snapshot": 20 cross-region copies in progress per
+destination region). The export refusal's code and text are from field reports (not in
+botocore's error list). Quotas are adjustable: ``set_quota(region, manual_snapshots=...)``.
+
+Also: ``DescribeAccountAttributes`` (moto lacks it) answers ``AccountQuotas`` with
+ManualSnapshots, ManualClusterSnapshots and DBInstances (Used/Max) for the region; and
+``observe(fn)`` lets the timed emulator see each new snapshot, copy and export task before
+any other request can, to give it its in-progress state and due time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+from moto.core.responses import ActionResult
+from moto.rds.exceptions import RDSClientError
+from moto.rds.models import RDSBackend, rds_backends
+from moto.rds.responses import RDSResponse
+
+EXPORT_LIMIT_CODE = "ExportTaskLimitReachedFault"
+SNAPSHOT_QUOTA_CODE = "SnapshotQuotaExceeded"
+REFUSAL_CODES = frozenset({EXPORT_LIMIT_CODE, SNAPSHOT_QUOTA_CODE})
+ACTIVE_EXPORT = frozenset({"starting", "in_progress", "canceling"})
+DB_INSTANCES_MAX = 40  # "Quotas in Amazon RDS": DB instances per region (default)
+Observer = Callable[[str, Any, Any], None]  # (kind: snapshot|copy|export, backend, resource)
+
+
+@dataclass(frozen=True)
+class Quotas:
+    manual_snapshots: int = 100
+    manual_cluster_snapshots: int = 100
+    copies: int = 20  # cross-region copies in progress per destination region
+    exports: int = 5  # export tasks in progress per account (read from the default quotas)
+
+
+_default = Quotas()
+_regions: dict[str, Quotas] = {}
+_observers: list[Observer] = []
+_originals: dict[tuple[type, str], Any] = {}
+
+
+class ExportTaskLimitReached(RDSClientError):
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            EXPORT_LIMIT_CODE, f"You have reached the limit of {limit} concurrent export tasks"
+        )
+
+
+class SnapshotQuota(RDSClientError):
+    def __init__(self, message: str) -> None:
+        super().__init__(SNAPSHOT_QUOTA_CODE, message)
+
+
+def set_quota(region: str | None = None, **values: int) -> None:
+    """Change quotas for ``region`` (None: the defaults of every region, and the account's
+    export limit). Unknown names raise."""
+    global _default
+    known = {f.name for f in fields(Quotas)}
+    if unknown := set(values) - known:
+        raise TypeError(f"unknown quota(s) {sorted(unknown)}; known: {sorted(known)}")
+    if region is None:
+        _default = replace(_default, **values)
+    else:
+        _regions[region] = replace(_regions.get(region, _default), **values)
+
+
+def reset_quotas() -> None:
+    """AWS's defaults everywhere again."""
+    global _default
+    _default = Quotas()
+    _regions.clear()
+
+
+def quotas(region: str | None = None) -> Quotas:
+    return _default if region is None else _regions.get(region, _default)
+
+
+def observe(observer: Observer) -> None:
+    if observer not in _observers:
+        _observers.append(observer)
+
+
+def unobserve(observer: Observer) -> None:
+    if observer in _observers:
+        _observers.remove(observer)
+
+
+def _notify(kind: str, backend: Any, resource: Any) -> None:
+    for observer in list(_observers):
+        observer(kind, backend, resource)
+
+
+# -- counting --------------------------------------------------------------------------------
+
+
+def manual_snapshots(backend: Any) -> int:
+    """Manual DB snapshots in the backend's region, including ones being created/copied."""
+    return sum(1 for s in backend.database_snapshots.values() if s.snapshot_type == "manual")
+
+
+def manual_cluster_snapshots(backend: Any) -> int:
+    return sum(1 for s in backend.cluster_snapshots.values() if s.snapshot_type == "manual")
+
+
+def copies_in_progress(backend: Any) -> int:
+    """Cross-region copies into the backend's region that are still ``creating``."""
+    active = _tracked(backend, "_local_copies")
+    for identifier in list(active):
+        snapshot = backend.database_snapshots.get(identifier)
+        if snapshot is None or snapshot.status != "creating":
+            active.discard(identifier)
+    return len(active)
+
+
+def exports_in_progress(account_id: str) -> int:
+    """Export tasks STARTING, IN_PROGRESS or CANCELING in every region of the account."""
+    total = 0
+    for backend in list(dict.values(rds_backends[account_id])):
+        active = _tracked(backend, "_local_exports")
+        for identifier in list(active):
+            task = backend.export_tasks.get(identifier)
+            if task is None or str(task.status).lower() not in ACTIVE_EXPORT:
+                active.discard(identifier)
+        total += len(active)
+    return total
+
+
+def _tracked(backend: Any, name: str) -> set[str]:
+    """Ids that may still be in progress (pruned when counted: O(in progress), not O(all))."""
+    found: set[str] | None = backend.__dict__.get(name)
+    if found is None:
+        found = set()
+        setattr(backend, name, found)
+    return found
+
+
+# -- the patched moto methods --------------------------------------------------------------
+
+
+def _create_db_snapshot(
+    self: Any,
+    db_instance_identifier: str,
+    db_snapshot_identifier: str,
+    snapshot_type: str = "manual",
+    *args: Any,
+    **kwargs: Any,
+) -> Any:
+    original = _originals[(RDSBackend, "create_db_snapshot")]
+    fresh = db_snapshot_identifier.lower() not in self.database_snapshots
+    if fresh and snapshot_type == "manual":
+        limit = quotas(self.region_name).manual_snapshots
+        if manual_snapshots(self) >= limit:
+            raise SnapshotQuota(f"Cannot create more than {limit} manual snapshots")
+    snapshot = original(
+        self, db_instance_identifier, db_snapshot_identifier, snapshot_type, *args, **kwargs
+    )
+    if snapshot_type == "manual":
+        _notify("snapshot", self, snapshot)
+    return snapshot
+
+
+def _copy_db_snapshot(
+    self: Any,
+    source_db_snapshot_identifier: str,
+    target_db_snapshot_identifier: str,
+    *args: Any,
+    **kwargs: Any,
+) -> Any:
+    original = _originals[(RDSBackend, "copy_db_snapshot")]
+    source_region = _arn_region(source_db_snapshot_identifier) or self.region_name
+    cross_region = source_region != self.region_name
+    if target_db_snapshot_identifier.lower() not in self.database_snapshots:
+        limits = quotas(self.region_name)
+        if manual_snapshots(self) >= limits.manual_snapshots:
+            raise SnapshotQuota(
+                f"Cannot create more than {limits.manual_snapshots} manual snapshots"
+            )
+        if cross_region and copies_in_progress(self) >= limits.copies:
+            raise SnapshotQuota(f"Cannot copy more than {limits.copies} snapshots across regions")
+    snapshot = original(
+        self, source_db_snapshot_identifier, target_db_snapshot_identifier, *args, **kwargs
+    )
+    snapshot.local_copy_source_region = source_region
+    _notify("copy", self, snapshot)
+    if cross_region and snapshot.status == "creating":
+        _tracked(self, "_local_copies").add(snapshot.db_snapshot_identifier)
+    return snapshot
+
+
+def _start_export_task(self: Any, kwargs: dict[str, Any]) -> Any:
+    original = _originals[(RDSBackend, "start_export_task")]
+    if kwargs.get("export_task_identifier") not in self.export_tasks:
+        limit = quotas().exports
+        if exports_in_progress(self.account_id) >= limit:
+            raise ExportTaskLimitReached(limit)
+    task = original(self, kwargs)
+    _notify("export", self, task)
+    if str(task.status).lower() in ACTIVE_EXPORT:
+        _tracked(self, "_local_exports").add(task.export_task_identifier)
+    return task
+
+
+def _create_db_cluster_snapshot(
+    self: Any,
+    db_cluster_identifier: str,
+    db_cluster_snapshot_identifier: str,
+    snapshot_type: str = "manual",
+    *args: Any,
+    **kwargs: Any,
+) -> Any:
+    original = _originals[(RDSBackend, "create_db_cluster_snapshot")]
+    if snapshot_type == "manual" and db_cluster_snapshot_identifier not in self.cluster_snapshots:
+        _check_cluster_quota(self)
+    return original(
+        self, db_cluster_identifier, db_cluster_snapshot_identifier, snapshot_type, *args, **kwargs
+    )
+
+
+def _copy_db_cluster_snapshot(self: Any, *args: Any, **kwargs: Any) -> Any:
+    original = _originals[(RDSBackend, "copy_db_cluster_snapshot")]
+    _check_cluster_quota(self)
+    return original(self, *args, **kwargs)
+
+
+def _check_cluster_quota(backend: Any) -> None:
+    limit = quotas(backend.region_name).manual_cluster_snapshots
+    if manual_cluster_snapshots(backend) >= limit:
+        raise SnapshotQuota(f"Cannot create more than {limit} manual cluster snapshots")
+
+
+def account_quotas(backend: Any) -> list[dict[str, Any]]:
+    """What DescribeAccountAttributes answers for the backend's region."""
+    limits = quotas(backend.region_name)
+    return [
+        {"AccountQuotaName": "DBInstances", "Used": len(backend.databases),
+         "Max": DB_INSTANCES_MAX},
+        {"AccountQuotaName": "ManualSnapshots", "Used": manual_snapshots(backend),
+         "Max": limits.manual_snapshots},
+        {"AccountQuotaName": "ManualClusterSnapshots", "Used": manual_cluster_snapshots(backend),
+         "Max": limits.manual_cluster_snapshots},
+    ]  # fmt: skip
+
+
+def _describe_account_attributes(self: Any) -> ActionResult:
+    return ActionResult({"AccountQuotas": account_quotas(self.backend)})
+
+
+_PATCHES: Iterable[tuple[type, str, Any]] = (
+    (RDSBackend, "create_db_snapshot", _create_db_snapshot),
+    (RDSBackend, "copy_db_snapshot", _copy_db_snapshot),
+    (RDSBackend, "start_export_task", _start_export_task),
+    (RDSBackend, "create_db_cluster_snapshot", _create_db_cluster_snapshot),
+    (RDSBackend, "copy_db_cluster_snapshot", _copy_db_cluster_snapshot),
+    # moto's own crude check (every snapshot, automated ones too): replaced by the above
+    (RDSBackend, "SNAPSHOT_QUOTA", property(lambda self: 1 << 62)),
+    (RDSResponse, "describe_account_attributes", _describe_account_attributes),
+)
+
+
+def install() -> None:
+    """Patch moto's RDS classes (once per process; later calls do nothing)."""
+    for owner, name, replacement in _PATCHES:
+        if (owner, name) not in _originals:
+            _originals[(owner, name)] = owner.__dict__.get(name)
+            setattr(owner, name, replacement)
+
+
+def installed() -> bool:
+    return bool(_originals)
+
+
+def _arn_region(identifier: str) -> str | None:
+    if identifier.startswith("arn:"):
+        parts = identifier.split(":")
+        return parts[3] if len(parts) > 3 else None
+    return None
