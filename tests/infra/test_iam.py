@@ -17,18 +17,27 @@ KMS_FOR_RDS = {"kms:CreateGrant", "kms:DescribeKey"}
 EXPORT = {"rds:StartExportTask", "rds:DescribeExportTasks", "iam:PassRole"}
 MAIL = {"ses:SendEmail", "ses:SendRawEmail"}
 IDEMPOTENCY = {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}
+# Manual snapshot quota Used/Max (tells the quota from the copy limit; start's headroom).
+QUOTA = {"rds:DescribeAccountAttributes"}
 
 # The AWS actions each handler's code calls (README / DESIGN), and nothing else.
 ALLOWED = {
     "start_backup": LOGS
     | ON_FAILURE_BUS
+    | QUOTA
     | {"rds:CreateDBSnapshot", "rds:AddTagsToResource", "rds:DescribeDBSnapshots"},
     "copy_snapshot": LOGS
     | ON_FAILURE_BUS
     | KMS_FOR_RDS
     | EXPORT
+    | QUOTA
     | {"rds:DescribeDBSnapshots", "rds:CopyDBSnapshot", "rds:AddTagsToResource"},
-    "export_snapshot": LOGS | ON_FAILURE_BUS | KMS_FOR_RDS | EXPORT | {"rds:DescribeDBSnapshots"},
+    # AddTagsToResource: only the retry-export mark on our snapshots (a re-drive that waits)
+    "export_snapshot": LOGS
+    | ON_FAILURE_BUS
+    | KMS_FOR_RDS
+    | EXPORT
+    | {"rds:DescribeDBSnapshots", "rds:AddTagsToResource"},
     "notify": LOGS
     | MAIL
     | IDEMPOTENCY
@@ -44,6 +53,7 @@ ALLOWED = {
     | EXPORT
     | MAIL
     | IDEMPOTENCY
+    | QUOTA
     | {"rds:DescribeDBSnapshots", "rds:CopyDBSnapshot", "rds:AddTagsToResource"}
     | {"rds:DeleteDBSnapshot"},
 }

@@ -15,14 +15,27 @@ from tests.infra.support import functions, matches, resources, rules_for
 # Which samples each handler must react to (pattern rules). Schedules are checked by name.
 PATTERN_SAMPLES = {
     "start_backup": ["backup-requested"],
-    "copy_snapshot": ["rds-0042-snapshot-created"],
-    "export_snapshot": ["rds-0060-copy-finished"],
+    # the copy slots: a new source, and a copy ending frees a slot
+    "copy_snapshot": [
+        "rds-0042-snapshot-created",
+        "rds-0060-copy-finished",
+        "rds-0061-copy-canceled",
+    ],
+    # the export slots: a copy ready, and an export ending frees a slot
+    "export_snapshot": [
+        "rds-0060-copy-finished",
+        "rds-0159-export-failed",
+        "rds-0160-export-canceled",
+        "rds-0161-export-completed",
+    ],
     "notify": [
         "rds-0159-export-failed",
         "rds-0160-export-canceled",
         "rds-0161-export-completed",
+        "rds-0060-copy-finished",
         "rds-0061-copy-canceled",
         "lambda-invocation-failure",
+        "snapshot-quota-reached",
     ],
 }
 SCHEDULED = {"start_backup", "cleanup", "reconcile"}
