@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -120,3 +122,45 @@ class VirtualClock:
             ran += self.run_due()
         self.advance_to(when)
         return ran
+
+
+@contextmanager
+def virtual_moto_time(clock: VirtualClock) -> Iterator[None]:
+    """moto's RDS reads the virtual clock for the block: SnapshotCreateTime, export and
+    event times follow it (cleanup computes ages from SnapshotCreateTime)."""
+    import moto.rds.models as rds_models
+
+    saved = getattr(rds_models, "utcnow")  # noqa: B009 - not re-exported by moto
+    setattr(rds_models, "utcnow", lambda: clock.now().replace(tzinfo=None))  # naive UTC  # noqa: B010
+    try:
+        yield
+    finally:
+        setattr(rds_models, "utcnow", saved)  # noqa: B010
+
+
+_RATE = re.compile(r"^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$")
+_CRON = re.compile(r"^cron\((\d{1,2}) (\d{1,2}) \* \* \? \*\)$")
+_UNITS = {"minute": 60, "hour": 3600, "day": 86400}
+
+
+def next_run(expression: str, after: datetime, *, inclusive: bool = False) -> datetime:
+    """When an EventBridge schedule ``expression`` fires next after ``after`` (or at it,
+    if ``inclusive``). Supported: ``rate(N minute|minutes|hour|hours|day|days)`` (counted
+    from ``after``) and daily ``cron(M H * * ? *)`` with plain numbers; others raise."""
+    if rate := _RATE.match(expression):
+        seconds = int(rate.group(1)) * _UNITS[rate.group(2).rstrip("s")]
+        if seconds <= 0:
+            raise ValueError(f"schedule {expression!r}: the rate must be positive")
+        return after + timedelta(seconds=seconds)
+    if cron := _CRON.match(expression):
+        minute, hour = int(cron.group(1)), int(cron.group(2))
+        if minute > 59 or hour > 23:
+            raise ValueError(f"schedule {expression!r}: no such time of day")
+        when = after.replace(hour=hour, minute=minute, second=0, microsecond=0)
+        if when < after or (when == after and not inclusive):
+            when += timedelta(days=1)
+        return when
+    raise ValueError(
+        f"schedule {expression!r} is not supported by the virtual clock: use "
+        "rate(N minute|minutes|hour|hours|day|days) or cron(M H * * ? *) with numbers"
+    )

@@ -10,6 +10,13 @@ state in every region and puts the events RDS would put, on that region's defaul
 Each state change is emitted once. Knobs, for fault tests: ``delay`` (seconds between the
 change and its event), ``drop`` (EventIDs never delivered), ``duplicate`` (each event put N
 times), and ``fail_exports`` (matching export tasks end failed with a cause, or canceled).
+
+**Timed mode** (a ``VirtualClock`` and a duration ``Profile``): nothing is watched. The
+limits module tells the emulator of each new manual snapshot, copy and export task while
+moto creates it, so it is born ``creating`` (exports: ``STARTING``, then ``IN_PROGRESS``)
+and a timer ends it after its sampled duration (``available``; exports ``COMPLETE``, or
+``FAILED``/``CANCELED`` through the fault knobs); its event is put ``event_latency`` (+
+``delay``, virtual seconds) later.
 """
 
 from __future__ import annotations
@@ -17,11 +24,15 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import timedelta
 from typing import Any
 
 from moto.rds.models import rds_backends
 
+from rds_backup import clock as domain_clock
+from rds_backup.local import limits
+from rds_backup.local.clock import VirtualClock
+from rds_backup.local.profiles import Profile
 from rds_backup.local.server import LocalServer
 from rds_backup.local.stack import ACCOUNT
 from rds_backup.local.timeline import Timeline
@@ -76,7 +87,14 @@ class RdsEvent:
 
 
 class RdsEventEmulator:
-    def __init__(self, server: LocalServer, regions: tuple[str, ...], timeline: Timeline) -> None:
+    def __init__(
+        self,
+        server: LocalServer,
+        regions: tuple[str, ...],
+        timeline: Timeline,
+        clock: VirtualClock | None = None,
+        profile: Profile | None = None,
+    ) -> None:
         self.server = server
         self.regions = regions
         self.timeline = timeline
@@ -84,6 +102,17 @@ class RdsEventEmulator:
         self.seen: set[tuple[str, ...]] = set()
         self.pending: list[RdsEvent] = []
         self.emitted: list[RdsEvent] = []
+        self.clock = clock
+        self.profile = profile
+        if clock is not None:
+            if profile is None:
+                raise ValueError("timed mode needs a duration profile")
+            limits.install()
+            limits.observe(self._created)
+
+    def close(self) -> None:
+        """Stop seeing new resources (timed mode)."""
+        limits.unobserve(self._created)
 
     def fail_exports(
         self,
@@ -106,7 +135,10 @@ class RdsEventEmulator:
         return not self.pending
 
     def tick(self) -> int:
-        """Notice state changes, emit what is due; return how many events were put."""
+        """Notice state changes, emit what is due; return how many events were put.
+        Timed mode: nothing to do (the clock's timers change state and put events)."""
+        if self.clock is not None:
+            return 0
         now = time.monotonic()
         for region in self.regions:
             self._watch(region, now)
@@ -168,6 +200,76 @@ class RdsEventEmulator:
         self.timeline.add("fault", backend.region_name, "copy canceled", subject=identifier)
         return True
 
+    # -- timed mode ----------------------------------------------------------------------------
+
+    def _created(self, kind: str, backend: Any, resource: Any) -> None:
+        """A new manual snapshot, copy or export task (in moto's server thread, before its
+        creation is answered): born in progress, ended by a timer."""
+        assert self.clock is not None
+        assert self.profile is not None
+        region = backend.region_name
+        now = self.clock.now()
+        if kind == "export":
+            identifier = str(resource.source_arn).rsplit(":", 1)[-1]
+            took = self.profile.duration("export", identifier, region)
+            resource.status = "STARTING"
+            resource.task_start_time = now
+            self.clock.call_at(
+                now + min(self.profile.export_starting, took / 2),
+                lambda: _advance_export(resource),
+                label=f"export {resource.export_task_identifier} in progress",
+            )
+            self.clock.call_at(
+                now + took,
+                lambda: self._export_done(backend, resource),
+                label=f"export {resource.export_task_identifier} ends",
+            )
+            return
+        identifier = resource.db_snapshot_identifier
+        resource.status = "creating"
+        step = "snapshot" if kind == "snapshot" else "copy"
+        took = self.profile.duration(step, identifier, region)
+        self.clock.call_at(
+            now + took,
+            lambda: self._snapshot_done(backend, resource),
+            label=f"{kind} {region}/{identifier} available",
+        )
+
+    def _snapshot_done(self, backend: Any, snapshot: Any) -> None:
+        region, identifier = backend.region_name, snapshot.db_snapshot_identifier
+        if backend.database_snapshots.get(identifier) is not snapshot:
+            return  # deleted (or replaced) while being created
+        snapshot.status = "available"
+        self.seen.add(("snapshot", region, identifier, str(snapshot.created)))
+        if snapshot.database.region != region and self._cancel_copy(backend, identifier):
+            event = ("RDS-EVENT-0061", f"Canceled cross region copy of snapshot {identifier}")
+        elif snapshot.database.region != region:
+            event = ("RDS-EVENT-0060", f"Finished copy of snapshot {identifier}")
+        else:
+            event = ("RDS-EVENT-0042", "Manual snapshot created")
+        category = "creation" if event[0] == "RDS-EVENT-0042" else "notification"
+        self._schedule(region, *event[:1], snapshot.arn, identifier, event[1], category, 0.0)
+
+    def _export_done(self, backend: Any, task: Any) -> None:
+        assert self.clock is not None
+        region = backend.region_name
+        if str(task.status).lower() in ("canceling", "canceled"):
+            task.status = "canceled"
+        else:
+            task.status = "complete"
+            self._maybe_fail(task, region)
+        task.status = str(task.status).upper()
+        task.task_end_time = self.clock.now()
+        task.percent_progress = (
+            100 if task.status == "COMPLETE" else task.__dict__.get("percent_progress", 0)
+        )
+        self.seen.add(("export", region, str(task.export_task_identifier), ""))
+        event_id, message = EXPORT_EVENTS[task.status.lower()]
+        identifier = str(task.source_arn).rsplit(":", 1)[-1]
+        self._schedule(
+            region, event_id, str(task.source_arn), identifier, message, "notification", 0.0
+        )
+
     def _maybe_fail(self, task: Any, region: str) -> None:
         if str(task.status).lower() != "complete":
             return
@@ -203,10 +305,18 @@ class RdsEventEmulator:
         if event_id in self.knobs.drop:
             self.timeline.add("drop", region, event_id, subject=identifier, result="not delivered")
             return
+        if self.clock is not None and self.profile is not None:
+            latency = self.profile.event_latency + timedelta(seconds=self.knobs.delay)
+            self.clock.call_at(
+                self.clock.now() + latency,
+                lambda: self._emit(event),
+                label=f"{event_id} {identifier}",
+            )
+            return
         self.pending.append(event)
 
     def _emit(self, event: RdsEvent) -> None:
-        now = datetime.now(UTC)
+        now = domain_clock.now()
         entry = {
             "Source": "aws.rds",
             "DetailType": DETAIL_TYPE,
@@ -231,3 +341,9 @@ class RdsEventEmulator:
         self.emitted.append(event)
         times = f" x{copies}" if copies > 1 else ""
         self.timeline.add("emit", event.region, event.event_id + times, subject=event.identifier)
+
+
+def _advance_export(task: Any) -> None:
+    if str(task.status).upper() == "STARTING":
+        task.status = "IN_PROGRESS"
+        task.percent_progress = 0

@@ -6,6 +6,17 @@ RDS event emulator, pumped until the chain goes quiet.
         local.fire_schedule()
         local.run_until_quiet()
         print(local.timeline.render())
+
+Timed mode (docs/LOCAL_AWS.md): give a ``VirtualClock`` and a duration profile. Snapshots,
+copies and exports then take their sampled virtual time, the schedules of the main stack
+fire themselves when due, Lambda retries come 1 and 2 virtual minutes apart, and the domain
+reads the virtual clock; ``run_until(when)`` moves time forward.
+
+    start = datetime(2026, 1, 5, 2, 55, tzinfo=UTC)
+    timed = {"clock": VirtualClock(start), "profile": profiles.get("moderate", seed=7)}
+    with LocalAws(spec, **timed) as local:
+        local.run_until(start + timedelta(hours=1))   # 03:00: the nightly start fires itself
+        local.run_until_quiet()
 """
 
 from __future__ import annotations
@@ -13,7 +24,8 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import ExitStack
 from datetime import UTC, datetime
 from types import TracebackType
@@ -21,10 +33,15 @@ from typing import Any, TypeVar
 
 from events import load_sample
 from rds_backup import aws as aws_module
+from rds_backup import clock as domain_clock
 from rds_backup.aws import Aws, get_aws
+from rds_backup.local import inventory as inventory_module
+from rds_backup.local import limits
+from rds_backup.local.clock import VirtualClock, next_run, virtual_moto_time
 from rds_backup.local.emulator import RdsEventEmulator
 from rds_backup.local.faults import FaultInjector
 from rds_backup.local.inventory import Inventory, take_inventory
+from rds_backup.local.profiles import Profile
 from rds_backup.local.runner import ApiCalls, LambdaRunner
 from rds_backup.local.seed import WorldSpec, seed_world
 from rds_backup.local.server import LocalServer, patched_environ
@@ -51,7 +68,11 @@ def package_templates(stack: str) -> dict[str, Any]:
 
 
 class LocalAws:
-    """One seeded local AWS. Pass ``server`` to reuse a running one (it is reset first)."""
+    """One seeded local AWS. Pass ``server`` to reuse a running one (it is reset first).
+
+    Timed mode: ``clock`` (a VirtualClock) and ``profile`` (profiles.get(name, seed)).
+    ``schedules``: the functions whose schedule rules fire by themselves in timed mode
+    (None: all of the main stack's; ``()``: none, fire them by hand)."""
 
     def __init__(
         self,
@@ -60,7 +81,15 @@ class LocalAws:
         server: LocalServer | None = None,
         templates: TemplateLoader = package_templates,
         environment: dict[str, str] | None = None,
+        clock: VirtualClock | None = None,
+        profile: Profile | None = None,
+        schedules: Iterable[str] | None = None,
     ) -> None:
+        if clock is not None and profile is None:
+            raise ValueError("timed mode needs a duration profile: profiles.get(name, seed)")
+        self.clock = clock
+        self.profile = profile
+        self.auto_schedules: set[str] | None = None if schedules is None else set(schedules)
         self.spec = spec or WorldSpec()
         self._own_server = server is None
         self._server = server
@@ -116,6 +145,17 @@ class LocalAws:
         self._exit.callback(self.api_calls.uninstall)
         self.faults.install()
         self._exit.callback(self.faults.uninstall)
+        limits.install()
+        limits.reset_quotas()  # AWS's defaults for every local AWS
+        self._exit.callback(limits.reset_quotas)
+        inventory_module.install_send_times()
+        inventory_module.add_send_listener(self._email_sent)
+        self._exit.callback(inventory_module.remove_send_listener, self._email_sent)
+        if self.clock is not None:
+            self.timeline.clock = self.clock
+            domain_clock.use(self.clock.now)
+            self._exit.callback(domain_clock.use, None)
+            self._exit.enter_context(virtual_moto_time(self.clock))
         self._exit.callback(_forget_cached_clients)
         _forget_cached_clients()
         self.environment = {**seed_world(Aws(), self.spec), **self._extra_environment}
@@ -128,7 +168,14 @@ class LocalAws:
             for stack, wiring in zip(self.stacks, self.wirings, strict=True)
             if stack.functions
         ]
-        self.emulator = RdsEventEmulator(self.server, self.regions, self.timeline)
+        self.emulator = RdsEventEmulator(
+            self.server, self.regions, self.timeline, self.clock, self.profile
+        )
+        self._exit.callback(self.emulator.close)
+        for runner in self.runners:
+            runner.clock = self.clock
+        if self.clock is not None:
+            self._plan_schedules()
         self.timeline.started = time.monotonic()  # the timeline starts when the world is ready
         self.timeline.add(
             "note", self.spec.source_region, "local AWS ready", result=self.server.url
@@ -151,6 +198,8 @@ class LocalAws:
             )
             for r in self.runners
         ]
+        for runner in made:
+            runner.clock = self.clock
         self.runners = list(made)
         return made
 
@@ -175,7 +224,7 @@ class LocalAws:
         """What EventBridge does when a schedule is due (moto never fires schedules): put the
         scheduled event on the queue of each function the schedule rule of ``function``
         targets. ``when`` defaults to now, to the minute; return it."""
-        when = (when or datetime.now(UTC)).replace(second=0, microsecond=0)
+        when = (when or domain_clock.now()).replace(second=0, microsecond=0)
         rule = self.schedule_rule(function)
         wiring = self.wirings[0]
         event = load_sample("scheduled")
@@ -224,7 +273,10 @@ class LocalAws:
 
     def run_until_quiet(self, max_seconds: float = 30.0) -> int:
         """Pump: emulator tick → runners drain queues, until nothing is waiting anywhere.
-        Return the number of handler invocations (events handled)."""
+        Return the number of handler invocations (events handled). Timed mode: advance the
+        virtual clock until nothing is pending but future schedules."""
+        if self.clock is not None:
+            return self._run_timed(None, max_seconds)
         deadline = time.monotonic() + max_seconds
         handled = 0
         while True:
@@ -240,6 +292,81 @@ class LocalAws:
                     f"still busy after {max_seconds:.0f}s: {len(self.emulator.pending)} RDS "
                     "events pending"
                 )
+
+    # -- timed mode ----------------------------------------------------------------------------
+
+    def run_until(self, when: datetime, max_seconds: float = 600.0) -> int:
+        """Timed mode: process everything due up to ``when`` in time order (state changes,
+        event deliveries, retries, schedules), draining the queues at each instant, then
+        stand at ``when``. Return the number of handler invocations."""
+        if self.clock is None:
+            raise RuntimeError("run_until needs timed mode: LocalAws(clock=..., profile=...)")
+        return self._run_timed(when, max_seconds)
+
+    def _run_timed(self, until: datetime | None, max_seconds: float) -> int:
+        clock = self.clock
+        assert clock is not None
+        deadline = time.monotonic() + max_seconds
+        handled = self._settle()
+        while (due := clock.next_due()) is not None:
+            if until is not None and due > until:
+                break
+            if until is None and not clock.busy():
+                break  # only future schedules are left
+            clock.advance_to(due)
+            clock.run_due()
+            handled += self._settle()
+            if time.monotonic() > deadline:
+                raise NotQuiet(
+                    f"still busy after {max_seconds:.0f}s of wall time, at virtual "
+                    f"{clock.now().isoformat()}: {len(clock.pending())} timers pending"
+                )
+        if until is not None:
+            clock.advance_to(until)
+        return handled
+
+    def _settle(self) -> int:
+        """Invoke handlers for every waiting message, until a full pass finds none (moto
+        delivers events to queues synchronously, so nothing arrives later)."""
+        handled = 0
+        while drained := sum(runner.drain() for runner in self.runners):
+            handled += drained
+        return handled
+
+    def _plan_schedules(self) -> None:
+        """Queue the first firing of every enabled schedule rule of the main stack."""
+        assert self.clock is not None
+        for rule in self.main.rules:
+            if rule.schedule and rule.enabled and rule.functions:
+                first = next_run(rule.schedule, self.clock.now(), inclusive=True)
+                self._queue_schedule(rule, first)
+
+    def _queue_schedule(self, rule: Rule, when: datetime) -> None:
+        assert self.clock is not None
+        self.clock.call_at(
+            when, lambda: self._fire_due(rule, when), label=f"schedule {rule.name}", background=True
+        )
+
+    def _fire_due(self, rule: Rule, when: datetime) -> None:
+        assert rule.schedule is not None
+        names = [self.main.functions[f].short_name for f in rule.functions]
+        if self.auto_schedules is None or self.auto_schedules.intersection(names):
+            self.fire_schedule(when, names[0])
+        self._queue_schedule(rule, next_run(rule.schedule, when))
+
+    def set_quota(self, region: str | None = None, **values: int) -> None:
+        """Adjust an AWS quota (limits.Quotas: manual_snapshots, manual_cluster_snapshots,
+        copies, exports) for ``region`` or, with None, everywhere; reset at start/stop."""
+        limits.set_quota(region, **values)
+
+    @property
+    def refused_calls(self) -> Counter[str]:
+        """Handler API calls refused for an AWS limit, by error code."""
+        return self.timeline.refused_calls
+
+    def _email_sent(self, message: Any) -> None:
+        subject = getattr(message, "subject", "") or "raw message"
+        self.timeline.add("email", self.spec.source_region, "email sent", subject=subject)
 
     def replay(self, name: str | None = None) -> list[str]:
         """Replay every archive of the source region in full (moto ignores the window);

@@ -1,17 +1,23 @@
 """What the local AWS holds after a run: our snapshots, export tasks and the emails SES
-"sent" (moto keeps them in its backend; there is no API to read an outbox)."""
+"sent" (moto keeps them in its backend; there is no API to read an outbox).
+
+``install_send_times()`` stamps each message SES accepts with ``rds_backup.clock.now()``
+(the virtual time in timed mode): ``SentEmail.sent_at``."""
 
 from __future__ import annotations
 
 import email
 import email.policy
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from moto.ses.models import ses_backends
+from moto.ses.models import SESBackend, ses_backends
 
-from rds_backup import tags
+from rds_backup import clock, tags
 from rds_backup.local.server import LocalServer
 from rds_backup.local.stack import ACCOUNT
 
@@ -43,6 +49,7 @@ class SentEmail:
     recipients: tuple[str, ...]
     sender: str
     html: str
+    sent_at: datetime | None = None  # when SES accepted it (virtual time in timed mode)
 
     @property
     def outcome(self) -> str:
@@ -129,7 +136,15 @@ def sent_emails(region: str) -> tuple[SentEmail, ...]:
                 for addresses in (message.destinations or {}).values()
                 for address in addresses
             )
-            found.append(SentEmail(message.subject, recipients, message.source, message.body))
+            found.append(
+                SentEmail(
+                    message.subject,
+                    recipients,
+                    message.source,
+                    message.body,
+                    getattr(message, "sent_at", None),
+                )
+            )
     return tuple(found)
 
 
@@ -142,6 +157,7 @@ def _from_raw(message: Any) -> SentEmail:
         recipients=tuple(message.destinations or ()),
         sender=message.source,
         html=html,
+        sent_at=getattr(message, "sent_at", None),
     )
 
 
@@ -156,3 +172,41 @@ def write_emails(emails: tuple[SentEmail, ...], directory: Path) -> list[Path]:
         path.write_text(message.html, encoding="utf-8")
         paths.append(path)
     return paths
+
+
+SEND_METHODS = ("send_email", "send_raw_email", "send_templated_email")
+_send_listeners: list[Callable[[Any], None]] = []
+
+
+def install_send_times() -> None:
+    """Stamp every message SES's backend accepts with ``sent_at`` (idempotent), and tell
+    the listeners (the harness puts an "email" entry on its timeline)."""
+    for name in SEND_METHODS:
+        original = getattr(SESBackend, name)
+        if getattr(original, "stamps_send_time", False):
+            continue
+        setattr(SESBackend, name, _stamping(original))
+
+
+def add_send_listener(listener: Callable[[Any], None]) -> None:
+    _send_listeners.append(listener)
+
+
+def remove_send_listener(listener: Callable[[Any], None]) -> None:
+    if listener in _send_listeners:
+        _send_listeners.remove(listener)
+
+
+def _stamping(original: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(original)
+    def send(self: Any, *args: Any, **kwargs: Any) -> Any:
+        result = original(self, *args, **kwargs)
+        if self.sent_messages:
+            message = self.sent_messages[-1]
+            message.sent_at = clock.now()
+            for listener in list(_send_listeners):
+                listener(message)
+        return result
+
+    send.stamps_send_time = True  # type: ignore[attr-defined]
+    return send

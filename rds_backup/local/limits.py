@@ -26,6 +26,7 @@ any other request can, to give it its in-progress state and due time.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields, replace
 from typing import Any
@@ -277,6 +278,7 @@ _PATCHES: Iterable[tuple[type, str, Any]] = (
 
 def install() -> None:
     """Patch moto's RDS classes (once per process; later calls do nothing)."""
+    warnings.filterwarnings("ignore", message=rf".*code {EXPORT_LIMIT_CODE} does not match")
     for owner, name, replacement in _PATCHES:
         if (owner, name) not in _originals:
             _originals[(owner, name)] = owner.__dict__.get(name)

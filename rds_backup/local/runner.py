@@ -1,10 +1,12 @@
 """The local Lambda runner: poll each function's queue and invoke its handler in-process,
 with Lambda's asynchronous semantics.
 
-An event is tried up to 1 + MaximumRetryAttempts times (retries are immediate here, not
-minutes apart); then it takes the function's on-failure path from the template: a
-"Lambda Function Invocation Result - Failure" event on the bus, or the invocation record in
-an SQS dead-letter queue. Every attempt is written to the timeline.
+An event is tried up to 1 + MaximumRetryAttempts times; then it takes the function's
+on-failure path from the template: a "Lambda Function Invocation Result - Failure" event on
+the bus, or the invocation record in an SQS dead-letter queue. Every attempt is written to
+the timeline. Retries are immediate, except in timed mode (``runner.clock`` set): then, as
+Lambda does (AWS Lambda Developer Guide, "Asynchronous invocation"), the first retry comes
+1 minute after the failure and the second 2 minutes after that, on virtual time.
 """
 
 from __future__ import annotations
@@ -17,12 +19,15 @@ import traceback
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, redirect_stdout
-from datetime import UTC, datetime
-from typing import IO, Any
+from datetime import timedelta
+from typing import IO, TYPE_CHECKING, Any
 
 import botocore.handlers
+from moto.sqs.models import sqs_backends
 
+from rds_backup import clock as domain_clock
 from rds_backup.local.context import LocalContext
+from rds_backup.local.limits import REFUSAL_CODES
 from rds_backup.local.server import LocalServer, patched_environ
 from rds_backup.local.stack import ACCOUNT, Function, Stack
 from rds_backup.local.timeline import Timeline, event_name, event_region, event_subject
@@ -30,7 +35,11 @@ from rds_backup.local.wiring import Wiring
 from rds_backup.observability import SERVICE, logger
 from rds_backup.settings import load_settings
 
+if TYPE_CHECKING:
+    from rds_backup.local.clock import VirtualClock
+
 FAILURE_DETAIL_TYPE = "Lambda Function Invocation Result - Failure"
+RETRY_DELAYS = (timedelta(minutes=1), timedelta(minutes=2))  # Lambda's async retries
 Handler = Callable[[dict[str, Any], Any], Any]
 RECEIVE_BATCH = 10
 
@@ -52,8 +61,9 @@ class ApiCalls:
     def install(self) -> None:
         global _counter  # one hook per process; the running local AWS counts
         _counter = self
-        if _HOOK not in botocore.handlers.BUILTIN_HANDLERS:
-            botocore.handlers.BUILTIN_HANDLERS.append(_HOOK)
+        for hook in (_HOOK, _REFUSAL_HOOK):
+            if hook not in botocore.handlers.BUILTIN_HANDLERS:
+                botocore.handlers.BUILTIN_HANDLERS.append(hook)
 
     def uninstall(self) -> None:
         global _counter
@@ -64,6 +74,11 @@ class ApiCalls:
         if self.active:
             self.timeline.api_calls[operation] += 1
             self.during_invocation += 1
+
+    def refused(self, code: str) -> None:
+        """A handler's call was refused for an AWS limit (``timeline.refused_calls``)."""
+        if self.active:
+            self.timeline.refused_calls[code] += 1
 
     @contextmanager
     def counting(self) -> Iterator[None]:
@@ -106,7 +121,14 @@ def _count_call(model: Any, **_: Any) -> None:
         _counter.count(f"{model.service_model.service_id.replace(' ', '')}:{model.name}")
 
 
+def _count_refusal(parsed: Any = None, **_: Any) -> None:
+    code = (parsed or {}).get("Error", {}).get("Code") if isinstance(parsed, dict) else None
+    if _counter is not None and code in REFUSAL_CODES:
+        _counter.refused(code)
+
+
 _HOOK = ("before-call", _count_call)
+_REFUSAL_HOOK = ("after-call", _count_refusal)
 
 
 class LambdaRunner:
@@ -129,6 +151,8 @@ class LambdaRunner:
         # EventBridge delivers at least once: each event is handed to its function this
         # many times (a knob for duplicate tests; 1 = once).
         self.deliveries = 1
+        self.clock: VirtualClock | None = None  # timed mode: retries 1 and 2 minutes apart
+        self._queues = _moto_queues(stack.region, wiring.queues)
 
     def pending(self) -> int:
         """Messages waiting or in flight in the functions' queues."""
@@ -144,10 +168,18 @@ class LambdaRunner:
             total += sum(int(value) for value in attributes.values())
         return total
 
+    def waiting(self) -> bool:
+        """Is a message in any of the functions' queues? (moto's queues, read in-process:
+        no request per queue per pump step.)"""
+        return any(queue is None or queue._messages for queue in self._queues.values())
+
     def drain(self) -> int:
         """Invoke every function for every message waiting in its queue; return how many."""
         handled = 0
         for logical_id, url in self.wiring.queues.items():
+            queue = self._queues.get(logical_id)
+            if queue is not None and not queue._messages:
+                continue
             function = self.stack.functions[logical_id]
             messages = self.sqs.receive_message(
                 QueueUrl=url, MaxNumberOfMessages=RECEIVE_BATCH, VisibilityTimeout=60
@@ -160,7 +192,10 @@ class LambdaRunner:
         return handled
 
     def invoke(self, function: Function, event: dict[str, Any]) -> bool:
-        """One asynchronous invocation: attempts, then the on-failure path. True if it succeeded."""
+        """One asynchronous invocation: attempts, then the on-failure path. True if it
+        succeeded (timed mode: if its first attempt did; retries are queued on the clock)."""
+        if self.clock is not None:
+            return self._timed_attempt(function, event, 1, str(uuid.uuid4()))
         attempts = 1 + function.max_retries
         error: BaseException | None = None
         request_id = str(uuid.uuid4())
@@ -170,6 +205,24 @@ class LambdaRunner:
                 return True
         assert error is not None
         self._on_failure(function, event, error, attempts, request_id)
+        return False
+
+    def _timed_attempt(
+        self, function: Function, event: dict[str, Any], attempt: int, request_id: str
+    ) -> bool:
+        error = self._attempt(function, event, attempt, request_id)
+        if error is None:
+            return True
+        attempts = 1 + function.max_retries
+        if attempt >= attempts or self.clock is None:
+            self._on_failure(function, event, error, attempts, request_id)
+            return False
+        delay = RETRY_DELAYS[min(attempt, len(RETRY_DELAYS)) - 1]
+        self.clock.call_later(
+            delay,
+            lambda: self._timed_attempt(function, event, attempt + 1, request_id),
+            label=f"retry {attempt + 1} of {function.short_name}",
+        )
         return False
 
     def _attempt(
@@ -232,7 +285,7 @@ class LambdaRunner:
         arn = self.function_arn(function)
         record = {
             "version": "1.0",
-            "timestamp": datetime.now(UTC)
+            "timestamp": domain_clock.now()
             .isoformat(timespec="milliseconds")
             .replace("+00:00", "Z"),
             "requestContext": {
@@ -324,3 +377,15 @@ def describe_result(result: Any) -> str:
 
 def describe_error(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}"
+
+
+def _moto_queues(region: str, urls: Mapping[str, str]) -> dict[str, Any]:
+    """moto's queue objects behind ``urls`` (None where not found: then always drained)."""
+    try:
+        backend = sqs_backends[ACCOUNT][region]
+    except KeyError:
+        return {}
+    return {
+        logical_id: backend.queues.get(url.rstrip("/").rsplit("/", 1)[-1])
+        for logical_id, url in urls.items()
+    }

@@ -1,13 +1,20 @@
-"""What happened on the local AWS, in order: events emitted, handlers invoked, results."""
+"""What happened on the local AWS, in order: events emitted, handlers invoked, results.
+
+In timed mode (a virtual clock) ``at`` is virtual seconds since the clock's start and each
+entry carries its virtual datetime (``when``); otherwise ``at`` is wall seconds."""
 
 from __future__ import annotations
 
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from rds_backup.arns import parse_snapshot_arn
+
+if TYPE_CHECKING:
+    from rds_backup.local.clock import VirtualClock
 
 RESULT_WIDTH = 90  # characters of a handler's result or error shown per timeline line
 
@@ -15,7 +22,7 @@ RESULT_WIDTH = 90  # characters of a handler's result or error shown per timelin
 @dataclass(frozen=True)
 class Entry:
     at: float  # seconds since the timeline started
-    kind: str  # emit | drop | invoke | failure | schedule | replay | note
+    kind: str  # emit | drop | invoke | failure | schedule | replay | note | fault | email
     region: str
     what: str  # the event (EventID or detail-type) or the note
     subject: str = ""  # the snapshot or run it is about
@@ -26,6 +33,7 @@ class Entry:
     duration_ms: float = 0.0
     api_calls: int = 0
     replay: bool = False
+    when: datetime | None = None  # the virtual time (timed mode)
 
 
 @dataclass
@@ -33,14 +41,25 @@ class Timeline:
     started: float = field(default_factory=time.monotonic)
     entries: list[Entry] = field(default_factory=list)
     api_calls: Counter[str] = field(default_factory=Counter)
+    # handler API calls refused for an AWS limit, by error code
+    refused_calls: Counter[str] = field(default_factory=Counter)
+    clock: VirtualClock | None = None
 
     def now(self) -> float:
+        if self.clock is not None:
+            return self.clock.elapsed()
         return time.monotonic() - self.started
 
     def add(self, kind: str, region: str, what: str, **fields: Any) -> Entry:
+        if self.clock is not None:
+            fields.setdefault("when", self.clock.now())
         entry = Entry(at=self.now(), kind=kind, region=region, what=what, **fields)
         self.entries.append(entry)
         return entry
+
+    def emails(self) -> list[Entry]:
+        """One entry per email SES accepted (``when``: its virtual send time)."""
+        return [e for e in self.entries if e.kind == "email"]
 
     def invocations(self) -> list[Entry]:
         return [e for e in self.entries if e.kind == "invoke"]
@@ -53,7 +72,12 @@ class Timeline:
         ``event → handler  ok|ERR result``."""
         lines = []
         for entry in self.entries:
-            head = f"+{entry.at:6.2f}s  {entry.region:<10} {entry.kind:<8}"
+            stamp = (
+                f"+{timedelta(seconds=round(entry.at))}"
+                if self.clock is not None
+                else f"+{entry.at:6.2f}s"
+            )
+            head = f"{stamp}  {entry.region:<10} {entry.kind:<8}"
             if entry.kind == "invoke":
                 mark = "ok " if entry.ok else "ERR"
                 notes = [f"{entry.duration_ms:.0f} ms", f"{entry.api_calls} API calls"]

@@ -1,0 +1,275 @@
+"""AWS's RDS limits as the local AWS enforces them in moto (rds_backup/local/limits.py):
+the refusals with AWS's codes and messages, DescribeAccountAttributes, adjustable quotas."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from moto import mock_aws
+
+from rds_backup.local import limits
+
+SOURCE, TARGET = "us-east-1", "us-west-2"
+ROLE = "arn:aws:iam::123456789012:role/export"
+# moto warns that AWS's export refusal is not in botocore's error shapes (it is not)
+pytestmark = pytest.mark.filterwarnings("ignore:.*ExportTaskLimitReachedFault does not match")
+
+
+@pytest.fixture
+def rds() -> Iterator[dict[str, Any]]:
+    limits.install()
+    limits.reset_quotas()
+    with mock_aws():
+        clients = {region: boto3.client("rds", region) for region in (SOURCE, TARGET)}
+        for region, client in clients.items():
+            client.create_db_instance(
+                DBInstanceIdentifier=f"db-{region}",
+                Engine="postgres",
+                DBInstanceClass="db.t4g.micro",
+                AllocatedStorage=20,
+                MasterUsername="app",
+                MasterUserPassword="local-only-password",
+            )
+        yield clients
+    limits.reset_quotas()
+
+
+@pytest.fixture
+def in_progress() -> Iterator[None]:
+    """What the timed emulator does: copies and exports stay in progress."""
+
+    def hold(kind: str, backend: Any, resource: Any) -> None:
+        if kind == "copy":
+            resource.status = "creating"
+        elif kind == "export":
+            resource.status = "STARTING"
+
+    limits.observe(hold)
+    yield
+    limits.unobserve(hold)
+
+
+def _snapshot(client: Any, region: str, name: str) -> str:
+    created = client.create_db_snapshot(
+        DBInstanceIdentifier=f"db-{region}", DBSnapshotIdentifier=name
+    )
+    return str(created["DBSnapshot"]["DBSnapshotArn"])
+
+
+def _refusal(call: Any, **kwargs: Any) -> dict[str, Any]:
+    with pytest.raises(ClientError) as caught:
+        call(**kwargs)
+    error: dict[str, Any] = caught.value.response["Error"]
+    assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    return error
+
+
+def _quotas(client: Any) -> dict[str, tuple[int, int]]:
+    found = client.describe_account_attributes()["AccountQuotas"]
+    return {q["AccountQuotaName"]: (q["Used"], q["Max"]) for q in found}
+
+
+def test_given_the_manual_snapshot_quota_is_full_when_creating_one_then_snapshot_quota_exceeded(
+    rds: dict[str, Any],
+) -> None:
+    # given
+    limits.set_quota(SOURCE, manual_snapshots=2)
+    _snapshot(rds[SOURCE], SOURCE, "one")
+    _snapshot(rds[SOURCE], SOURCE, "two")
+
+    # when
+    error = _refusal(
+        rds[SOURCE].create_db_snapshot,
+        DBInstanceIdentifier=f"db-{SOURCE}",
+        DBSnapshotIdentifier="three",
+    )
+
+    # then
+    assert error["Code"] == "SnapshotQuotaExceeded"
+    assert error["Message"] == "Cannot create more than 2 manual snapshots"
+    _snapshot(rds[TARGET], TARGET, "elsewhere")  # the quota is per region
+
+
+def test_given_the_default_quota_when_a_hundred_manual_snapshots_exist_then_the_next_is_refused(
+    rds: dict[str, Any],
+) -> None:
+    # given
+    for number in range(100):
+        _snapshot(rds[SOURCE], SOURCE, f"s{number}")
+
+    # when
+    error = _refusal(
+        rds[SOURCE].create_db_snapshot,
+        DBInstanceIdentifier=f"db-{SOURCE}",
+        DBSnapshotIdentifier="s100",
+    )
+
+    # then
+    assert (error["Code"], error["Message"]) == (
+        "SnapshotQuotaExceeded",
+        "Cannot create more than 100 manual snapshots",
+    )
+    assert _quotas(rds[SOURCE])["ManualSnapshots"] == (100, 100)
+
+
+def test_given_the_target_region_is_full_when_copying_into_it_then_the_destination_quota_refuses(
+    rds: dict[str, Any],
+) -> None:
+    # given
+    arn = _snapshot(rds[SOURCE], SOURCE, "source")
+    limits.set_quota(TARGET, manual_snapshots=1)
+    _snapshot(rds[TARGET], TARGET, "already-there")
+
+    # when
+    error = _refusal(
+        rds[TARGET].copy_db_snapshot,
+        SourceDBSnapshotIdentifier=arn,
+        TargetDBSnapshotIdentifier="copy",
+        SourceRegion=SOURCE,
+    )
+
+    # then
+    assert error["Message"] == "Cannot create more than 1 manual snapshots"
+
+
+def test_given_twenty_copies_in_progress_when_another_starts_then_the_copy_limit_refuses(
+    rds: dict[str, Any], in_progress: None
+) -> None:
+    # given
+    arn = _snapshot(rds[SOURCE], SOURCE, "source")
+    for number in range(20):
+        rds[TARGET].copy_db_snapshot(
+            SourceDBSnapshotIdentifier=arn,
+            TargetDBSnapshotIdentifier=f"c{number}",
+            SourceRegion=SOURCE,
+        )
+
+    # when
+    error = _refusal(
+        rds[TARGET].copy_db_snapshot,
+        SourceDBSnapshotIdentifier=arn,
+        TargetDBSnapshotIdentifier="c20",
+        SourceRegion=SOURCE,
+    )
+
+    # then
+    assert (error["Code"], error["Message"]) == (
+        "SnapshotQuotaExceeded",
+        "Cannot copy more than 20 snapshots across regions",
+    )
+
+
+def test_given_a_copy_lands_when_another_starts_then_its_slot_is_free_again(
+    rds: dict[str, Any], in_progress: None
+) -> None:
+    # given
+    limits.set_quota(TARGET, copies=1)
+    arn = _snapshot(rds[SOURCE], SOURCE, "source")
+    rds[TARGET].copy_db_snapshot(
+        SourceDBSnapshotIdentifier=arn, TargetDBSnapshotIdentifier="c0", SourceRegion=SOURCE
+    )
+    assert limits.copies_in_progress(_backend(TARGET)) == 1
+
+    # when
+    _backend(TARGET).database_snapshots["c0"].status = "available"
+    rds[TARGET].copy_db_snapshot(
+        SourceDBSnapshotIdentifier=arn, TargetDBSnapshotIdentifier="c1", SourceRegion=SOURCE
+    )
+
+    # then
+    assert limits.copies_in_progress(_backend(TARGET)) == 1
+
+
+def test_given_five_exports_in_progress_across_regions_when_a_sixth_starts_then_it_is_refused(
+    rds: dict[str, Any], in_progress: None
+) -> None:
+    # given: the limit is per account, counted in every region
+    for number in range(5):
+        region = (SOURCE, TARGET)[number % 2]
+        arn = _snapshot(rds[region], region, f"e{number}")
+        rds[region].start_export_task(**_export(f"task{number}", arn))
+    arn = _snapshot(rds[SOURCE], SOURCE, "e5")
+
+    # when
+    error = _refusal(rds[SOURCE].start_export_task, **_export("task5", arn))
+
+    # then
+    assert (error["Code"], error["Message"]) == (
+        "ExportTaskLimitReachedFault",
+        "You have reached the limit of 5 concurrent export tasks",
+    )
+    assert limits.exports_in_progress("123456789012") == 5
+
+
+def test_given_an_adjusted_export_limit_when_exports_complete_then_slots_free(
+    rds: dict[str, Any],
+) -> None:
+    # given: no observer, so moto's exports complete at once (the instant mode)
+    limits.set_quota(exports=1)
+    for number in range(3):
+        arn = _snapshot(rds[SOURCE], SOURCE, f"e{number}")
+        # when
+        rds[SOURCE].start_export_task(**_export(f"task{number}", arn))
+
+    # then
+    assert limits.exports_in_progress("123456789012") == 0
+
+
+def test_given_snapshots_when_describing_account_attributes_then_used_and_max_are_the_region_s(
+    rds: dict[str, Any],
+) -> None:
+    # given
+    limits.set_quota(SOURCE, manual_snapshots=250)
+    _snapshot(rds[SOURCE], SOURCE, "one")
+    _snapshot(rds[SOURCE], SOURCE, "two")
+
+    # when
+    source, target = _quotas(rds[SOURCE]), _quotas(rds[TARGET])
+
+    # then
+    assert source["ManualSnapshots"] == (2, 250)
+    assert source["ManualClusterSnapshots"] == (0, 100)
+    assert source["DBInstances"][0] == 1
+    assert target["ManualSnapshots"] == (0, 100)
+
+
+def test_given_an_unknown_quota_name_when_setting_it_then_it_is_refused() -> None:
+    with pytest.raises(TypeError, match="unknown quota"):
+        limits.set_quota(snapshots=3)
+
+
+def test_given_install_twice_when_refusing_then_the_patch_is_applied_once(
+    rds: dict[str, Any],
+) -> None:
+    # given
+    limits.install()
+    limits.set_quota(SOURCE, manual_snapshots=1)
+    _snapshot(rds[SOURCE], SOURCE, "one")
+
+    # when / then
+    error = _refusal(
+        rds[SOURCE].create_db_snapshot,
+        DBInstanceIdentifier=f"db-{SOURCE}",
+        DBSnapshotIdentifier="two",
+    )
+    assert error["Message"] == "Cannot create more than 1 manual snapshots"
+
+
+def _export(identifier: str, arn: str) -> dict[str, str]:
+    return {
+        "ExportTaskIdentifier": identifier,
+        "SourceArn": arn,
+        "S3BucketName": "bucket",
+        "IamRoleArn": ROLE,
+        "KmsKeyId": "key",
+    }
+
+
+def _backend(region: str) -> Any:
+    from moto.rds.models import rds_backends
+
+    return rds_backends["123456789012"][region]
