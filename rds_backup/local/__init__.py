@@ -12,6 +12,9 @@ in the open (docs/LOCAL_AWS.md):
 | `wiring`      | those rules loaded into local EventBridge, with SQS targets            |
 | `runner`      | the local Lambda runner (async retries, on-failure destinations)       |
 | `emulator`    | the RDS event emulator (0042, 0060, 0159/0160/0161; faults)            |
+| `clock`       | the virtual clock of timed mode (timers, schedule expressions)         |
+| `profiles`    | named duration profiles (snapshot, copy, export), seeded               |
+| `limits`      | AWS's RDS limits enforced in moto; DescribeAccountAttributes           |
 | `timeline`    | what happened, in order; `inventory`: what AWS holds afterwards        |
 | `demo`        | `rds-backup demo`                                                      |
 | `packaging`   | `serverless package`, cached                                           |
