@@ -9,11 +9,13 @@
 | RDS-EVENT-0061 copy canceled       | RdsSnapshotEvent         | rds-0061-copy-canceled.json      |
 | RDS-EVENT-0159/0160/0161 export    | RdsSnapshotEvent         | rds-0159/0160/0161-export-*.json |
 | Lambda on-failure destination      | LambdaFailureEvent       | lambda-invocation-failure.json   |
+| "Snapshot Quota Reached"           | SnapshotQuotaEvent       | snapshot-quota-reached.json      |
 """
 
 from events.backup_requested import BackupRequestedEvent
 from events.envelope import EventBridgeEvent
 from events.lambda_failure import LambdaFailureEvent
+from events.quota import SnapshotQuotaEvent
 from events.rds import RdsEventKind, RdsSnapshotEvent
 from events.samples import load_sample, sample_names
 from events.schedule import ScheduledEvent
@@ -25,6 +27,7 @@ __all__ = [
     "RdsEventKind",
     "RdsSnapshotEvent",
     "ScheduledEvent",
+    "SnapshotQuotaEvent",
     "load_sample",
     "sample_names",
 ]

@@ -1,6 +1,9 @@
-"""copy_snapshot: RDS-EVENT-0042 (manual snapshot created, source region) → cross-region copy.
+"""copy_snapshot: the copy slots. RDS-EVENT-0042 (our snapshot created, source region) →
+cross-region copy; RDS-EVENT-0060/0061 (a copy ended, target region, forwarded) → the freed
+copy slot starts the oldest waiting copy (rds_backup/limits.py).
 
-Event model: events/rds.py (RdsSnapshotEvent). Sample: rds-0042-snapshot-created.json.
+Event model: events/rds.py (RdsSnapshotEvent). Samples: rds-0042-snapshot-created.json,
+rds-0060-copy-finished.json, rds-0061-copy-canceled.json.
 Rule and IAM: infra/functions/copy_snapshot.yml.
 """
 
@@ -13,16 +16,20 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from events import RdsEventKind, RdsSnapshotEvent
 from events.parse import parse_event
 from rds_backup.aws import get_aws
-from rds_backup.copy_step import on_snapshot_created
+from rds_backup.copy_step import on_copy_ended, on_snapshot_created
 from rds_backup.observability import logger, metrics
 from rds_backup.settings import load_settings
+
+COPY_ENDED = {RdsEventKind.COPY_FINISHED, RdsEventKind.COPY_CANCELED}
 
 
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     parsed: RdsSnapshotEvent = parse_event(event, RdsSnapshotEvent)
-    if parsed.kind is not RdsEventKind.SNAPSHOT_CREATED:
-        logger.info("ignored: not a snapshot-created event", kind=parsed.kind.value)
-        return {"skipped": parsed.kind.value}
-    return on_snapshot_created(load_settings(), get_aws(), parsed)
+    if parsed.kind is RdsEventKind.SNAPSHOT_CREATED:
+        return on_snapshot_created(load_settings(), get_aws(), parsed)
+    if parsed.kind in COPY_ENDED:
+        return on_copy_ended(load_settings(), get_aws(), parsed)
+    logger.info("ignored: neither a snapshot created nor a copy ended", kind=parsed.kind.value)
+    return {"skipped": parsed.kind.value}

@@ -1,6 +1,9 @@
-"""export_snapshot: RDS-EVENT-0060 (copy finished, target region) → export the copy to S3.
+"""export_snapshot: the export slots. RDS-EVENT-0060 (copy finished, target region) → export
+the copy to S3; RDS-EVENT-0159/0160/0161 (an export ended, either region) → the freed export
+slot starts the oldest waiting export (rds_backup/limits.py).
 
-Event model: events/rds.py (RdsSnapshotEvent). Sample: rds-0060-copy-finished.json.
+Event model: events/rds.py (RdsSnapshotEvent). Samples: rds-0060-copy-finished.json,
+rds-0159-export-failed.json, rds-0160-export-canceled.json, rds-0161-export-completed.json.
 Rule and IAM: infra/functions/export_snapshot.yml (the event is forwarded from the target
 region by infra/target-region/).
 """
@@ -14,16 +17,24 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from events import RdsEventKind, RdsSnapshotEvent
 from events.parse import parse_event
 from rds_backup.aws import get_aws
-from rds_backup.export_step import on_copy_finished
+from rds_backup.export_step import on_copy_finished, on_export_ended
 from rds_backup.observability import logger, metrics
 from rds_backup.settings import load_settings
+
+EXPORT_ENDED = {
+    RdsEventKind.EXPORT_COMPLETED,
+    RdsEventKind.EXPORT_FAILED,
+    RdsEventKind.EXPORT_CANCELED,
+}
 
 
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     parsed: RdsSnapshotEvent = parse_event(event, RdsSnapshotEvent)
-    if parsed.kind is not RdsEventKind.COPY_FINISHED:
-        logger.info("ignored: not a copy-finished event", kind=parsed.kind.value)
-        return {"skipped": parsed.kind.value}
-    return on_copy_finished(load_settings(), get_aws(), parsed)
+    if parsed.kind is RdsEventKind.COPY_FINISHED:
+        return on_copy_finished(load_settings(), get_aws(), parsed)
+    if parsed.kind in EXPORT_ENDED:
+        return on_export_ended(load_settings(), get_aws(), parsed)
+    logger.info("ignored: neither a copy finished nor an export ended", kind=parsed.kind.value)
+    return {"skipped": parsed.kind.value}

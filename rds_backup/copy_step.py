@@ -1,17 +1,24 @@
-"""Second link: our source snapshot is available → copy it into the target region."""
+"""Second link: copies into the target region, started through the copy slots.
+
+- RDS-EVENT-0042 (our source snapshot created, source region): check that the event's
+  snapshot is ours and available (an early event is retried), then fill the copy slots,
+  oldest waiting copy first (and the export slots for source exports, STORE_TO_SOURCE_S3).
+- RDS-EVENT-0060 / 0061 (a copy into the target region finished / was canceled): a copy
+  slot is free, so fill the copy slots.
+
+Which copy starts when is decided by :mod:`rds_backup.limits`; the call is
+:func:`rds_backup.copies.copy_to_target`.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from events.rds import RdsSnapshotEvent
 from rds_backup import tags
 from rds_backup.aws import Aws
-from rds_backup.errors import is_code, step_failed
-from rds_backup.exports import start_export
-from rds_backup.observability import count, logger
+from rds_backup.limits import fill_copies, fill_exports, read_view
+from rds_backup.scope import out_of_scope
 from rds_backup.settings import Settings
 from rds_backup.snapshots import event_snapshot
 
@@ -24,52 +31,19 @@ def on_snapshot_created(settings: Settings, aws: Aws, event: RdsSnapshotEvent) -
     )
     if isinstance(source, str):
         return {"skipped": source}
-    result: dict[str, Any] = {"copy": copy_to_target(settings, aws, source)}
-    if "source" in source.exports:
-        started = start_export(
-            settings,
-            aws,
-            region=source.region,
-            snapshot=source.identifier,
-            snapshot_arn=source.arn,
-            database=source.database,
-            redrive=event.is_replay,
-        )
-        result["source_export"] = {"id": started.export_id, "outcome": started.outcome}
+    source_exports = "source" in source.exports
+    view = read_view(settings, aws, STEP, exports=source_exports)
+    result: dict[str, Any] = {"copies": fill_copies(settings, aws, STEP, view).as_dict()}
+    if source_exports:
+        redrive = {source.identifier} if event.is_replay else set()
+        filled = fill_exports(settings, aws, STEP, view, redrive=redrive)
+        result["exports"] = filled.as_dict()
     return result
 
 
-def copy_to_target(settings: Settings, aws: Aws, source: tags.Owned) -> str:
-    """CopyDBSnapshot, called in the target region with the source ARN; same id there."""
-    copy_tags = tags.user_tags(source.tags) | tags.ours(
-        settings, source.database, source.run, tags.Role.COPY, ",".join(source.exports)
-    )
-    request: dict[str, Any] = {
-        "SourceDBSnapshotIdentifier": source.arn,
-        "TargetDBSnapshotIdentifier": source.identifier,
-        "KmsKeyId": settings.keys.target,
-        "SourceRegion": settings.source_region,  # boto3 presigns the cross-region request
-        "Tags": tags.as_list(copy_tags),
-        "CopyTags": False,
-    }
-    if settings.target_option_group:
-        request["OptionGroupName"] = settings.target_option_group
-    try:
-        aws.rds(settings.target_region).copy_db_snapshot(**request)
-    except (ClientError, BotoCoreError) as error:
-        if isinstance(error, ClientError) and is_code(
-            error, "DBSnapshotAlreadyExists", "DBSnapshotAlreadyExistsFault"
-        ):
-            logger.info("copy already exists; duplicate or replayed event")
-            return "exists"
-        raise step_failed(
-            STEP,
-            error,
-            database=source.database,
-            snapshot=source.identifier,
-            region=settings.target_region,
-            key=settings.keys.target,
-        ) from error
-    logger.info("copy started", target_region=settings.target_region)
-    count("CopyStarted")
-    return "started"
+def on_copy_ended(settings: Settings, aws: Aws, event: RdsSnapshotEvent) -> dict[str, Any]:
+    """A copy into the target region finished or was canceled: its slot is free."""
+    if skipped := out_of_scope(settings, event.snapshot, [settings.target_region]):
+        return {"skipped": skipped}
+    view = read_view(settings, aws, STEP, exports=False)
+    return {"copies": fill_copies(settings, aws, STEP, view).as_dict()}

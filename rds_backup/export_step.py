@@ -1,4 +1,13 @@
-"""Third link: the copy is available in the target region → export it to TARGET_BUCKET."""
+"""Third link: exports to S3, started through the export slots (5 per account).
+
+- RDS-EVENT-0060 (our copy is available in the target region; forwarded): check that the
+  copy is ours and available, then fill the export slots, oldest waiting export first. A
+  replayed 0060 re-drives a failed export of that copy (a new attempt, -a2, -a3, ...).
+- RDS-EVENT-0159 / 0160 / 0161 (an export ended, either region): a slot is free, so fill.
+
+Which export starts when is decided by :mod:`rds_backup.limits`; the call is
+:func:`rds_backup.exports.begin_export`.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +16,8 @@ from typing import Any
 from events.rds import RdsSnapshotEvent
 from rds_backup import tags
 from rds_backup.aws import Aws
-from rds_backup.exports import start_export
+from rds_backup.limits import fill_exports
+from rds_backup.scope import out_of_scope
 from rds_backup.settings import Settings
 from rds_backup.snapshots import event_snapshot
 
@@ -21,13 +31,13 @@ def on_copy_finished(settings: Settings, aws: Aws, event: RdsSnapshotEvent) -> d
     )
     if isinstance(copy, str):
         return {"skipped": copy}
-    started = start_export(
-        settings,
-        aws,
-        region=copy.region,
-        snapshot=copy.identifier,
-        snapshot_arn=copy.arn,
-        database=copy.database,
-        redrive=event.is_replay,
-    )
-    return {"export": started.export_id, "outcome": started.outcome}
+    redrive = {copy.identifier} if event.is_replay else set()
+    return {"exports": fill_exports(settings, aws, STEP, redrive=redrive).as_dict()}
+
+
+def on_export_ended(settings: Settings, aws: Aws, event: RdsSnapshotEvent) -> dict[str, Any]:
+    """An export ended (completed, failed or canceled): its slot is free."""
+    regions = [settings.source_region, settings.target_region]
+    if skipped := out_of_scope(settings, event.snapshot, regions):
+        return {"skipped": skipped}
+    return {"exports": fill_exports(settings, aws, STEP).as_dict()}

@@ -12,7 +12,8 @@ from rds_backup.aws import Aws
 from rds_backup.errors import is_code, step_failed
 from rds_backup.naming import export_id
 from rds_backup.observability import count, logger
-from rds_backup.settings import ConfigError, Settings
+from rds_backup.settings import Settings
+from rds_backup.tags import Owned
 
 COMPLETE = "COMPLETE"
 FAILED = frozenset({"FAILED", "CANCELED"})
@@ -75,65 +76,33 @@ def pick_latest(
     return max(found, key=lambda a: a.attempt, default=None)
 
 
-@dataclass(frozen=True)
-class ExportStart:
-    outcome: str  # started | exists | failed-earlier
-    attempt: ExportAttempt | None
-    export_id: str
+def begin_export(settings: Settings, aws: Aws, snapshot: Owned, attempt: int = 1) -> str:
+    """Start export attempt ``attempt`` of our ``snapshot`` to its region's bucket:
+    "started", or "exists" when that attempt was already started (a duplicate, a racing
+    filler). When to start is decided by :mod:`rds_backup.limits`.
 
-
-def start_export(
-    settings: Settings,
-    aws: Aws,
-    *,
-    region: str,
-    snapshot: str,
-    snapshot_arn: str,
-    database: str,
-    redrive: bool,
-) -> ExportStart:
-    """Start the export of ``snapshot`` to the bucket of ``region``, once.
-
-    An attempt that exists and has not failed is the work done. A failed attempt is only
-    retried on a re-drive (a replayed event or reconcile): the failure was already
-    reported, and retrying blindly on every duplicate would repeat it.
+    Raises StepFailed for anything else, keeping AWS's code (ExportTaskLimitReachedFault
+    means: no slot, the step waits), with the key named on KMS faults.
     """
+    region = snapshot.region
     bucket = settings.source_bucket if region == settings.source_region else settings.target_bucket
-    # The first attempt is started blind and the attempts are read only when it is refused:
-    # one call in the usual case instead of a DescribeExportTasks and then the start.
-    identifier = export_id(snapshot, region, 1)
+    identifier = export_id(snapshot.identifier, region, attempt)
     try:
-        _start(settings, aws, region, bucket, snapshot_arn, identifier)
-    except (ClientError, ConfigError) as refused:
-        # Already there, or refused for another reason (a quota, a key): what exists decides,
-        # exactly as if it had been read first.
-        latest = latest_attempt(aws, region, snapshot_arn, snapshot)
-        if latest is not None and not latest.failed:
-            logger.info("export already started", export=latest.export_id, status=latest.status)
-            return ExportStart("exists", latest, latest.export_id)
-        if latest is not None and not redrive:
-            logger.warning("export failed earlier; waiting for a re-drive", export=latest.export_id)
-            return ExportStart("failed-earlier", latest, latest.export_id)
-        if latest is None:
-            if isinstance(refused, ClientError) and _already_exists(refused):
-                return ExportStart("exists", None, identifier)
-            if isinstance(refused, ConfigError):
-                raise
-            raise _export_failed(settings, refused, database, snapshot, region) from refused
-        identifier = export_id(snapshot, region, latest.attempt + 1)
-        try:
-            _start(settings, aws, region, bucket, snapshot_arn, identifier)
-        except ClientError as error:
-            if _already_exists(error):
-                return ExportStart("exists", None, identifier)
-            raise _export_failed(settings, error, database, snapshot, region) from error
-        except BotoCoreError as error:
-            raise _export_failed(settings, error, database, snapshot, region) from error
+        _start(settings, aws, region, bucket, snapshot.arn, identifier)
+    except ClientError as error:
+        if _already_exists(error):
+            logger.info("export already started", export=identifier)
+            return "exists"
+        raise _export_failed(
+            settings, error, snapshot.database, snapshot.identifier, region
+        ) from error
     except BotoCoreError as error:
-        raise _export_failed(settings, error, database, snapshot, region) from error
+        raise _export_failed(
+            settings, error, snapshot.database, snapshot.identifier, region
+        ) from error
     logger.info("export started", export=identifier, bucket=bucket, region=region)
     count("ExportStarted")
-    return ExportStart("started", None, identifier)
+    return "started"
 
 
 def _start(

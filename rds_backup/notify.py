@@ -24,6 +24,7 @@ from botocore.exceptions import ClientError
 from events.backup_requested import BackupRequestedEvent
 from events.lambda_failure import LambdaFailureEvent
 from events.parse import parse_event
+from events.quota import SnapshotQuotaEvent
 from events.rds import RdsEventKind, RdsSnapshotEvent
 from events.schedule import ScheduledEvent
 from rds_backup import clock, mail
@@ -52,6 +53,9 @@ NOTIFY_EVENTS = {
     RdsEventKind.EXPORT_FAILED,
     RdsEventKind.EXPORT_CANCELED,
     RdsEventKind.COPY_CANCELED,
+    # The copy is available: the source can be released now, and a run with no export
+    # tonight (EXPORT_EVERY_DAYS) is done.
+    RdsEventKind.COPY_FINISHED,
 }
 EXPORT_REMEDY = (
     "Fix what the cause names (usually the export role's S3 or KMS permissions, the bucket "
@@ -172,6 +176,41 @@ def on_handler_failure(
     )
     logger.append_keys(failed_function=step, snapshot=snapshot, run=run)
     key = f"handler-failed:{detail.request_context.request_id}"
+    return {"email": send_once(settings, aws, key, report, context)}
+
+
+def on_quota_reached(
+    settings: Settings, aws: Aws, event: SnapshotQuotaEvent, context: Any = None
+) -> dict[str, Any]:
+    """The manual snapshot quota stopped (part of) a run: one email per run and region."""
+    detail = event.detail
+    names = ", ".join(detail.databases) or "none named"
+    cause = (
+        f"The manual snapshot quota of {detail.region} is reached: {detail.used} of "
+        f"{detail.max} manual snapshots are in use and run {detail.run} needs {detail.needed} "
+        f"more. Not backed up tonight: {names}."
+    )
+    remedy = (
+        f"Raise the quota in {detail.region} (Service Quotas → Amazon RDS → 'Manual DB "
+        "instance snapshots'; DescribeAccountAttributes shows ManualSnapshots Used/Max), or "
+        "lower RETENTION_DAYS or KEEP_DAILY/KEEP_WEEKLY/KEEP_MONTHLY so cleanup keeps fewer "
+        f"(this stack holds about databases x (RETENTION_DAYS + 1 + generations kept) "
+        f"snapshots per region), or delete unneeded manual snapshots in {detail.region}. "
+        "Then start the missing databases with rds-backup start --db <database>."
+    )
+    report = FailureReport(
+        stack=settings.stack_name,
+        step=f"{detail.step} (snapshot quota)",
+        cause=cause,
+        error_time=event.time,
+        remedy=remedy,
+        database=names if detail.databases else None,
+        run=detail.run,
+        region=detail.region,
+        code="SnapshotQuotaExceeded",
+    )
+    logger.append_keys(run=detail.run, region=detail.region)
+    key = f"quota:{detail.region}:{detail.run}"
     return {"email": send_once(settings, aws, key, report, context)}
 
 
@@ -316,6 +355,7 @@ def _what_failed(settings: Settings, payload: Any) -> tuple[str | None, str | No
 
 __all__ = [
     "on_handler_failure",
+    "on_quota_reached",
     "on_rds_event",
     "release_source",
     "send_once",

@@ -43,7 +43,11 @@ class RunState:
     def outcome(self) -> Outcome:
         if any(attempt is not None and attempt.failed for attempt in self.exports.values()):
             return Outcome.FAILED
-        if self.exports and all(a is not None and a.complete for a in self.exports.values()):
+        if not self.exports:
+            # Not an export night for this database (EXPORT_EVERY_DAYS): the copy is the run.
+            copied = self.copy is not None and self.copy.available
+            return Outcome.SUCCEEDED if copied else Outcome.PENDING
+        if all(a is not None and a.complete for a in self.exports.values()):
             return Outcome.SUCCEEDED
         return Outcome.PENDING
 

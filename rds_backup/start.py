@@ -1,4 +1,11 @@
-"""First link: create one tagged manual snapshot per database in the source region."""
+"""First link: create one tagged manual snapshot per database in the source region.
+
+Before creating anything, tonight's run is checked against the manual snapshot quota of
+both regions (rds_backup/limits.py: a source snapshot here, its copy there): databases that
+do not fit are named in one "Snapshot Quota Reached" event (→ one email) instead of
+half-running into refusals. Each database's snapshot is tagged with the exports its run
+expects: every night, or every EXPORT_EVERY_DAYS nights (rds_backup/capacity.py).
+"""
 
 from __future__ import annotations
 
@@ -8,10 +15,12 @@ from datetime import datetime
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from rds_backup import tags
+from rds_backup import capacity, tags
 from rds_backup.aws import Aws
 from rds_backup.errors import StepFailed, is_code, step_failed
-from rds_backup.naming import run_id, snapshot_id
+from rds_backup.inventory import owned_snapshots
+from rds_backup.limits import headroom, report_quota
+from rds_backup.naming import run_id, run_time, snapshot_id
 from rds_backup.observability import count, logger
 from rds_backup.settings import Settings
 
@@ -24,14 +33,18 @@ class StartResult:
     created: list[str] = field(default_factory=list)
     existing: list[str] = field(default_factory=list)
     failed: list[StepFailed] = field(default_factory=list)
+    over_quota: list[str] = field(default_factory=list)  # not started: manual snapshot quota
 
     def as_dict(self) -> dict[str, object]:
-        return {
+        result: dict[str, object] = {
             "run": self.run,
             "created": self.created,
             "existing": self.existing,
             "failed": {f.database: str(f) for f in self.failed},
         }
+        if self.over_quota:
+            result["over_quota"] = self.over_quota
+        return result
 
 
 class StartFailed(StepFailed):
@@ -57,11 +70,19 @@ def start_backup(
     one missing database neither blocks the others nor goes unreported.
     """
     result = StartResult(run=run_id(when))
-    exports = "source,target" if settings.store_to_source_s3 else "target"
     rds = aws.rds(settings.source_region)
-    for database in _selected(settings, databases, result):
+    for warning in capacity.plan(settings).warnings:
+        logger.warning("capacity warning", warning=warning)
+    wanted = _selected(settings, databases, result)
+    made = _already_made(settings, aws, result.run)
+    result.existing.extend(
+        snapshot_id(settings.snapshot_prefix, db, result.run) for db in wanted if db.lower() in made
+    )
+    todo = [db for db in wanted if db.lower() not in made]
+    for database in _within_quota(settings, aws, todo, result):
         identifier = snapshot_id(settings.snapshot_prefix, database, result.run)
         logger.append_keys(database=database, snapshot=identifier, run=result.run)
+        exports = _exports_tonight(settings, database, when)
         try:
             rds.create_db_snapshot(
                 DBInstanceIdentifier=database,
@@ -98,6 +119,40 @@ def start_backup(
         count("SnapshotFailed", len(result.failed))
         raise StartFailed(result)
     return result
+
+
+def _exports_tonight(settings: Settings, database: str, when: datetime) -> str:
+    """The exports tag of tonight's snapshot: "target" (and "source"), or "" on a night this
+    database is not exported (EXPORT_EVERY_DAYS > 1; the copy is still made)."""
+    if not capacity.export_due(settings, database, run_time(run_id(when)).date()):
+        return ""
+    return "source,target" if settings.store_to_source_s3 else "target"
+
+
+def _already_made(settings: Settings, aws: Aws, run: str) -> set[str]:
+    """Databases (lower case) whose snapshot of ``run`` exists in either region: a late,
+    duplicated or replayed start must not snapshot them again, even when notify already
+    released the source and only the copy remains."""
+    return {
+        owned.database.lower()
+        for region in (settings.source_region, settings.target_region)
+        for owned in owned_snapshots(settings, aws, region, STEP)
+        if owned.run == run
+    }
+
+
+def _within_quota(
+    settings: Settings, aws: Aws, databases: list[str], result: StartResult
+) -> list[str]:
+    """The databases whose snapshot and copy fit the manual snapshot quota of both regions
+    tonight; the others are named in one "Snapshot Quota Reached" event (→ one email)."""
+    if not databases:
+        return databases
+    fits, reached = headroom(settings, aws, databases, result.run, STEP)
+    if reached is not None:
+        result.over_quota = reached.databases
+        report_quota(settings, aws, reached)
+    return fits
 
 
 def _selected(

@@ -11,6 +11,7 @@ import pytest
 from moto import mock_aws
 
 from rds_backup.aws import Aws, get_aws
+from rds_backup.local import limits as local_limits
 from rds_backup.local.context import LocalContext
 from rds_backup.local.seed import WorldSpec, seed_world
 from rds_backup.settings import Settings, load_settings
@@ -47,6 +48,10 @@ PROJECT_VARS = [
     "DELETE_OLD_EXPORTS",
     "RECONCILE_GRACE_MINUTES",
     "STEP_DEADLINE_HOURS",
+    "EXPORT_DEADLINE_HOURS",
+    "EXPORT_EVERY_DAYS",
+    "MANUAL_SNAPSHOT_QUOTA",
+    "EXPORT_HOURS_ESTIMATE",
     "AWS_ENDPOINT_URL",
 ]
 
@@ -75,7 +80,10 @@ def spec() -> WorldSpec:
 
 @pytest.fixture
 def world(spec: WorldSpec, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
-    """In-process moto with the seeded world; its environment is exported for handlers."""
+    """In-process moto with the seeded world; its environment is exported for handlers.
+    AWS's RDS limits and DescribeAccountAttributes are added to moto (rds_backup/local/limits)."""
+    local_limits.install()
+    local_limits.reset_quotas()
     with mock_aws():
         env = seed_world(Aws(), spec)
         for key, value in env.items():

@@ -12,6 +12,7 @@ from events import (
     RdsEventKind,
     RdsSnapshotEvent,
     ScheduledEvent,
+    SnapshotQuotaEvent,
     load_sample,
     sample_names,
 )
@@ -23,6 +24,7 @@ MODELS = {
     "scheduled": ScheduledEvent,
     "backup-requested": BackupRequestedEvent,
     "lambda-invocation-failure": LambdaFailureEvent,
+    "snapshot-quota-reached": SnapshotQuotaEvent,
 }
 KINDS = {
     "rds-0042-snapshot-created": RdsEventKind.SNAPSHOT_CREATED,

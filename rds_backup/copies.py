@@ -1,0 +1,60 @@
+"""Cross-region copies: CopyDBSnapshot, called in the target region with the source ARN.
+
+The copy keeps the source's id (derived), so a second start of the same copy is refused by
+RDS as ``DBSnapshotAlreadyExists``: that is the work done. When to copy is decided by
+:mod:`rds_backup.limits` (at most 20 copies in flight per destination region).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from rds_backup import tags
+from rds_backup.aws import Aws
+from rds_backup.errors import is_code, step_failed
+from rds_backup.observability import count, logger
+from rds_backup.settings import Settings
+
+STEP = "copy"
+
+
+def copy_to_target(settings: Settings, aws: Aws, source: tags.Owned) -> str:
+    """Start the copy of ``source``; "started", or "exists" when it was already made.
+
+    Raises StepFailed (code kept: SnapshotQuotaExceeded for the copy limit or the manual
+    snapshot quota, KMS faults with the key named) for anything else.
+    """
+    copy_tags = tags.user_tags(source.tags) | tags.ours(
+        settings, source.database, source.run, tags.Role.COPY, ",".join(source.exports)
+    )
+    request: dict[str, Any] = {
+        "SourceDBSnapshotIdentifier": source.arn,
+        "TargetDBSnapshotIdentifier": source.identifier,
+        "KmsKeyId": settings.keys.target,
+        "SourceRegion": settings.source_region,  # boto3 presigns the cross-region request
+        "Tags": tags.as_list(copy_tags),
+        "CopyTags": False,
+    }
+    if settings.target_option_group:
+        request["OptionGroupName"] = settings.target_option_group
+    try:
+        aws.rds(settings.target_region).copy_db_snapshot(**request)
+    except (ClientError, BotoCoreError) as error:
+        if isinstance(error, ClientError) and is_code(
+            error, "DBSnapshotAlreadyExists", "DBSnapshotAlreadyExistsFault"
+        ):
+            logger.info("copy already exists; duplicate or replayed event")
+            return "exists"
+        raise step_failed(
+            STEP,
+            error,
+            database=source.database,
+            snapshot=source.identifier,
+            region=settings.target_region,
+            key=settings.keys.target,
+        ) from error
+    logger.info("copy started", snapshot=source.identifier, target_region=settings.target_region)
+    count("CopyStarted")
+    return "started"

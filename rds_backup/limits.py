@@ -1,0 +1,494 @@
+"""AWS's limits, in one place: every copy and export of the chain is started from here, and
+start_backup checks the manual snapshot quota here.
+
+Concurrency limits (they drain by themselves; DESIGN.md "Limits and real semantics")
+  exports  at most 5 in progress per account, all regions together ("You can have up to
+           five concurrent DB snapshot export tasks in progress per AWS account", RDS/Aurora
+           User Guide, "Creating snapshot export tasks"); refusal ExportTaskLimitReachedFault.
+  copies   at most 20 cross-region copy requests in progress per destination region (RDS
+           User Guide, "Copying a DB snapshot"); refusal SnapshotQuotaExceeded, "Cannot copy
+           more than 20 snapshots across regions".
+A step refused for one of these is *waiting*, never failed. The queue is not stored: it is
+derived from AWS state each time (principle 1), so a lost or late event loses nothing:
+  waiting copy    our source snapshot, available, with no copy in the target region;
+  waiting export  our snapshot (the copy; the source with STORE_TO_SOURCE_S3), available,
+                  whose run expects that export and that has no attempt yet, or whose
+                  failed attempt an operator re-drove (replay) while every slot was busy
+                  (tag ``rds-backup:retry-export`` = the failed attempt's id).
+Order: oldest run first; within a run, the snapshot made first; ties broken by a hash of run
+and database that changes every night, so no database always comes last.
+
+The event that frees a slot fills it at once: a copy ending (0060/0061) → copy_snapshot
+fills copy slots; an export ending (0159/0160/0161) or a copy becoming ready (0060) →
+export_snapshot fills export slots. Reconcile fills both every hour (lost events).
+
+No double start, and no counter of our own: every step's resource id is derived, so RDS
+refuses a second start of the same step (``*AlreadyExists*``), atomically; and RDS enforces
+each limit itself, atomically. A filler counts the free slots from the reads it made and
+starts at most that many, oldest first; two fillers racing (concurrent or duplicated events)
+find each other's start as AlreadyExists, count it as a slot used, and can at worst spend
+one refused call, after which the step is still waiting. A semaphore item of our own (a
+DynamoDB conditional counter) would be a second truth that drifts each time an ending event
+is lost, which RDS allows (best effort), and would need reconcile to repair it.
+
+The manual snapshot quota (does not drain)
+  100 manual DB snapshots per region by default, adjustable (DescribeAccountAttributes:
+  ``ManualSnapshots`` Used/Max). Exceeding it is *also* SnapshotQuotaExceeded ("Cannot create
+  more than 100 manual snapshots"), told apart from the copy limit by the message, or, when
+  the message says neither, by Used >= Max. It is reported at once, with the numbers and the
+  fix: a "Snapshot Quota Reached" event that notify turns into one email per run and region.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from events.quota import DETAIL_TYPE as QUOTA_DETAIL_TYPE
+from events.quota import SOURCE as QUOTA_SOURCE
+from rds_backup import tags
+from rds_backup.aws import Aws
+from rds_backup.copies import copy_to_target
+from rds_backup.errors import (
+    EXPORT_LIMIT_CODE,
+    SNAPSHOT_QUOTA_CODE,
+    StepFailed,
+    step_failed,
+)
+from rds_backup.exports import IN_FLIGHT, ExportAttempt, begin_export, pick_latest
+from rds_backup.inventory import export_tasks, manual_snapshots
+from rds_backup.naming import export_id, run_time
+from rds_backup.observability import count, logger
+from rds_backup.settings import Settings
+
+EXPORT_SLOTS = 5  # per account, all regions
+COPY_SLOTS = 20  # per destination region
+RETRY_EXPORT = f"{tags.NAMESPACE}retry-export"
+SETTLED = frozenset({"available", "failed"})
+COPY_LIMIT_TEXT = re.compile(r"cannot copy more than|across regions", re.IGNORECASE)
+MANUAL_QUOTA_TEXT = re.compile(r"manual (db )?(cluster )?snapshots", re.IGNORECASE)
+
+
+class Kind(StrEnum):
+    COPY = "copy"
+    EXPORT = "export"
+
+
+# --- what AWS holds, read once per pass ---------------------------------------------------
+
+
+@dataclass
+class View:
+    """Our snapshots in both regions, the copies in flight into the target region, and the
+    export tasks of both regions: everything a filler decides from."""
+
+    sources: dict[str, tags.Owned]  # lower-cased id → our source snapshot (source region)
+    copies: dict[str, tags.Owned]  # lower-cased id → our copy (target region)
+    copies_in_flight: int  # cross-region copies in progress into the target region (anyone's)
+    tasks: dict[str, list[dict[str, Any]]]  # region → every export task there
+
+    @property
+    def exports_in_flight(self) -> int:
+        return sum(
+            1
+            for tasks in self.tasks.values()
+            for task in tasks
+            if str(task.get("Status", "")).upper() in IN_FLIGHT
+        )
+
+    def latest(self, snapshot: tags.Owned) -> ExportAttempt | None:
+        return pick_latest(
+            (t for t in self.tasks.get(snapshot.region, ()) if t.get("SourceArn") == snapshot.arn),
+            snapshot.region,
+            snapshot.arn,
+            snapshot.identifier,
+        )
+
+
+def read_view(settings: Settings, aws: Aws, step: str, *, exports: bool = True) -> View:
+    """Both regions' manual snapshots and, with ``exports``, both regions' export tasks
+    (paginated listings; tags come with the snapshots, never one call per snapshot). A
+    failed read raises: deciding from a partial view could start too much."""
+    sources: dict[str, tags.Owned] = {}
+    copies: dict[str, tags.Owned] = {}
+    in_flight = 0
+    for region in (settings.source_region, settings.target_region):
+        for raw in manual_snapshots(aws, region, step):
+            owned = tags.owned(settings, raw, region)
+            status = str(raw.get("Status", "")).lower()
+            copying = (owned is not None and owned.role is tags.Role.COPY) or _copied_here(
+                raw, region
+            )
+            if region == settings.target_region and status not in SETTLED and copying:
+                in_flight += 1
+            if owned is None:
+                continue
+            if region == settings.source_region and owned.role is tags.Role.SOURCE:
+                sources[owned.identifier.lower()] = owned
+            elif region == settings.target_region and owned.role is tags.Role.COPY:
+                copies[owned.identifier.lower()] = owned
+    tasks = {
+        region: export_tasks(aws, region, step) if exports else []
+        for region in (settings.source_region, settings.target_region)
+    }
+    return View(sources, copies, in_flight, tasks)
+
+
+def _copied_here(raw: dict[str, Any], region: str) -> bool:
+    origin = raw.get("SourceRegion")
+    return isinstance(origin, str) and bool(origin) and origin != region
+
+
+# --- the waiting queue -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """One step waiting for a slot: copy ``snapshot`` into the target region, or export it
+    in its own region (attempt ``attempt``)."""
+
+    kind: Kind
+    snapshot: tags.Owned
+    attempt: int = 1
+
+    @property
+    def region(self) -> str:
+        return self.snapshot.region
+
+    @property
+    def label(self) -> str:
+        return f"{self.kind.value} {self.snapshot.region}/{self.snapshot.identifier}"
+
+
+def order_key(snapshot: tags.Owned) -> tuple[datetime, datetime, str]:
+    """Oldest run first; then the snapshot made first; then a per-night rotating tie-break."""
+    created = snapshot.raw.get("SnapshotCreateTime")
+    made = _utc(created) if isinstance(created, datetime) else run_time(snapshot.run)
+    rotation = hashlib.sha256(f"{snapshot.run}:{snapshot.database.lower()}".encode()).hexdigest()
+    return (run_time(snapshot.run), made, rotation)
+
+
+def waiting_copies(settings: Settings, view: View) -> list[Waiting]:
+    found = [
+        Waiting(Kind.COPY, source)
+        for key, source in view.sources.items()
+        if source.available and key not in view.copies
+    ]
+    return sorted(found, key=lambda w: order_key(w.snapshot))
+
+
+def waiting_exports(settings: Settings, view: View, redrive: Collection[str] = ()) -> list[Waiting]:
+    """Exports not yet started, oldest first. ``redrive``: lower-cased snapshot ids whose
+    failed attempt is re-driven now (a replayed 0060); a tagged retry counts the same."""
+    wanted = {
+        settings.source_region: ("source", view.sources.values()),
+        settings.target_region: ("target", view.copies.values()),
+    }
+    found = []
+    for name, snapshots in wanted.values():
+        for snapshot in snapshots:
+            if name not in snapshot.exports or not snapshot.available:
+                continue
+            latest = view.latest(snapshot)
+            if latest is None:
+                found.append(Waiting(Kind.EXPORT, snapshot))
+            elif latest.failed and (
+                snapshot.identifier.lower() in redrive
+                or snapshot.tags.get(RETRY_EXPORT) == latest.export_id
+            ):
+                found.append(Waiting(Kind.EXPORT, snapshot, latest.attempt + 1))
+    return sorted(found, key=lambda w: order_key(w.snapshot))
+
+
+def queue(settings: Settings, view: View) -> list[Waiting]:
+    """Every waiting step, copies first (each in its own order): what ``status`` shows."""
+    return waiting_copies(settings, view) + waiting_exports(settings, view)
+
+
+# --- filling free slots ----------------------------------------------------------------------
+
+
+@dataclass
+class Filled:
+    kind: Kind
+    free_before: int
+    started: list[str] = field(default_factory=list)
+    already: list[str] = field(default_factory=list)  # a racing filler started it first
+    waiting: list[str] = field(default_factory=list)  # still waiting, in queue order
+    refused: int = 0
+    quota: QuotaReached | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        result: dict[str, Any] = {
+            "free": self.free_before,
+            "started": self.started,
+            "waiting": len(self.waiting),
+        }
+        if self.already:
+            result["already"] = self.already
+        if self.refused:
+            result["refused"] = self.refused
+        if self.quota:
+            result["quota"] = self.quota.as_detail()
+        return result
+
+
+def fill_copies(settings: Settings, aws: Aws, step: str, view: View | None = None) -> Filled:
+    """Start the oldest waiting copies while the target region has copy slots free."""
+    view = view or read_view(settings, aws, step)
+    waiting = waiting_copies(settings, view)
+    filled = Filled(Kind.COPY, COPY_SLOTS - view.copies_in_flight)
+    free = filled.free_before
+    for position, item in enumerate(waiting):
+        if free <= 0:
+            filled.waiting = [w.label for w in waiting[position:]]
+            break
+        try:
+            outcome = copy_to_target(settings, aws, item.snapshot)
+        except StepFailed as failure:
+            if failure.code != SNAPSHOT_QUOTA_CODE:
+                raise
+            filled.refused += 1
+            count("StepRefused")
+            filled.waiting = [w.label for w in waiting[position:]]
+            reached = quota_reached(
+                settings, aws, settings.target_region, failure.cause, item.snapshot.run
+            )
+            if reached is not None:
+                reached.databases = [w.snapshot.database for w in waiting[position:]]
+                filled.quota = reached
+                report_quota(settings, aws, reached)
+            else:
+                logger.info("copy waits for a slot (20 in flight)", snapshot=item.label)
+            break
+        (filled.started if outcome == "started" else filled.already).append(item.label)
+        free -= 1
+    _log(filled)
+    return filled
+
+
+def fill_exports(
+    settings: Settings,
+    aws: Aws,
+    step: str,
+    view: View | None = None,
+    redrive: Collection[str] = (),
+) -> Filled:
+    """Start the oldest waiting exports while the account has export slots free."""
+    view = view or read_view(settings, aws, step)
+    waiting = waiting_exports(settings, view, {r.lower() for r in redrive})
+    filled = Filled(Kind.EXPORT, EXPORT_SLOTS - view.exports_in_flight)
+    free = filled.free_before
+    for position, item in enumerate(waiting):
+        if free <= 0:
+            filled.waiting = [w.label for w in waiting[position:]]
+            break
+        try:
+            outcome = begin_export(settings, aws, item.snapshot, item.attempt)
+        except StepFailed as failure:
+            if failure.code != EXPORT_LIMIT_CODE:
+                raise
+            filled.refused += 1
+            count("StepRefused")
+            filled.waiting = [w.label for w in waiting[position:]]
+            break
+        (filled.started if outcome == "started" else filled.already).append(item.label)
+        free -= 1
+    _remember_redrives(settings, aws, filled, waiting, redrive)
+    _log(filled)
+    return filled
+
+
+def _remember_redrives(
+    settings: Settings,
+    aws: Aws,
+    filled: Filled,
+    waiting: Sequence[Waiting],
+    redrive: Collection[str],
+) -> None:
+    """A re-drive that found no free slot is tagged on the snapshot, so it stays waiting."""
+    wanted = {r.lower() for r in redrive}
+    for item in waiting:
+        if item.snapshot.identifier.lower() not in wanted or item.attempt == 1:
+            continue
+        if item.label in filled.started or item.label in filled.already:
+            continue
+        failed_id = _export_id(item.snapshot, item.attempt - 1)
+        if item.snapshot.tags.get(RETRY_EXPORT) == failed_id:
+            continue
+        try:
+            aws.rds(item.region).add_tags_to_resource(
+                ResourceName=item.snapshot.arn, Tags=[{"Key": RETRY_EXPORT, "Value": failed_id}]
+            )
+        except (ClientError, BotoCoreError) as error:
+            raise step_failed(
+                Kind.EXPORT.value, error, snapshot=item.snapshot.identifier, region=item.region
+            ) from error
+        logger.info("re-driven export waits for a slot", snapshot=item.label)
+
+
+def _export_id(snapshot: tags.Owned, attempt: int) -> str:
+    return export_id(snapshot.identifier, snapshot.region, attempt)
+
+
+def _log(filled: Filled) -> None:
+    if filled.started or filled.waiting or filled.refused:
+        logger.info(
+            "slots filled",
+            kind=filled.kind.value,
+            free=filled.free_before,
+            started=len(filled.started),
+            waiting=len(filled.waiting),
+            refused=filled.refused,
+        )
+    if filled.started:
+        count(f"{filled.kind.value.title()}SlotFilled", len(filled.started))
+
+
+# --- the manual snapshot quota ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Usage:
+    region: str
+    used: int
+    max: int
+
+    @property
+    def free(self) -> int:
+        return max(0, self.max - self.used)
+
+
+def manual_snapshot_usage(aws: Aws, region: str, step: str) -> Usage:
+    """``ManualSnapshots`` Used/Max of the region (DescribeAccountAttributes)."""
+    try:
+        answer = aws.rds(region).describe_account_attributes()
+    except (ClientError, BotoCoreError) as error:
+        raise step_failed(step, error, region=region) from error
+    for quota in answer.get("AccountQuotas", []):
+        if quota.get("AccountQuotaName") == "ManualSnapshots":
+            return Usage(region, int(quota.get("Used", 0)), int(quota.get("Max", 0)))
+    raise StepFailed(
+        step,
+        "DescribeAccountAttributes did not report ManualSnapshots",
+        region=region,
+        code="QuotaUnknown",
+    )
+
+
+@dataclass
+class QuotaReached:
+    """The manual snapshot quota stops (part of) a run: who is not backed up, and why."""
+
+    region: str
+    used: int
+    max: int
+    needed: int
+    run: str
+    step: str
+    databases: list[str] = field(default_factory=list)
+
+    def as_detail(self) -> dict[str, Any]:
+        return {
+            "region": self.region,
+            "used": self.used,
+            "max": self.max,
+            "needed": self.needed,
+            "run": self.run,
+            "step": self.step,
+            "databases": self.databases,
+        }
+
+
+def quota_reached(
+    settings: Settings, aws: Aws, region: str, message: str, run: str
+) -> QuotaReached | None:
+    """A SnapshotQuotaExceeded in ``region``: the manual snapshot quota (returned, with the
+    numbers) or the copy limit (None: the step waits). Both variants of the text are
+    accepted; when the text names neither, Used >= Max decides."""
+    if COPY_LIMIT_TEXT.search(message) and not MANUAL_QUOTA_TEXT.search(message):
+        return None
+    usage = manual_snapshot_usage(aws, region, Kind.COPY.value)
+    if not MANUAL_QUOTA_TEXT.search(message) and usage.used < usage.max:
+        return None
+    return QuotaReached(region, usage.used, usage.max, 1, run, Kind.COPY.value)
+
+
+def report_quota(settings: Settings, aws: Aws, reached: QuotaReached) -> None:
+    """Put "Snapshot Quota Reached" on the default bus: notify emails it once per run and
+    region. Raises if the event cannot be put (a person must hear of it)."""
+    logger.error(
+        "manual snapshot quota reached",
+        region=reached.region,
+        used=reached.used,
+        max=reached.max,
+        needed=reached.needed,
+        databases=reached.databases,
+    )
+    count("SnapshotQuotaReached")
+    try:
+        answer = aws.events(settings.source_region).put_events(
+            Entries=[
+                {
+                    "Source": QUOTA_SOURCE,
+                    "DetailType": QUOTA_DETAIL_TYPE,
+                    "Detail": json.dumps(reached.as_detail()),
+                    "Resources": [],
+                }
+            ]
+        )
+    except (ClientError, BotoCoreError) as error:
+        raise step_failed(reached.step, error, region=settings.source_region) from error
+    if answer.get("FailedEntryCount"):
+        raise StepFailed(
+            reached.step,
+            "could not put the Snapshot Quota Reached event: "
+            + str(answer.get("Entries", [{}])[0].get("ErrorMessage", "")),
+            region=settings.source_region,
+            code="PutEventsFailed",
+        )
+
+
+def headroom(
+    settings: Settings, aws: Aws, databases: Sequence[str], run: str, step: str
+) -> tuple[list[str], QuotaReached | None]:
+    """Which of tonight's databases fit the manual snapshot quota in both regions (a source
+    snapshot in the source region, its copy in the target region), in a fair order that
+    rotates each night; and, when some do not fit, what to report."""
+    usages = [
+        manual_snapshot_usage(aws, region, step)
+        for region in (settings.source_region, settings.target_region)
+    ]
+    tightest = min(usages, key=lambda u: u.free)
+    if tightest.free >= len(databases):
+        return list(databases), None
+    ordered = sorted(
+        databases, key=lambda db: hashlib.sha256(f"{run}:{db.lower()}".encode()).hexdigest()
+    )
+    fits, refused = ordered[: tightest.free], ordered[tightest.free :]
+    reached = QuotaReached(
+        tightest.region,
+        tightest.used,
+        tightest.max,
+        len(databases),
+        run,
+        step,
+        sorted(refused),
+    )
+    return [db for db in databases if db in fits], reached
+
+
+def _utc(when: datetime) -> datetime:
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+
+
+def labels(items: Iterable[Waiting]) -> list[str]:
+    return [item.label for item in items]
