@@ -49,9 +49,9 @@ def _emitted(local: LocalAws, event_id: str) -> list[Entry]:
 
 def _snapshot(local: LocalAws, name: str, database: str = "orders") -> dict[str, Any]:
     rds = local.server.client("rds", SOURCE)
-    return rds.create_db_snapshot(DBInstanceIdentifier=database, DBSnapshotIdentifier=name)[
-        "DBSnapshot"
-    ]
+    created = rds.create_db_snapshot(DBInstanceIdentifier=database, DBSnapshotIdentifier=name)
+    snapshot: dict[str, Any] = created["DBSnapshot"]
+    return snapshot
 
 
 def test_given_timed_mode_when_a_snapshot_is_created_then_it_is_available_after_its_duration(

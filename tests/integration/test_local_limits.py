@@ -63,7 +63,7 @@ def _snapshot(client: Any, region: str, name: str) -> str:
 def _refusal(call: Any, **kwargs: Any) -> dict[str, Any]:
     with pytest.raises(ClientError) as caught:
         call(**kwargs)
-    error: dict[str, Any] = caught.value.response["Error"]
+    error: dict[str, Any] = dict(caught.value.response["Error"])
     assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
     return error
 
