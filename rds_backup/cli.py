@@ -38,6 +38,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     bench.add_argument("--json", action="store_true", help="print every figure as JSON")
     bench.add_argument("--quick", action="store_true", help="fewer repeats, smaller scales")
+    bench.add_argument(
+        "--fleet",
+        action="store_true",
+        help="a night of 5-100 databases under AWS's limits on the virtual clock (key: fleet)",
+    )
     add_operator_commands(commands)
     args = parser.parse_args(argv)
     if args.command in OPERATOR_COMMANDS:
@@ -56,6 +61,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         summary = run_demo(options)
         if args.json:
             print(dumps(summary))
+        return 0
+    if args.command == "bench" and args.fleet:
+        from rds_backup.local.bench import dumps
+        from rds_backup.local.bench.fleet import render_fleet, run_fleet
+
+        fleet = run_fleet(quick=args.quick)
+        print(dumps(fleet) if args.json else render_fleet(fleet))
         return 0
     if args.command == "bench":
         from rds_backup.local.bench import BenchOptions, dumps, render, run_bench

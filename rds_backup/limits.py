@@ -113,14 +113,20 @@ class View:
         )
 
 
-def read_view(settings: Settings, aws: Aws, step: str, *, exports: bool = True) -> View:
-    """Both regions' manual snapshots and, with ``exports``, both regions' export tasks
-    (paginated listings; tags come with the snapshots, never one call per snapshot). A
-    failed read raises: deciding from a partial view could start too much."""
-    sources: dict[str, tags.Owned] = {}
+def read_view(
+    settings: Settings, aws: Aws, step: str, *, exports: bool = True, sources: bool = True
+) -> View:
+    """What a filler decides from, in as few calls as possible: the target region's manual
+    snapshots (copies, copies in flight); with ``sources``, the source region's (sources
+    waiting to be copied, or to be exported with STORE_TO_SOURCE_S3); with ``exports``,
+    both regions' export tasks (the 5-export limit is per account). Paginated listings;
+    tags come with the snapshots, never one call per snapshot. A failed read raises:
+    deciding from a partial view could start too much."""
+    found_sources: dict[str, tags.Owned] = {}
     copies: dict[str, tags.Owned] = {}
     in_flight = 0
-    for region in (settings.source_region, settings.target_region):
+    regions = (settings.source_region,) if sources else ()
+    for region in (*regions, settings.target_region):
         for raw in manual_snapshots(aws, region, step):
             owned = tags.owned(settings, raw, region)
             status = str(raw.get("Status", "")).lower()
@@ -132,14 +138,14 @@ def read_view(settings: Settings, aws: Aws, step: str, *, exports: bool = True) 
             if owned is None:
                 continue
             if region == settings.source_region and owned.role is tags.Role.SOURCE:
-                sources[owned.identifier.lower()] = owned
+                found_sources[owned.identifier.lower()] = owned
             elif region == settings.target_region and owned.role is tags.Role.COPY:
                 copies[owned.identifier.lower()] = owned
     tasks = {
         region: export_tasks(aws, region, step) if exports else []
         for region in (settings.source_region, settings.target_region)
     }
-    return View(sources, copies, in_flight, tasks)
+    return View(found_sources, copies, in_flight, tasks)
 
 
 def _copied_here(raw: dict[str, Any], region: str) -> bool:
@@ -283,7 +289,7 @@ def fill_exports(
     redrive: Collection[str] = (),
 ) -> Filled:
     """Start the oldest waiting exports while the account has export slots free."""
-    view = view or read_view(settings, aws, step)
+    view = view or read_view(settings, aws, step, sources=settings.store_to_source_s3)
     waiting = waiting_exports(settings, view, {r.lower() for r in redrive})
     filled = Filled(Kind.EXPORT, EXPORT_SLOTS - view.exports_in_flight)
     free = filled.free_before

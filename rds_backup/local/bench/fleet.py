@@ -1,0 +1,395 @@
+"""A night of N databases under AWS's limits: the real handlers, the rules read from the
+generated CloudFormation, the local AWS in timed mode (virtual clock, sampled durations, 5
+exports per account, 20 copies per destination region, the manual snapshot quota).
+
+For each profile (``moderate``, ``large``) and N in {5, 20, 50, 100}:
+
+- ``makespan_hours``: from the nightly schedule to the last outcome email;
+- ``lower_bound_hours``: what no scheduler could beat with the same sampled durations.
+  With ``ready_i`` = snapshot_i + copy_i + two event latencies (copies unconstrained),
+  LB = max(max_i(ready_i + export_i), min_i ready_i + sum_i export_i / 5);
+- ``ratio`` = makespan / LB; ``dropped``: steps never started; emails by outcome; handler
+  API calls per database; calls refused for a limit; ``feasible_nightly`` = LB <= 20 h.
+
+A row whose lower bound does not fit one night (> 20 h) also runs 7 nights with exports
+spread (EXPORT_EVERY_DAYS as rds_backup/capacity.py recommends) and reports the longest gap
+between two exports of a database. ``nights``: 30 nights of 20 databases at RETENTION_DAYS=15
+with the default quota of 100 manual snapshots (the quota must be reported the first night it
+bites, never silence) and with the quota raised (steady state, peak snapshots per region).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from itertools import pairwise
+from typing import Any
+
+from rds_backup import capacity
+from rds_backup.local.bench.common import quiet_handlers
+from rds_backup.local.clock import VirtualClock
+from rds_backup.local.harness import LocalAws
+from rds_backup.local.profiles import Profile
+from rds_backup.local.profiles import get as get_profile
+from rds_backup.local.seed import WorldSpec
+from rds_backup.local.server import LocalServer
+from rds_backup.naming import run_id, snapshot_id
+from rds_backup.settings import parse_settings
+
+SEED = 7
+PROFILES = ("moderate", "large")
+SIZES = (5, 20, 50, 100)
+QUICK_SIZES = (5, 20)
+NIGHT_HOURS = 20.0  # a night's exports must end before the next night's chain needs slots
+SPREAD_NIGHTS = 7
+RETENTION_NIGHTS = 30
+RETENTION_DATABASES = 20
+START = datetime(2026, 1, 5, 2, 55, tzinfo=UTC)  # the nightly schedule fires at 03:00
+RAISED_QUOTA = 100_000
+PREFIX = "rds-backup"
+EXPORT_SLOTS = 5
+
+
+@dataclass(frozen=True)
+class Night:
+    """What one simulated run of the fleet produced."""
+
+    schedule: datetime
+    databases: tuple[str, ...]
+    local: LocalAws
+
+
+def databases(n: int) -> tuple[str, ...]:
+    return tuple(f"db{index:03d}" for index in range(n))
+
+
+def lower_bound(profile: Profile, names: tuple[str, ...], run: str, spec: WorldSpec) -> float:
+    """The issue's lower bound, in hours, from the same sampled durations the emulator uses."""
+    latency = profile.event_latency
+    ready, exports = [], []
+    for database in names:
+        identifier = snapshot_id(PREFIX, database, run)
+        ready.append(
+            profile.duration("snapshot", identifier, spec.source_region)
+            + latency
+            + profile.duration("copy", identifier, spec.target_region)
+            + latency
+        )
+        exports.append(profile.duration("export", identifier, spec.target_region))
+    longest = max(r + e for r, e in zip(ready, exports, strict=True))
+    packed = min(ready) + sum(exports, timedelta()) / EXPORT_SLOTS
+    return max(longest, packed).total_seconds() / 3600
+
+
+def _world(
+    server: LocalServer,
+    profile: Profile,
+    names: tuple[str, ...],
+    environment: dict[str, str],
+) -> LocalAws:
+    return LocalAws(
+        WorldSpec(databases=names),
+        server=server,
+        clock=VirtualClock(START),
+        profile=profile,
+        environment=environment,
+    )
+
+
+def fleet_row(server: LocalServer, profile_name: str, n: int) -> dict[str, Any]:
+    """One night of ``n`` databases, exports every night (EXPORT_EVERY_DAYS=1)."""
+    profile = get_profile(profile_name, seed=SEED)
+    names = databases(n)
+    spec = WorldSpec(databases=names)
+    schedule = START.replace(hour=3, minute=0)
+    run = run_id(schedule)
+    with quiet_handlers(), _world(server, profile, names, {}) as local:
+        # The default quota of 100 manual snapshots holds one night of up to 100 databases.
+        local.auto_schedules = {"reconcile", "cleanup"}
+        local.run_until(schedule - timedelta(minutes=1))
+        local.fire_schedule(schedule)
+        local.run_until_quiet(max_seconds=900)
+        row = _outcome(local, names, run, schedule, exports_expected=True)
+    bound = lower_bound(profile, names, run, spec)
+    row.update(
+        profile=profile_name,
+        databases=n,
+        lower_bound_hours=round(bound, 2),
+        ratio=round(row["makespan_hours"] / bound, 3) if bound else None,
+        feasible_nightly=bound <= NIGHT_HOURS,
+    )
+    return row
+
+
+def _outcome(
+    local: LocalAws, names: tuple[str, ...], run: str, schedule: datetime, exports_expected: bool
+) -> dict[str, Any]:
+    found = local.inventory()
+    ids = {snapshot_id(PREFIX, name, run) for name in names}
+    copies = {s.identifier for s in found.snapshots if s.role == "copy" and s.identifier in ids}
+    exported = {e.snapshot for e in found.exports if e.snapshot in ids}
+    emails = [m for m in found.emails if m.sent_at is not None]
+    last = max((m.sent_at for m in emails if m.sent_at), default=schedule)
+    calls = sum(local.timeline.api_calls.values())
+    refused = sum(local.refused_calls.values())
+    return {
+        "makespan_hours": round((last - schedule).total_seconds() / 3600, 2),
+        "dropped": (len(ids) - len(copies)) + (len(ids - exported) if exports_expected else 0),
+        "failure_emails": sum(1 for m in found.emails if m.outcome == "failure"),
+        "success_emails": sum(1 for m in found.emails if m.outcome == "success"),
+        "api_calls_per_database": round(calls / len(names), 1),
+        "refused_calls": refused,
+        "refused_share": round(refused / calls, 4) if calls else 0.0,
+    }
+
+
+def spread_row(server: LocalServer, profile_name: str, n: int) -> dict[str, Any]:
+    """Seven nights with exports spread across nights (a fleet too big for one night)."""
+    profile = get_profile(profile_name, seed=SEED)
+    names = databases(n)
+    hours = profile.medians["export"] / 60
+    every = _recommended(names, hours)
+    environment = {"EXPORT_EVERY_DAYS": str(every), "EXPORT_HOURS_ESTIMATE": f"{hours:.2f}"}
+    first = START.replace(hour=3, minute=0)
+    with quiet_handlers(), _world(server, profile, names, environment) as local:
+        local.set_quota(None, manual_snapshots=RAISED_QUOTA)
+        local.run_until(first + timedelta(days=SPREAD_NIGHTS - 1, hours=23), max_seconds=1800)
+        local.run_until_quiet(max_seconds=900)
+        found = local.inventory()
+    exported: dict[str, list[date]] = defaultdict(list)
+    for export in found.exports:
+        database, run = (
+            export.snapshot.removeprefix(f"{PREFIX}-").rsplit("-", 2)[0],
+            "-".join(export.snapshot.rsplit("-", 2)[1:]),
+        )
+        exported[database].append(datetime.strptime(run, "%Y%m%d-%H%M").date())
+    gaps = [_longest_gap(sorted(set(exported.get(name, []))), first.date()) for name in names]
+    success = [m for m in found.emails if m.outcome == "success"]
+    failure = [m for m in found.emails if m.outcome == "failure"]
+    return {
+        "profile": profile_name,
+        "databases": n,
+        "nights": SPREAD_NIGHTS,
+        "export_every_days": every,
+        "max_days_between_exports": max(gaps),
+        "never_exported": sum(1 for name in names if not exported.get(name)),
+        "success_emails": len(success),
+        "failure_emails": len(failure),
+        "expected_success_emails": n * SPREAD_NIGHTS,
+        "refused_calls": sum(local.refused_calls.values()),
+    }
+
+
+def _recommended(names: tuple[str, ...], hours: float) -> int:
+    settings = parse_settings(
+        {
+            "SOURCE_REGION": "us-east-1",
+            "TARGET_REGION": "us-west-2",
+            "DB_IDENTIFIER": ",".join(names),
+            "SOURCE_BUCKET": "bench-source",
+            "TARGET_BUCKET": "bench-target",
+            "KMS_KEY_ID": "mrk-00000000000000000000000000000000",
+            "EXPORT_ROLE_ARN": "arn:aws:iam::123456789012:role/bench",
+            "ADMIN_EMAIL": "dba@example.com",
+            "EXPORT_HOURS_ESTIMATE": f"{hours:.2f}",
+        }
+    )
+    return capacity.recommended_export_every_days(settings)
+
+
+def _longest_gap(days: list[date], first: date) -> int:
+    """Longest run of nights, within the simulated week, between two exports of a database
+    (the first export counted from the first night)."""
+    if not days:
+        return SPREAD_NIGHTS
+    points = [first - timedelta(days=1), *days] if days[0] > first else days
+    gaps = [(b - a).days for a, b in pairwise(points)]
+    return max(gaps, default=1)
+
+
+def retention_nights(server: LocalServer, quota: int | None) -> dict[str, Any]:
+    """30 nights of 20 databases at RETENTION_DAYS=15, with the default quota (None) or a
+    raised one: when the quota is first reported, and the snapshots held per region."""
+    profile = get_profile("moderate", seed=SEED)
+    names = databases(RETENTION_DATABASES)
+    first = START.replace(hour=3, minute=0)
+    peak = {"source": 0, "target": 0}
+    quota_nights: list[int] = []
+    success_by_night: list[int] = []
+    with quiet_handlers(), _world(server, profile, names, {"RETENTION_DAYS": "15"}) as local:
+        if quota is not None:
+            local.set_quota(None, manual_snapshots=quota)
+        seen_emails = 0
+        for night in range(RETENTION_NIGHTS):
+            local.run_until(first + timedelta(days=night, hours=23, minutes=59), max_seconds=900)
+            found = local.inventory()
+            fresh = found.emails[seen_emails:]
+            seen_emails = len(found.emails)
+            if any("quota" in m.subject.lower() for m in fresh):
+                quota_nights.append(night + 1)
+            success_by_night.append(sum(1 for m in fresh if m.outcome == "success"))
+            by_region: dict[str, int] = defaultdict(int)
+            for snapshot in found.snapshots:
+                by_region[snapshot.region] += 1
+            source, target = local.regions
+            peak["source"] = max(peak["source"], by_region[source])
+            peak["target"] = max(peak["target"], by_region[target])
+        failure = sum(
+            1 for m in found.emails if m.outcome == "failure" and "quota" not in m.subject.lower()
+        )
+    held = RETENTION_DATABASES * 16
+    return {
+        "databases": RETENTION_DATABASES,
+        "nights": RETENTION_NIGHTS,
+        "retention_days": 15,
+        "manual_snapshot_quota": quota or 100,
+        "planned_snapshots_per_region": held,
+        "first_quota_email_night": quota_nights[0] if quota_nights else None,
+        "quota_email_nights": quota_nights,
+        # The first night the quota cannot hold one more full night: used + N > max.
+        "expected_first_bite_night": math.floor((quota or 100) / RETENTION_DATABASES) + 1
+        if held > (quota or 100)
+        else None,
+        "success_emails_per_night": success_by_night,
+        "other_failure_emails": failure,
+        "peak_snapshots_per_region": peak,
+    }
+
+
+def measure(server: LocalServer, quick: bool = False) -> dict[str, Any]:
+    rows = []
+    spread = []
+    sizes = QUICK_SIZES if quick else SIZES
+    for profile_name in PROFILES:
+        for n in sizes:
+            row = fleet_row(server, profile_name, n)
+            rows.append(row)
+            if not row["feasible_nightly"] and not quick:
+                spread.append(spread_row(server, profile_name, n))
+    nights = {}
+    if not quick:
+        nights = {
+            "default_quota": retention_nights(server, None),
+            "raised_quota": retention_nights(server, 1000),
+        }
+    return {
+        "method": (
+            "the real handlers on the local AWS in timed mode (virtual clock, seed "
+            f"{SEED}, profiles moderate and large), rules from the generated CloudFormation, "
+            "AWS's limits enforced by the emulator; nightly schedule at 03:00, hourly "
+            "reconcile, daily cleanup"
+        ),
+        "fleet": rows,
+        "spread": spread,
+        "nights": nights,
+        "fleet_targets": targets(rows, spread, nights),
+    }
+
+
+def targets(
+    rows: list[dict[str, Any]], spread: list[dict[str, Any]], nights: dict[str, Any]
+) -> list[dict[str, Any]]:
+    feasible = [r for r in rows if r["feasible_nightly"]]
+    worst_ratio = max((r["ratio"] for r in feasible), default=0.0)
+    calls_refused = max((r["refused_share"] for r in rows), default=0.0)
+    healthy = all(
+        r["failure_emails"] == 0 and r["success_emails"] == r["databases"] for r in feasible
+    )
+    result = [
+        _target("ratio on every feasible row", worst_ratio, "<= 1.10", worst_ratio <= 1.10),
+        _target(
+            "steps dropped, every row",
+            sum(r["dropped"] for r in rows),
+            "0",
+            all(r["dropped"] == 0 for r in rows),
+        ),
+        _target(
+            "0 failure and N success emails on every feasible night",
+            healthy,
+            "true",
+            healthy,
+        ),
+        _target(
+            "refused calls, share of all calls (worst row)",
+            calls_refused,
+            "<= 0.10",
+            calls_refused <= 0.10,
+        ),
+    ]
+    if spread:
+        worst = max(s["max_days_between_exports"] - s["export_every_days"] for s in spread)
+        result.append(
+            _target(
+                "spread exports: days between exports minus EXPORT_EVERY_DAYS (worst)",
+                worst,
+                "<= 0",
+                worst <= 0 and all(s["never_exported"] == 0 for s in spread),
+            )
+        )
+    if nights:
+        default = nights["default_quota"]
+        told = default["first_quota_email_night"] == default["expected_first_bite_night"]
+        result.append(
+            _target(
+                "quota email the first night the default quota bites",
+                default["first_quota_email_night"],
+                default["expected_first_bite_night"],
+                told,
+            )
+        )
+    return result
+
+
+def _target(name: str, value: Any, target: str | int | None, passed: bool) -> dict[str, Any]:
+    return {"name": name, "value": value, "target": target, "pass": bool(passed)}
+
+
+def run_fleet(quick: bool = False) -> dict[str, Any]:
+    """``rds-backup bench --fleet``: its own moto server, every row, the targets."""
+    import time
+
+    started = time.monotonic()
+    server = LocalServer()
+    try:
+        result = measure(server, quick=quick)
+    finally:
+        server.stop()
+    result["wall_seconds"] = round(time.monotonic() - started, 1)
+    result["quick"] = quick
+    return result
+
+
+def render_fleet(result: dict[str, Any]) -> str:
+    lines = [
+        "Fleet: a night of N databases on the virtual clock (makespan = schedule to last email)",
+        f"  {'profile':<9}{'N':>4}{'makespan h':>12}{'LB h':>8}{'ratio':>7}{'dropped':>9}"
+        f"{'fail':>6}{'ok':>5}{'calls/db':>10}{'refused':>9}  feasible",
+    ]
+    for r in result["fleet"]:
+        lines.append(
+            f"  {r['profile']:<9}{r['databases']:>4}{r['makespan_hours']:>12}"
+            f"{r['lower_bound_hours']:>8}{r['ratio']:>7}{r['dropped']:>9}"
+            f"{r['failure_emails']:>6}{r['success_emails']:>5}{r['api_calls_per_database']:>10}"
+            f"{r['refused_calls']:>9}  {r['feasible_nightly']}"
+        )
+    for s in result["spread"]:
+        lines.append(
+            f"  spread {s['profile']} N={s['databases']}: EXPORT_EVERY_DAYS="
+            f"{s['export_every_days']}, max days between exports "
+            f"{s['max_days_between_exports']}, {s['success_emails']}/"
+            f"{s['expected_success_emails']} success emails, {s['failure_emails']} failures"
+        )
+    for name, n in result["nights"].items():
+        lines.append(
+            f"  {name}: first quota email on night {n['first_quota_email_night']} "
+            f"(expected {n['expected_first_bite_night']}), peak snapshots "
+            f"{n['peak_snapshots_per_region']}"
+        )
+    lines.append("Targets")
+    for t in result["fleet_targets"]:
+        mark = "PASS" if t["pass"] else "MISS"
+        lines.append(f"  {mark}  {t['name']}: {t['value']} (target {t['target']})")
+    lines.append(f"(wall time {result['wall_seconds']} s)")
+    return "\n".join(lines)
