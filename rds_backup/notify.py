@@ -27,7 +27,7 @@ from events.parse import parse_event
 from events.quota import SnapshotQuotaEvent
 from events.rds import RdsEventKind, RdsSnapshotEvent
 from events.schedule import ScheduledEvent
-from rds_backup import clock, mail
+from rds_backup import capacity, clock, mail
 from rds_backup.aws import Aws
 from rds_backup.errors import (
     QUOTA_CODES,
@@ -36,7 +36,7 @@ from rds_backup.errors import (
     is_code,
     step_failed,
 )
-from rds_backup.naming import run_id
+from rds_backup.naming import run_id, run_time
 from rds_backup.observability import count, logger
 from rds_backup.report import FailureReport, SuccessReport
 from rds_backup.runs import Outcome, RunState, load_run
@@ -306,6 +306,9 @@ def _success(settings: Settings, run: RunState, released: bool) -> SuccessReport
         copy_snapshot_id=run.snapshot_id,
         exports=run.export_reports(settings),
         source_snapshot_kept=run.source is not None and not released,
+        next_export=capacity.next_export_due(settings, run.database, run_time(run.run).date())
+        if settings.export_every_days > 1
+        else None,
     )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,8 @@ class SuccessReport:
     copy_snapshot_id: str
     exports: tuple[ExportReport, ...]
     source_snapshot_kept: bool
+    # EXPORT_EVERY_DAYS > 1: the next night this database is exported (None: every night)
+    next_export: date | None = None
 
 
 @dataclass(frozen=True)

@@ -1,18 +1,18 @@
-"""Recent runs per database, each step's state and age: what ``status`` prints."""
+"""Recent runs per database, each step's state and age, waiting steps with their place in
+the queue, and the next export night (EXPORT_EVERY_DAYS): what ``status`` prints."""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from rds_backup import tags
+from rds_backup import capacity, tags
 from rds_backup.arns import parse_snapshot_arn
 from rds_backup.aws import Aws
 from rds_backup.exports import pick_latest
-from rds_backup.inventory import export_tasks, owned_snapshots
+from rds_backup.limits import Kind, View, read_view, waiting_copies, waiting_exports
 from rds_backup.naming import run_time
 from rds_backup.runs import assemble
 from rds_backup.settings import Settings
@@ -45,45 +45,61 @@ class RunRow:
 def recent_runs(
     settings: Settings, aws: Aws, now: datetime, days: int, databases: Sequence[str] = ()
 ) -> list[RunRow]:
-    """One row per run of the last ``days`` days, newest first."""
-    snapshots: dict[str, dict[tags.Role, tags.Owned]] = defaultdict(dict)
-    for region in (settings.source_region, settings.target_region):
-        for owned in owned_snapshots(settings, aws, region, STEP):
-            snapshots[owned.identifier][owned.role] = owned
-    grouped: dict[str, dict[str, list[dict[str, Any]]]] = {}
-    for region in (settings.source_region, settings.target_region):
-        by_arn: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        for task in export_tasks(aws, region, STEP):
-            by_arn[str(task.get("SourceArn", ""))].append(task)
-        grouped[region] = by_arn
+    """One row per run of the last ``days`` days, newest first. A step waiting for a slot
+    (rds_backup/limits.py) shows as ``waiting N/M``: its place in the queue."""
+    view = read_view(settings, aws, STEP)
+    places = _places(settings, view)
+    wanted = {db.lower() for db in databases}
     rows = []
-    for identifier, roles in snapshots.items():
-        source, copy = roles.get(tags.Role.SOURCE), roles.get(tags.Role.COPY)
+    for identifier in set(view.sources) | set(view.copies):
+        source, copy = view.sources.get(identifier), view.copies.get(identifier)
         known = copy or source
-        if known is None or (databases and known.database not in databases):
+        if known is None or (wanted and known.database.lower() not in wanted):
             continue
         age = now - run_time(known.run)
         if age > timedelta(days=days):
             continue
 
-        def latest(region: str, arn: str, identifier: str = identifier) -> Any:
-            return pick_latest(grouped[region].get(arn, ()), region, arn, identifier)
+        def latest(region: str, arn: str, owned: tags.Owned = known) -> Any:
+            tasks = (t for t in view.tasks.get(region, ()) if t.get("SourceArn") == arn)
+            return pick_latest(tasks, region, arn, owned.identifier)
 
         run = assemble(settings, parse_snapshot_arn(known.arn), source, copy, latest)
         if run is None:
             continue
+        exports = {
+            region: attempt.status
+            if attempt
+            else places.get((Kind.EXPORT, region, identifier), "-")
+            for region, attempt in run.exports.items()
+        }
+        if not run.exports:
+            due = capacity.next_export_due(settings, run.database, run_time(run.run).date())
+            exports[settings.target_region] = f"next {due.isoformat()}"
         rows.append(
             RunRow(
                 database=run.database,
                 run=run.run,
                 age_hours=round(age.total_seconds() / 3600, 1),
                 source=source.status if source else "deleted",
-                copy=copy.status if copy else "-",
-                exports={r: (a.status if a else "-") for r, a in run.exports.items()},
+                copy=copy.status
+                if copy
+                else places.get((Kind.COPY, settings.source_region, identifier), "-"),
+                exports=exports,
                 outcome=run.outcome.value,
             )
         )
     return sorted(rows, key=lambda r: (r.run, r.database), reverse=True)
+
+
+def _places(settings: Settings, view: View) -> dict[tuple[Kind, str, str], str]:
+    """(kind, region, snapshot id) → "waiting N/M" for every step waiting for a slot."""
+    places = {}
+    for waiting in (waiting_copies(settings, view), waiting_exports(settings, view)):
+        for position, item in enumerate(waiting, start=1):
+            key = (item.kind, item.region, item.snapshot.identifier.lower())
+            places[key] = f"waiting {position}/{len(waiting)}"
+    return places
 
 
 def render(rows: Sequence[RunRow], settings: Settings) -> str:
