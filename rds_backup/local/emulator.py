@@ -104,14 +104,13 @@ class RdsEventEmulator:
         self.emitted: list[RdsEvent] = []
         self.clock = clock
         self.profile = profile
-        if clock is not None:
-            if profile is None:
-                raise ValueError("timed mode needs a duration profile")
-            limits.install()
-            limits.observe(self._created)
+        if clock is not None and profile is None:
+            raise ValueError("timed mode needs a duration profile")
+        limits.install()
+        limits.observe(self._created)
 
     def close(self) -> None:
-        """Stop seeing new resources (timed mode)."""
+        """Stop seeing new resources."""
         limits.unobserve(self._created)
 
     def fail_exports(
@@ -204,9 +203,12 @@ class RdsEventEmulator:
 
     def _created(self, kind: str, backend: Any, resource: Any) -> None:
         """A new manual snapshot, copy or export task (in moto's server thread, before its
-        creation is answered): born in progress, ended by a timer."""
-        assert self.clock is not None
-        assert self.profile is not None
+        creation is answered): born in progress, ended by a timer. Instant mode: an export
+        a fault knob matches fails at once, so no handler ever sees it complete."""
+        if self.clock is None or self.profile is None:
+            if kind == "export":
+                self._maybe_fail(resource, backend.region_name)
+            return
         region = backend.region_name
         now = self.clock.now()
         if kind == "export":
