@@ -16,6 +16,7 @@ from handlers import cleanup as cleanup_handler
 from rds_backup import tags
 from rds_backup.cleanup import CleanupFailed, _snapshot_of, apply_cleanup, plan_cleanup
 from rds_backup.errors import StepFailed
+from rds_backup.local import limits as local_limits
 from rds_backup.local.seed import ACCOUNT
 from rds_backup.naming import export_id, run_id, snapshot_id
 from rds_backup.retention import Reason
@@ -123,6 +124,9 @@ def stopped() -> timedelta:
 @pytest.fixture
 def history(settings, aws, now, days, stopped) -> dict[str, Any]:
     """Nightly runs per database (sources and copies), plus everything cleanup must spare."""
+    # 60 nightly runs of each database exceed AWS's default 100 manual snapshots per region
+    # (enforced in moto): a real account that keeps them has the quota raised.
+    local_limits.set_quota(None, manual_snapshots=1000)
     src, tgt = settings.source_region, settings.target_region
     start = (now - stopped - timedelta(hours=1)).replace(second=0, microsecond=0)
     runs = {

@@ -14,6 +14,10 @@ from rds_backup.errors import StepFailed
 from rds_backup.local.seed import WorldSpec
 from tests.support import SAMPLE_SNAPSHOT, CallRecorder, rds_event, set_snapshot_status
 
+BILLING_SNAPSHOT = SAMPLE_SNAPSHOT.replace("orders", "billing")
+COPY_ORDERS = f"copy us-east-1/{SAMPLE_SNAPSHOT}"
+COPY_BILLING = f"copy us-east-1/{BILLING_SNAPSHOT}"
+
 
 @pytest.fixture
 def snapshot(settings, aws, context):
@@ -44,8 +48,16 @@ def test_given_our_snapshot_when_created_event_arrives_then_it_is_copied_with_th
 ):
     result = copy_snapshot.handler(load_sample("rds-0042-snapshot-created"), context)
 
-    assert result["copy"] == "started"
-    [(region, params)] = calls.of("CopyDBSnapshot")
+    # Every waiting copy of the run starts (moto makes both databases' sources at once).
+    assert sorted(result["copies"]["started"]) == [COPY_BILLING, COPY_ORDERS]
+    assert result["copies"]["free"] == 20
+    assert result["copies"]["waiting"] == 0
+    assert len(calls.of("CopyDBSnapshot")) == 2
+    [(region, params)] = [
+        c
+        for c in calls.of("CopyDBSnapshot")
+        if c[1]["TargetDBSnapshotIdentifier"] == SAMPLE_SNAPSHOT
+    ]
     assert region == "us-west-2"
     assert params["SourceDBSnapshotIdentifier"] == snapshot
     assert params["SourceRegion"] == "us-east-1"
@@ -62,19 +74,20 @@ def test_given_our_snapshot_when_created_event_arrives_then_it_is_copied_with_th
     }
     assert "OptionGroupName" not in params
     assert calls.of("StartExportTask") == []
-    assert list(copies(aws, settings)) == [SAMPLE_SNAPSHOT]
+    assert sorted(copies(aws, settings)) == [BILLING_SNAPSHOT, SAMPLE_SNAPSHOT]
 
 
 def test_given_the_created_event_three_times_when_handled_then_one_copy_exists(
     settings, aws, context, snapshot
 ):
-    outcomes = [
-        copy_snapshot.handler(load_sample("rds-0042-snapshot-created"), context)["copy"]
+    results = [
+        copy_snapshot.handler(load_sample("rds-0042-snapshot-created"), context)["copies"]
         for _ in range(3)
     ]
 
-    assert outcomes == ["started", "exists", "exists"]
-    assert len(copies(aws, settings)) == 1
+    assert sorted(results[0]["started"]) == [COPY_BILLING, COPY_ORDERS]
+    assert results[1:] == [{"free": 20, "started": [], "waiting": 0}] * 2
+    assert sorted(copies(aws, settings)) == [BILLING_SNAPSHOT, SAMPLE_SNAPSHOT]
 
 
 @pytest.mark.parametrize(
@@ -86,8 +99,14 @@ def test_given_store_to_source_s3_when_created_then_the_source_is_exported_in_it
 ):
     result = copy_snapshot.handler(load_sample("rds-0042-snapshot-created"), context)
 
-    assert result["source_export"]["outcome"] == "started"
-    [(region, params)] = calls.of("StartExportTask")
+    assert f"export us-east-1/{SAMPLE_SNAPSHOT}" in result["exports"]["started"]
+    assert sorted(result["exports"]["started"]) == [
+        f"export us-east-1/{BILLING_SNAPSHOT}",
+        f"export us-east-1/{SAMPLE_SNAPSHOT}",
+    ]
+    assert len(calls.of("StartExportTask")) == 2
+    assert all(region == "us-east-1" for region, _ in calls.of("StartExportTask"))
+    [(region, params)] = [c for c in calls.of("StartExportTask") if c[1]["SourceArn"] == snapshot]
     assert region == "us-east-1"
     assert params["SourceArn"] == snapshot
     assert params["S3BucketName"] == settings.source_bucket
@@ -95,8 +114,8 @@ def test_given_store_to_source_s3_when_created_then_the_source_is_exported_in_it
     assert ":us-east-1:" in params["KmsKeyId"]
     assert params["IamRoleArn"] == settings.export_role_arn
     assert params["ExportTaskIdentifier"] == f"{SAMPLE_SNAPSHOT}-us-east-1"
-    [(_, copy_params)] = calls.of("CopyDBSnapshot")
-    assert ":us-west-2:" in copy_params["KmsKeyId"]
+    assert len(calls.of("CopyDBSnapshot")) == 2
+    assert all(":us-west-2:" in p["KmsKeyId"] for _, p in calls.of("CopyDBSnapshot"))
 
 
 def test_given_a_target_option_group_when_copied_then_it_is_passed(
@@ -109,8 +128,9 @@ def test_given_a_target_option_group_when_copied_then_it_is_passed(
     with contextlib.suppress(StepFailed):
         copy_snapshot.handler(load_sample("rds-0042-snapshot-created"), context)
 
-    [(_, params)] = calls.of("CopyDBSnapshot")
-    assert params["OptionGroupName"] == "orders-pg16-usw2"
+    sent = calls.of("CopyDBSnapshot")
+    assert sent  # the first copy was tried (a refusal by moto stops the fill there)
+    assert all(params["OptionGroupName"] == "orders-pg16-usw2" for _, params in sent)
 
 
 def test_given_a_foreign_manual_snapshot_with_our_prefix_when_created_then_nothing_is_copied(
@@ -183,10 +203,13 @@ def test_given_the_target_key_is_not_accessible_when_copying_then_a_typed_error_
     assert isinstance(raised.value.__cause__, ClientError)
 
 
-def test_given_a_copy_finished_event_when_sent_to_copy_snapshot_then_it_is_ignored(
+def test_given_a_copy_finished_event_and_nothing_waiting_when_handled_then_no_copy_starts(
     settings, aws, context, calls
 ):
+    # A copy ending frees a copy slot: copy_snapshot fills it; with no waiting copy, nothing.
     assert copy_snapshot.handler(load_sample("rds-0060-copy-finished"), context) == {
-        "skipped": "copy-finished"
+        "copies": {"free": 20, "started": [], "waiting": 0}
     }
-    assert calls.calls == []
+    assert calls.of("CopyDBSnapshot") == []
+    assert calls.of("StartExportTask") == []
+    assert {name for _, name, _ in calls.calls} <= {"DescribeDBSnapshots"}

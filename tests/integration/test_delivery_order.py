@@ -15,6 +15,8 @@ from handlers import copy_snapshot, export_snapshot, notify, start_backup
 from tests.integration.chain import CONTEXT, snapshot_and_copy
 from tests.support import SAMPLE_SNAPSHOT, atomic_moto, rds_event, sent_emails
 
+BILLING_SNAPSHOT = SAMPLE_SNAPSHOT.replace("orders", "billing")
+
 
 @pytest.fixture(autouse=True)
 def atomic_identifiers(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -58,9 +60,18 @@ def test_given_the_created_event_twice_at_once_when_handled_then_one_copy(settin
 
     results = at_once(copy_snapshot.handler, load_sample("rds-0042-snapshot-created"))
 
-    assert sorted(r["copy"] for r in results) == ["exists", "started"]
+    assert all(isinstance(r, dict) for r in results), results
+    # Each copy is started by exactly one of the two: the other found it (or AlreadyExists).
+    started = [label for r in results for label in r["copies"]["started"]]
+    assert sorted(started) == [
+        f"copy us-east-1/{BILLING_SNAPSHOT}",
+        f"copy us-east-1/{SAMPLE_SNAPSHOT}",
+    ]
     copies = aws.rds(settings.target_region).describe_db_snapshots(SnapshotType="manual")
-    assert [s["DBSnapshotIdentifier"] for s in copies["DBSnapshots"]] == [SAMPLE_SNAPSHOT]
+    assert sorted(s["DBSnapshotIdentifier"] for s in copies["DBSnapshots"]) == [
+        BILLING_SNAPSHOT,
+        SAMPLE_SNAPSHOT,
+    ]
 
 
 def test_given_the_copy_finished_event_twice_at_once_when_handled_then_one_export(settings, aws):
@@ -68,9 +79,17 @@ def test_given_the_copy_finished_event_twice_at_once_when_handled_then_one_expor
 
     results = at_once(export_snapshot.handler, load_sample("rds-0060-copy-finished"))
 
-    assert sorted(r["outcome"] for r in results) == ["exists", "started"]
+    assert all(isinstance(r, dict) for r in results), results
+    started = [label for r in results for label in r["exports"]["started"]]
+    assert sorted(started) == [
+        f"export us-west-2/{BILLING_SNAPSHOT}",
+        f"export us-west-2/{SAMPLE_SNAPSHOT}",
+    ]
     tasks = aws.rds(settings.target_region).describe_export_tasks()["ExportTasks"]
-    assert len(tasks) == 1
+    assert sorted(t["ExportTaskIdentifier"] for t in tasks) == [
+        f"{BILLING_SNAPSHOT}-us-west-2",
+        f"{SAMPLE_SNAPSHOT}-us-west-2",
+    ]
 
 
 def test_given_the_export_event_before_the_copy_event_when_handled_then_one_email_at_the_end(
@@ -99,5 +118,7 @@ def test_given_a_stale_created_event_after_the_chain_ended_when_handled_then_not
     again = export_snapshot.handler(rds_event("RDS-EVENT-0060", "us-west-2"), CONTEXT)
 
     assert stale == {"skipped": "not ours or gone"}
-    assert again["outcome"] == "exists"
+    assert again == {"exports": {"free": 5, "started": [], "waiting": 0}}
+    tasks = aws.rds(settings.target_region).describe_export_tasks()["ExportTasks"]
+    assert len(tasks) == 2  # one per database, none new
     assert len(sent_emails()) == 1

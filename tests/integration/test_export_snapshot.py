@@ -6,11 +6,15 @@ import pytest
 
 from events import load_sample
 from handlers import export_snapshot
-from rds_backup.errors import StepFailed
 from tests.integration.chain import CONTEXT, snapshot_and_copy, through_export
 from tests.support import SAMPLE_SNAPSHOT, CallRecorder, fail_export, rds_event
 
 EXPORT_ID = f"{SAMPLE_SNAPSHOT}-us-west-2"
+BILLING_SNAPSHOT = SAMPLE_SNAPSHOT.replace("orders", "billing")
+BILLING_EXPORT_ID = f"{BILLING_SNAPSHOT}-us-west-2"
+EXPORT_ORDERS = f"export us-west-2/{SAMPLE_SNAPSHOT}"
+EXPORT_BILLING = f"export us-west-2/{BILLING_SNAPSHOT}"
+NOTHING_WAITING = {"free": 5, "started": [], "waiting": 0}
 
 
 @pytest.fixture
@@ -28,8 +32,14 @@ def test_given_our_copy_when_copy_finished_then_it_is_exported_with_the_right_ca
 ):
     result = through_export()
 
-    assert result == {"export": EXPORT_ID, "outcome": "started"}
-    [(region, params)] = calls.of("StartExportTask")
+    # Both databases' copies are available (moto): the fill exports both, oldest first.
+    assert result["exports"]["free"] == 5
+    assert sorted(result["exports"]["started"]) == [EXPORT_BILLING, EXPORT_ORDERS]
+    assert result["exports"]["waiting"] == 0
+    assert len(calls.of("StartExportTask")) == 2
+    [(region, params)] = [
+        c for c in calls.of("StartExportTask") if c[1]["ExportTaskIdentifier"] == EXPORT_ID
+    ]
     assert region == "us-west-2"
     assert params == {
         "ExportTaskIdentifier": EXPORT_ID,
@@ -44,12 +54,12 @@ def test_given_our_copy_when_copy_finished_then_it_is_exported_with_the_right_ca
 def test_given_the_copy_finished_event_three_times_when_handled_then_one_export(settings, aws):
     through_export()
     again = [
-        export_snapshot.handler(load_sample("rds-0060-copy-finished"), CONTEXT)["outcome"]
+        export_snapshot.handler(load_sample("rds-0060-copy-finished"), CONTEXT)["exports"]
         for _ in range(2)
     ]
 
-    assert again == ["exists", "exists"]
-    assert exports(aws, settings) == [EXPORT_ID]
+    assert again == [NOTHING_WAITING, NOTHING_WAITING]
+    assert exports(aws, settings) == [BILLING_EXPORT_ID, EXPORT_ID]
 
 
 def test_given_a_failed_export_when_the_event_is_duplicated_then_no_new_attempt(settings, aws):
@@ -58,8 +68,8 @@ def test_given_a_failed_export_when_the_event_is_duplicated_then_no_new_attempt(
 
     result = export_snapshot.handler(load_sample("rds-0060-copy-finished"), CONTEXT)
 
-    assert result["outcome"] == "failed-earlier"
-    assert exports(aws, settings) == [EXPORT_ID]
+    assert result == {"exports": NOTHING_WAITING}  # a failed attempt is not waiting
+    assert exports(aws, settings) == [BILLING_EXPORT_ID, EXPORT_ID]
 
 
 def test_given_a_failed_export_when_the_event_is_replayed_then_a_suffixed_attempt_starts(
@@ -72,9 +82,9 @@ def test_given_a_failed_export_when_the_event_is_replayed_then_a_suffixed_attemp
     result = export_snapshot.handler(replayed, CONTEXT)
     again = export_snapshot.handler(replayed, CONTEXT)
 
-    assert result == {"export": f"{EXPORT_ID}-a2", "outcome": "started"}
-    assert again["outcome"] == "exists"
-    assert exports(aws, settings) == [EXPORT_ID, f"{EXPORT_ID}-a2"]
+    assert result == {"exports": {"free": 5, "started": [EXPORT_ORDERS], "waiting": 0}}
+    assert again == {"exports": NOTHING_WAITING}  # the a2 attempt exists and has not failed
+    assert exports(aws, settings) == [BILLING_EXPORT_ID, EXPORT_ID, f"{EXPORT_ID}-a2"]
 
 
 def test_given_a_source_region_snapshot_event_when_sent_to_export_then_it_is_ignored(
@@ -99,7 +109,7 @@ def test_given_the_source_snapshot_event_when_routed_here_then_the_source_is_not
     assert calls.of("StartExportTask") == []
 
 
-def test_given_too_many_exports_in_flight_when_exporting_then_a_retryable_error_is_raised(
+def test_given_too_many_exports_in_flight_when_exporting_then_it_waits_without_an_error(
     settings, aws, monkeypatch
 ):
     from botocore.exceptions import ClientError
@@ -113,9 +123,8 @@ def test_given_too_many_exports_in_flight_when_exporting_then_a_retryable_error_
 
     monkeypatch.setattr(aws.rds(settings.target_region), "start_export_task", limit)
 
-    with pytest.raises(StepFailed) as raised:
-        export_snapshot.handler(load_sample("rds-0060-copy-finished"), CONTEXT)
+    result = export_snapshot.handler(load_sample("rds-0060-copy-finished"), CONTEXT)
 
-    assert raised.value.retryable
-    assert raised.value.step == "export"
-    assert "5 snapshot exports" in raised.value.remedy
+    # Refused for the account's limit: the fill stops, both exports stay waiting.
+    assert result == {"exports": {"free": 5, "started": [], "waiting": 2, "refused": 1}}
+    assert exports(aws, settings) == []

@@ -11,6 +11,8 @@ from tests.integration.chain import CONTEXT, snapshot_and_copy, through_export
 from tests.support import SAMPLE_SNAPSHOT, fail_export, sent_emails
 
 EXPORT_ID = f"{SAMPLE_SNAPSHOT}-us-west-2"
+COPY_LABEL = f"copy us-east-1/{SAMPLE_SNAPSHOT}"
+EXPORT_LABEL = f"export us-west-2/{SAMPLE_SNAPSHOT}"
 
 
 @pytest.fixture
@@ -32,21 +34,27 @@ def exports(aws, settings):
     return sorted(t["ExportTaskIdentifier"] for t in tasks)
 
 
-def test_given_the_snapshot_created_event_was_lost_when_reconciled_then_both_copies_start(
+def test_given_the_snapshot_created_event_was_lost_when_reconciled_then_the_copy_starts_once(
     settings, aws
 ):
     from handlers import start_backup
 
     start_backup.handler(load_sample("scheduled"), CONTEXT)  # 0042 never arrives
 
-    early = reconcile.handler(hourly("2026-11-25T03:10:00Z"), CONTEXT)
-    late = reconcile.handler(hourly("2026-11-25T04:00:00Z"), CONTEXT)
+    first = reconcile.handler(hourly("2026-11-25T03:10:00Z"), CONTEXT)
+    second = reconcile.handler(hourly("2026-11-25T04:00:00Z"), CONTEXT)
 
-    assert early["actions"] == []
-    assert late["actions"] == [
-        {"snapshot": SAMPLE_SNAPSHOT, "action": "copy re-driven", "outcome": "started"}
+    # An available source without a copy is a waiting copy: started as soon as a slot is free.
+    assert first["actions"] == [
+        {"snapshot": COPY_LABEL, "action": "started from the queue", "free": "20"}
+    ]
+    # The next pass starts no second copy; the copy (available at once in moto) is now a
+    # waiting export, which it starts.
+    assert second["actions"] == [
+        {"snapshot": EXPORT_LABEL, "action": "started from the queue", "free": "5"}
     ]
     assert copies(aws, settings) == [SAMPLE_SNAPSHOT]
+    assert sent_emails() == []
 
 
 def test_given_the_copy_finished_event_was_lost_when_reconciled_then_the_export_starts(
@@ -57,10 +65,9 @@ def test_given_the_copy_finished_event_was_lost_when_reconciled_then_the_export_
     result = reconcile.handler(hourly("2026-11-25T04:00:00Z"), CONTEXT)
 
     assert {
-        "snapshot": SAMPLE_SNAPSHOT,
-        "action": "export re-driven",
-        "region": "us-west-2",
-        "outcome": "started",
+        "snapshot": EXPORT_LABEL,
+        "action": "started from the queue",
+        "free": "5",
     } in result["actions"]
     assert exports(aws, settings) == [EXPORT_ID]
 
@@ -85,11 +92,16 @@ def test_given_an_export_stuck_past_the_deadline_when_reconciled_then_it_is_repo
     through_export()
     fail_export("us-west-2", EXPORT_ID, "", status="in_progress")
 
-    before = reconcile.handler(hourly("2026-11-25T10:00:00Z"), CONTEXT)
-    after = reconcile.handler(hourly("2026-11-25T16:00:00Z"), CONTEXT)
-    reconcile.handler(hourly("2026-11-25T17:00:00Z"), CONTEXT)
+    # moto gives no TaskStartTime: the deadline counts from the run (2026-11-25 03:00).
+    # Past STEP_DEADLINE_HOURS (12) but within EXPORT_DEADLINE_HOURS (48): not stuck.
+    before = [
+        reconcile.handler(hourly(at), CONTEXT)
+        for at in ("2026-11-25T16:00:00Z", "2026-11-27T02:00:00Z")
+    ]
+    after = reconcile.handler(hourly("2026-11-27T04:00:00Z"), CONTEXT)
+    reconcile.handler(hourly("2026-11-27T05:00:00Z"), CONTEXT)
 
-    assert not any(a["action"] == "reported stuck" for a in before["actions"])
+    assert not any(a["action"] == "reported stuck" for r in before for a in r["actions"])
     assert {
         "snapshot": SAMPLE_SNAPSHOT,
         "action": "reported stuck",
@@ -121,8 +133,13 @@ def test_given_runs_older_than_the_window_when_reconciled_then_they_are_left_to_
 
     result = reconcile.handler(hourly("2026-12-05T04:00:00Z"), CONTEXT)
 
-    assert result["actions"] == []
-    assert exports(aws, settings) == []
+    # Too old to be reported or settled (cleanup's business); but a waiting step is never
+    # dropped: its export starts from the queue.
+    assert result["actions"] == [
+        {"snapshot": EXPORT_LABEL, "action": "started from the queue", "free": "5"}
+    ]
+    assert exports(aws, settings) == [EXPORT_ID]
+    assert sent_emails() == []
 
 
 def test_given_a_foreign_snapshot_when_reconciled_then_it_is_never_touched(settings, aws):
@@ -169,12 +186,14 @@ def test_given_the_copy_quota_is_full_when_reconciled_then_it_waits_without_an_e
     result = reconcile.handler(hourly("2026-11-25T04:00:00Z"), CONTEXT)
 
     assert result["actions"] == [
-        {"snapshot": SAMPLE_SNAPSHOT, "action": "deferred", "code": "SnapshotQuotaExceeded"}
+        {"snapshot": "copy", "action": "waiting for a slot", "waiting": "1"}
     ]
+    assert result["failed"] == []
+    assert copies(aws, settings) == []
     assert sent_emails() == []
 
 
-def test_given_the_copy_quota_stays_full_past_the_deadline_when_reconciled_then_one_email(
+def test_given_the_copy_quota_stays_full_past_the_deadline_when_reconciled_then_it_still_waits(
     settings, aws, monkeypatch
 ):
     from handlers import start_backup
@@ -182,9 +201,18 @@ def test_given_the_copy_quota_stays_full_past_the_deadline_when_reconciled_then_
     start_backup.handler(load_sample("scheduled"), CONTEXT)
     quota_on_copy(aws, settings, monkeypatch)
 
-    reconcile.handler(hourly("2026-11-25T16:00:00Z"), CONTEXT)
-    reconcile.handler(hourly("2026-11-25T17:00:00Z"), CONTEXT)
+    past = [
+        reconcile.handler(hourly(at), CONTEXT)
+        for at in ("2026-11-25T16:00:00Z", "2026-11-25T17:00:00Z")
+    ]
+    monkeypatch.delattr(aws.rds(settings.target_region), "copy_db_snapshot")  # limit drains
+    freed = reconcile.handler(hourly("2026-11-25T18:00:00Z"), CONTEXT)
 
-    [email] = sent_emails()
-    assert "copy" in email.subject
-    assert "no copy was ever made" in email.body
+    # A copy waiting for a slot is never reported stuck (no email) and never dropped.
+    waiting = {"snapshot": "copy", "action": "waiting for a slot", "waiting": "1"}
+    assert [r["actions"] for r in past] == [[waiting], [waiting]]
+    assert sent_emails() == []
+    assert freed["actions"] == [
+        {"snapshot": COPY_LABEL, "action": "started from the queue", "free": "20"}
+    ]
+    assert copies(aws, settings) == [SAMPLE_SNAPSHOT]
