@@ -18,7 +18,8 @@ snapshots 100 per region; "Copying a DB snapshot": 20 cross-region copies in pro
 destination region). The export refusal's code and text are from field reports (not in
 botocore's error list). Quotas are adjustable: ``set_quota(region, manual_snapshots=...)``.
 
-Also: ``DescribeAccountAttributes`` (moto lacks it) answers ``AccountQuotas`` with
+Also: ``DescribeExportTasks`` honors ``SourceArn`` and ``Filters`` (moto returns every
+task of the region); ``DescribeAccountAttributes`` (moto lacks it) answers ``AccountQuotas`` with
 ManualSnapshots, ManualClusterSnapshots and DBInstances (Used/Max) for the region; and
 ``observe(fn)`` lets the timed emulator see each new snapshot, copy and export task before
 any other request can, to give it its in-progress state and due time.
@@ -260,6 +261,27 @@ def account_quotas(backend: Any) -> list[dict[str, Any]]:
     ]  # fmt: skip
 
 
+def _describe_export_tasks(self: Any) -> ActionResult:
+    """moto ignores ``SourceArn`` and ``Filters`` (every task of the region, each call):
+    honor them as RDS does (filters export-task-identifier, s3-bucket, source-arn, status)."""
+    tasks = list(self.backend.describe_export_tasks(self.params.get("ExportTaskIdentifier")))
+    wanted = {f["Name"]: set(f.get("Values", [])) for f in self.params.get("Filters", [])}
+    if self.params.get("SourceArn"):
+        wanted.setdefault("source-arn", set()).add(self.params["SourceArn"])
+    fields: dict[str, Callable[[Any], Any]] = {
+        "export-task-identifier": lambda t: t.export_task_identifier,
+        "s3-bucket": lambda t: t.s3_bucket,
+        "source-arn": lambda t: t.source_arn,
+        "status": lambda t: str(t.status).lower(),
+    }
+    for name, values in wanted.items():
+        if name in fields:
+            if name == "status":
+                values = {v.lower() for v in values}
+            tasks = [t for t in tasks if fields[name](t) in values]
+    return ActionResult({"ExportTasks": tasks})
+
+
 def _describe_account_attributes(self: Any) -> ActionResult:
     return ActionResult({"AccountQuotas": account_quotas(self.backend)})
 
@@ -273,6 +295,7 @@ _PATCHES: Iterable[tuple[type, str, Any]] = (
     # moto's own crude check (every snapshot, automated ones too): replaced by the above
     (RDSBackend, "SNAPSHOT_QUOTA", property(lambda self: 1 << 62)),
     (RDSResponse, "describe_account_attributes", _describe_account_attributes),
+    (RDSResponse, "describe_export_tasks", _describe_export_tasks),
 )
 
 

@@ -273,3 +273,23 @@ def _backend(region: str) -> Any:
     from moto.rds.models import rds_backends
 
     return rds_backends["123456789012"][region]
+
+
+def test_given_exports_of_two_snapshots_when_described_by_source_arn_then_only_that_one_s(
+    rds: dict[str, Any],
+) -> None:
+    # given
+    first = _snapshot(rds[SOURCE], SOURCE, "first")
+    second = _snapshot(rds[SOURCE], SOURCE, "second")
+    rds[SOURCE].start_export_task(**_export("task-first", first))
+    rds[SOURCE].start_export_task(**_export("task-second", second))
+
+    # when
+    by_arn = rds[SOURCE].describe_export_tasks(SourceArn=second)["ExportTasks"]
+    by_filter = rds[SOURCE].describe_export_tasks(
+        Filters=[{"Name": "export-task-identifier", "Values": ["task-first"]}]
+    )["ExportTasks"]
+
+    # then
+    assert [t["ExportTaskIdentifier"] for t in by_arn] == ["task-second"]
+    assert [t["ExportTaskIdentifier"] for t in by_filter] == ["task-first"]
