@@ -19,10 +19,11 @@ import traceback
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, redirect_stdout
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import IO, TYPE_CHECKING, Any
 
 import botocore.handlers
+import botocore.parsers
 from moto.sqs.models import sqs_backends
 
 from rds_backup import clock as domain_clock
@@ -61,6 +62,7 @@ class ApiCalls:
     def install(self) -> None:
         global _counter  # one hook per process; the running local AWS counts
         _counter = self
+        install_fast_timestamps()
         for hook in (_HOOK, _REFUSAL_HOOK):
             if hook not in botocore.handlers.BUILTIN_HANDLERS:
                 botocore.handlers.BUILTIN_HANDLERS.append(hook)
@@ -389,3 +391,26 @@ def _moto_queues(region: str, urls: Mapping[str, str]) -> dict[str, Any]:
         logical_id: backend.queues.get(url.rstrip("/").rsplit("/", 1)[-1])
         for logical_id, url in urls.items()
     }
+
+
+def install_fast_timestamps() -> None:
+    """Parse the ISO 8601 timestamps in AWS responses with ``datetime.fromisoformat`` (what
+    botocore hands to dateutil: a third of a 100-database night's wall time went there).
+    The same aware datetimes; anything else (epoch numbers, naive or odd strings) still
+    goes to botocore's parser. Local only: handlers in Lambda keep botocore's."""
+    original = botocore.parsers.DEFAULT_TIMESTAMP_PARSER
+    if getattr(original, "local_fast", False):
+        return
+
+    def parse(value: Any) -> Any:
+        if isinstance(value, str):
+            try:
+                parsed = datetime.fromisoformat(value)
+            except ValueError:
+                return original(value)
+            if parsed.tzinfo is not None:
+                return parsed
+        return original(value)
+
+    parse.local_fast = True  # type: ignore[attr-defined]
+    botocore.parsers.DEFAULT_TIMESTAMP_PARSER = parse
