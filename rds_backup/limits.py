@@ -15,8 +15,9 @@ derived from AWS state each time (principle 1), so a lost or late event loses no
                   whose run expects that export and that has no attempt yet, or whose
                   failed attempt an operator re-drove (replay) while every slot was busy
                   (tag ``rds-backup:retry-export`` = the failed attempt's id).
-Order: oldest run first; within a run, the snapshot made first; ties broken by a hash of run
-and database that changes every night, so no database always comes last.
+Order: oldest run first; within a run (all its steps wait from the same scheduled time), the
+largest database first (longest expected), then the snapshot made first; ties broken by a
+hash of run and database that changes every night, so no database always comes last.
 
 The event that frees a slot fills it at once: a copy ending (0060/0061) → copy_snapshot
 fills copy slots; an export ending (0159/0160/0161) or a copy becoming ready (0060) →
@@ -174,12 +175,17 @@ class Waiting:
         return f"{self.kind.value} {self.snapshot.region}/{self.snapshot.identifier}"
 
 
-def order_key(snapshot: tags.Owned) -> tuple[datetime, datetime, str]:
-    """Oldest run first; then the snapshot made first; then a per-night rotating tie-break."""
+def order_key(snapshot: tags.Owned) -> tuple[datetime, int, datetime, str]:
+    """Oldest run first. A run's steps all wait from the same scheduled time; among them the
+    largest database first (AllocatedStorage: an export's time grows with the data, RDS User
+    Guide, so longest-first shortens the night), then the snapshot made first, then a tie-break
+    that rotates every night so equal databases take turns."""
     created = snapshot.raw.get("SnapshotCreateTime")
     made = _utc(created) if isinstance(created, datetime) else run_time(snapshot.run)
+    size = snapshot.raw.get("AllocatedStorage")
+    largest_first = -size if isinstance(size, int) else 0
     rotation = hashlib.sha256(f"{snapshot.run}:{snapshot.database.lower()}".encode()).hexdigest()
-    return (run_time(snapshot.run), made, rotation)
+    return (run_time(snapshot.run), largest_first, made, rotation)
 
 
 def waiting_copies(settings: Settings, view: View) -> list[Waiting]:

@@ -213,7 +213,8 @@ class RdsEventEmulator:
         now = self.clock.now()
         if kind == "export":
             identifier = str(resource.source_arn).rsplit(":", 1)[-1]
-            took = self.profile.duration("export", identifier, region)
+            database = resource.snapshot.database.db_instance_identifier
+            took = self.profile.duration("export", identifier, region, database)
             resource.status = "STARTING"
             resource.task_start_time = now
             self.clock.call_at(
@@ -230,7 +231,9 @@ class RdsEventEmulator:
         identifier = resource.db_snapshot_identifier
         resource.status = "creating"
         step = "snapshot" if kind == "snapshot" else "copy"
-        took = self.profile.duration(step, identifier, region)
+        took = self.profile.duration(
+            step, identifier, region, resource.database.db_instance_identifier
+        )
         self.clock.call_at(
             now + took,
             lambda: self._snapshot_done(backend, resource),

@@ -31,6 +31,8 @@ from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, TypeVar
 
+from moto.rds.models import rds_backends
+
 from events import load_sample
 from rds_backup import aws as aws_module
 from rds_backup import clock as domain_clock
@@ -45,7 +47,7 @@ from rds_backup.local.profiles import Profile
 from rds_backup.local.runner import ApiCalls, LambdaRunner
 from rds_backup.local.seed import WorldSpec, seed_world
 from rds_backup.local.server import LocalServer, patched_environ
-from rds_backup.local.stack import Rule, Stack, read_stack
+from rds_backup.local.stack import ACCOUNT, Rule, Stack, read_stack
 from rds_backup.local.timeline import Timeline
 from rds_backup.local.wiring import Wiring, install
 from rds_backup.settings import load_settings
@@ -159,6 +161,8 @@ class LocalAws:
         self._exit.callback(_forget_cached_clients)
         _forget_cached_clients()
         self.environment = {**seed_world(Aws(), self.spec), **self._extra_environment}
+        if self.profile is not None:
+            self._size_databases(self.profile)
         self.stacks = [main, target]
         self.wirings = [install(self.server, stack) for stack in self.stacks]
         self.runners = [
@@ -180,6 +184,15 @@ class LocalAws:
         self.timeline.add(
             "note", self.spec.source_region, "local AWS ready", result=self.server.url
         )
+
+    def _size_databases(self, profile: Profile) -> None:
+        """Timed mode: each database's AllocatedStorage from its size in the profile (its
+        snapshots and copies report it; durations scale with it)."""
+        backend = rds_backends[ACCOUNT][self.spec.source_region]
+        for database in self.spec.databases:
+            instance = backend.databases.get(database)
+            if instance is not None:
+                instance.allocated_storage = profile.size_gib(database)
 
     def stop(self) -> None:
         self._exit.close()

@@ -25,7 +25,16 @@ STEPS = ("snapshot", "copy", "export")
 
 @dataclass(frozen=True)
 class Profile:
-    """Lognormal durations per step: ``medians`` in minutes, one ``sigma``, one ``seed``."""
+    """Lognormal durations per step: ``medians`` in minutes, one ``sigma``, one ``seed``.
+
+    Most of the spread is the database's size, which stays the same night after night (an
+    export restores and extracts the whole snapshot: RDS User Guide, "The time it takes for
+    the export to complete depends on the data stored in the database"): a database draws
+    one size factor ``lognormal(0, size_sigma)`` and each step of each night a small jitter
+    ``lognormal(0, jitter_sigma)``; together sigma ~0.56. The database's AllocatedStorage is
+    seeded from the same factor (``size_gib``), as a real fleet's would differ. Without a
+    database the whole ``sigma`` is drawn per snapshot (the older, size-blind model).
+    """
 
     name: str
     medians: dict[str, float]
@@ -33,19 +42,37 @@ class Profile:
     seed: int = 0
     event_latency: timedelta = timedelta(seconds=60)  # assumption (see module docstring)
     export_starting: timedelta = timedelta(minutes=2)  # STARTING → IN_PROGRESS (assumption)
+    jitter_sigma: float = 0.1
+    base_gib: int = 100  # the AllocatedStorage of a database of median size
     cache: dict[tuple[str, str, str], timedelta] = field(
         default_factory=dict, compare=False, repr=False
     )
 
-    def duration(self, step: str, identifier: str, region: str = "") -> timedelta:
+    def size_factor(self, database: str) -> float:
+        """The database's size relative to the median (stable across nights)."""
+        rng = random.Random(f"{self.seed}:size:{database.lower()}")  # noqa: S311 - a simulation
+        return rng.lognormvariate(0.0, self.sigma)
+
+    def size_gib(self, database: str) -> int:
+        """AllocatedStorage (GiB) seeded for ``database`` in timed mode."""
+        return max(20, round(self.base_gib * self.size_factor(database)))
+
+    def duration(
+        self, step: str, identifier: str, region: str = "", database: str | None = None
+    ) -> timedelta:
         """The sampled duration of ``step`` (snapshot, copy, export) for the snapshot
-        ``identifier`` in ``region``; the same arguments always give the same duration."""
+        ``identifier`` of ``database`` in ``region``; the same arguments always give the
+        same duration, whatever the order things happen in."""
         if step not in self.medians:
             raise KeyError(f"profile {self.name!r} has no duration for step {step!r}")
         key = (step, identifier.lower(), region)
         if key not in self.cache:
             rng = random.Random(f"{self.seed}:{step}:{key[1]}:{region}")  # noqa: S311 - a simulation
-            minutes = rng.lognormvariate(math.log(self.medians[step]), self.sigma)
+            if database is None:
+                minutes = rng.lognormvariate(math.log(self.medians[step]), self.sigma)
+            else:
+                jitter = rng.lognormvariate(0.0, self.jitter_sigma)
+                minutes = self.medians[step] * self.size_factor(database) * jitter
             self.cache[key] = timedelta(seconds=round(minutes * 60))
         return self.cache[key]
 

@@ -72,12 +72,12 @@ def lower_bound(profile: Profile, names: tuple[str, ...], run: str, spec: WorldS
     for database in names:
         identifier = snapshot_id(PREFIX, database, run)
         ready.append(
-            profile.duration("snapshot", identifier, spec.source_region)
+            profile.duration("snapshot", identifier, spec.source_region, database)
             + latency
-            + profile.duration("copy", identifier, spec.target_region)
+            + profile.duration("copy", identifier, spec.target_region, database)
             + latency
         )
-        exports.append(profile.duration("export", identifier, spec.target_region))
+        exports.append(profile.duration("export", identifier, spec.target_region, database))
     longest = max(r + e for r, e in zip(ready, exports, strict=True))
     packed = min(ready) + sum(exports, timedelta()) / EXPORT_SLOTS
     return max(longest, packed).total_seconds() / 3600
