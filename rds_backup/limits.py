@@ -276,6 +276,7 @@ def fill_copies(settings: Settings, aws: Aws, step: str, view: View | None = Non
             )
             if reached is not None:
                 reached.databases = [w.snapshot.database for w in waiting[position:]]
+                reached.needed = len(reached.databases)
                 filled.quota = reached
                 report_quota(settings, aws, reached)
             else:
