@@ -4,7 +4,7 @@ DescribeExportTasks pages."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -26,6 +26,31 @@ def manual_snapshots(aws: Aws, region: str, step: str) -> Iterator[dict[str, Any
         for page in pages:
             for snapshot in page.get("DBSnapshots", []):
                 yield dict(snapshot)
+    except (ClientError, BotoCoreError) as error:
+        raise step_failed(step, error, region=region) from error
+
+
+# DescribeDBSnapshots filter values per call (the API documents no maximum; kept modest).
+IDS_PER_CALL = 50
+
+
+def snapshots_by_id(
+    aws: Aws, region: str, identifiers: Sequence[str], step: str
+) -> Iterator[dict[str, Any]]:
+    """The manual snapshots among ``identifiers`` (a ``db-snapshot-id`` filter, a few ids a
+    call): what an event needs, without listing every snapshot retention keeps."""
+    rds = aws.rds(region)
+    try:
+        for start in range(0, len(identifiers), IDS_PER_CALL):
+            batch = list(identifiers[start : start + IDS_PER_CALL])
+            pages = rds.get_paginator("describe_db_snapshots").paginate(
+                SnapshotType="manual",
+                Filters=[{"Name": "db-snapshot-id", "Values": batch}],
+                PaginationConfig={"PageSize": 100},
+            )
+            for page in pages:
+                for snapshot in page.get("DBSnapshots", []):
+                    yield dict(snapshot)
     except (ClientError, BotoCoreError) as error:
         raise step_failed(step, error, region=region) from error
 

@@ -65,7 +65,7 @@ from rds_backup.errors import (
     step_failed,
 )
 from rds_backup.exports import IN_FLIGHT, ExportAttempt, begin_export, pick_latest
-from rds_backup.inventory import export_tasks, manual_snapshots
+from rds_backup.inventory import export_tasks, manual_snapshots, snapshots_by_id
 from rds_backup.naming import export_id, run_time
 from rds_backup.observability import count, logger
 from rds_backup.settings import Settings
@@ -115,33 +115,48 @@ class View:
 
 
 def read_view(
-    settings: Settings, aws: Aws, step: str, *, exports: bool = True, sources: bool = True
+    settings: Settings,
+    aws: Aws,
+    step: str,
+    *,
+    exports: bool = True,
+    sources: bool = True,
+    all_copies: bool = True,
 ) -> View:
-    """What a filler decides from, in as few calls as possible: the target region's manual
-    snapshots (copies, copies in flight); with ``sources``, the source region's (sources
-    waiting to be copied, or to be exported with STORE_TO_SOURCE_S3); with ``exports``,
-    both regions' export tasks (the 5-export limit is per account). Paginated listings;
-    tags come with the snapshots, never one call per snapshot. A failed read raises:
-    deciding from a partial view could start too much."""
+    """What a filler decides from, in few calls. A failed read raises: deciding from a
+    partial view could start too much.
+
+    - with ``exports``: both regions' export tasks (the 5-export limit is per account);
+    - with ``sources``: the source region's manual snapshots (our sources stay there only
+      until their copy is available, so the listing is short): the queue of copies;
+    - the target region: with ``all_copies``, every manual snapshot (the export queue can
+      hold a copy of any run); without, only the copies of the sources found, by derived id
+      (a filtered describe, however many copies retention keeps): enough for the copy queue,
+      since a copy in flight always has its source. Copies in flight are then ours only;
+      another tool's copies into the region are not counted, and if they hold the last
+      slots RDS refuses ours, which then wait (RDS enforces the limit either way).
+    Tags come with the snapshots: never one call per snapshot.
+    """
     found_sources: dict[str, tags.Owned] = {}
     copies: dict[str, tags.Owned] = {}
     in_flight = 0
-    regions = (settings.source_region,) if sources else ()
-    for region in (*regions, settings.target_region):
-        for raw in manual_snapshots(aws, region, step):
-            owned = tags.owned(settings, raw, region)
-            status = str(raw.get("Status", "")).lower()
-            copying = (owned is not None and owned.role is tags.Role.COPY) or _copied_here(
-                raw, region
-            )
-            if region == settings.target_region and status not in SETTLED and copying:
-                in_flight += 1
-            if owned is None:
-                continue
-            if region == settings.source_region and owned.role is tags.Role.SOURCE:
+    if sources:
+        for raw in manual_snapshots(aws, settings.source_region, step):
+            owned = tags.owned(settings, raw, settings.source_region)
+            if owned is not None and owned.role is tags.Role.SOURCE:
                 found_sources[owned.identifier.lower()] = owned
-            elif region == settings.target_region and owned.role is tags.Role.COPY:
-                copies[owned.identifier.lower()] = owned
+    if all_copies:
+        target = manual_snapshots(aws, settings.target_region, step)
+    else:
+        target = snapshots_by_id(aws, settings.target_region, sorted(found_sources), step)
+    for raw in target:
+        owned = tags.owned(settings, raw, settings.target_region)
+        status = str(raw.get("Status", "")).lower()
+        mine = owned is not None and owned.role is tags.Role.COPY
+        if status not in SETTLED and (mine or _copied_here(raw, settings.target_region)):
+            in_flight += 1
+        if owned is not None and mine:
+            copies[owned.identifier.lower()] = owned
     tasks = {
         region: export_tasks(aws, region, step) if exports else []
         for region in (settings.source_region, settings.target_region)

@@ -29,6 +29,9 @@ from rds_backup.settings import Settings
 
 STEP = "reconcile"
 WINDOW = timedelta(days=3)  # older runs are cleanup's business, not reconcile's
+# A finished run whose ending event was lost is settled by the passes in the hours after it
+# ended (hourly: six chances); older finished runs are not re-checked every hour.
+SETTLE_WINDOW = timedelta(hours=6)
 
 
 @dataclass
@@ -151,12 +154,26 @@ def _reconcile_run(
             )
     if in_flight or run.outcome is Outcome.PENDING:
         return
+    if now - _ended(run) > SETTLE_WINDOW:
+        return  # settled long ago: its email was claimed then (no idempotency read each hour)
     settled = settle_run(settings, aws, run, context)
     if settled.get("email") == "sent" or settled.get("source_released"):
         result.record(
             run.snapshot_id, "settled", outcome=run.outcome.value, email=str(settled.get("email"))
         )
         count("ReconcileRedrive")
+
+
+def _ended(run: RunState) -> datetime:
+    """When the run's last step ended: its latest export's end, else its copy's start."""
+    ends = [
+        _utc(end)
+        for attempt in run.exports.values()
+        if attempt is not None and isinstance(end := attempt.task.get("TaskEndTime"), datetime)
+    ]
+    if ends:
+        return max(ends)
+    return _made(run.copy, run) if run.copy else run_time(run.run)
 
 
 def _made(snapshot: tags.Owned, run: RunState) -> datetime:
