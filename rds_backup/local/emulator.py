@@ -8,7 +8,8 @@ state in every region and puts the events RDS would put, on that region's defaul
   canceled → 0160 (moto's statuses are lower-case, and its exports complete at once)
 
 Each state change is emitted once. Knobs, for fault tests: ``delay`` (seconds between the
-change and its event), ``drop`` (EventIDs never delivered), ``duplicate`` (each event put N
+change and its event), ``drop`` (EventIDs never delivered; ``drop_once``: only the next one
+of each), ``duplicate`` (each event put N
 times), and ``fail_exports`` (matching export tasks end failed with a cause, or canceled).
 
 **Timed mode** (a ``VirtualClock`` and a duration ``Profile``): nothing is watched. The
@@ -70,6 +71,7 @@ class ExportFault:
 class Knobs:
     delay: float = 0.0
     drop: set[str] = field(default_factory=set)  # EventIDs, e.g. {"RDS-EVENT-0060"}
+    drop_once: set[str] = field(default_factory=set)  # the next one of each EventID only
     duplicate: int = 1
     fail_exports: list[ExportFault] = field(default_factory=list)
     cancel_copies: set[str] = field(default_factory=set)  # copies whose id contains one
@@ -307,6 +309,10 @@ class RdsEventEmulator:
         event = RdsEvent(
             region, event_id, arn, identifier, message, category, now + self.knobs.delay
         )
+        if event_id in self.knobs.drop_once:
+            self.knobs.drop_once.discard(event_id)
+            self.timeline.add("drop", region, event_id, subject=identifier, result="not delivered")
+            return
         if event_id in self.knobs.drop:
             self.timeline.add("drop", region, event_id, subject=identifier, result="not delivered")
             return
