@@ -186,10 +186,17 @@ class LambdaRunner:
             messages = self.sqs.receive_message(
                 QueueUrl=url, MaxNumberOfMessages=RECEIVE_BATCH, VisibilityTimeout=60
             ).get("Messages", [])
+            if messages:  # Lambda's async queue hands them over; its retries are its own
+                self.sqs.delete_message_batch(
+                    QueueUrl=url,
+                    Entries=[
+                        {"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]}
+                        for n, m in enumerate(messages)
+                    ],
+                )
             for message in messages:
                 for _ in range(max(1, self.deliveries)):
                     self.invoke(function, json.loads(message["Body"]))
-                self.sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
                 handled += 1
         return handled
 
