@@ -32,8 +32,10 @@ def on_snapshot_created(settings: Settings, aws: Aws, event: RdsSnapshotEvent) -
     if isinstance(source, str):
         return {"skipped": source}
     source_exports = "source" in source.exports
-    # Source exports read every copy (the export queue); copies alone need their sources'.
-    view = read_view(settings, aws, STEP, exports=source_exports, all_copies=source_exports)
+    # The sources are both queues; their copies are read by id (limits.read_view).
+    view = read_view(
+        settings, aws, STEP, exports=source_exports, all_copies=settings.keep_source_snapshot
+    )
     result: dict[str, Any] = {"copies": fill_copies(settings, aws, STEP, view).as_dict()}
     if source_exports:
         redrive = {source.identifier} if event.is_replay else set()
@@ -46,5 +48,5 @@ def on_copy_ended(settings: Settings, aws: Aws, event: RdsSnapshotEvent) -> dict
     """A copy into the target region finished or was canceled: its slot is free."""
     if skipped := out_of_scope(settings, event.snapshot, [settings.target_region]):
         return {"skipped": skipped}
-    view = read_view(settings, aws, STEP, exports=False, all_copies=False)
+    view = read_view(settings, aws, STEP, exports=False, all_copies=settings.keep_source_snapshot)
     return {"copies": fill_copies(settings, aws, STEP, view).as_dict()}

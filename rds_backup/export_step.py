@@ -16,7 +16,7 @@ from typing import Any
 from events.rds import RdsSnapshotEvent
 from rds_backup import tags
 from rds_backup.aws import Aws
-from rds_backup.limits import View, fill_exports, read_view
+from rds_backup.limits import fill_exports_on_event
 from rds_backup.scope import out_of_scope
 from rds_backup.settings import Settings
 from rds_backup.snapshots import event_snapshot
@@ -32,8 +32,7 @@ def on_copy_finished(settings: Settings, aws: Aws, event: RdsSnapshotEvent) -> d
     if isinstance(copy, str):
         return {"skipped": copy}
     redrive = {copy.identifier} if event.is_replay else set()
-    view = _view(settings, aws)
-    return {"exports": fill_exports(settings, aws, STEP, view, redrive=redrive).as_dict()}
+    return {"exports": fill_exports_on_event(settings, aws, STEP, redrive).as_dict()}
 
 
 def on_export_ended(settings: Settings, aws: Aws, event: RdsSnapshotEvent) -> dict[str, Any]:
@@ -41,11 +40,4 @@ def on_export_ended(settings: Settings, aws: Aws, event: RdsSnapshotEvent) -> di
     regions = [settings.source_region, settings.target_region]
     if skipped := out_of_scope(settings, event.snapshot, regions):
         return {"skipped": skipped}
-    view = _view(settings, aws)
-    return {"exports": fill_exports(settings, aws, STEP, view).as_dict()}
-
-
-def _view(settings: Settings, aws: Aws) -> View:
-    """Every copy (a waiting export can be of any run) and both regions' export tasks;
-    sources only when they are exported too (STORE_TO_SOURCE_S3)."""
-    return read_view(settings, aws, STEP, sources=settings.store_to_source_s3)
+    return {"exports": fill_exports_on_event(settings, aws, STEP).as_dict()}

@@ -122,6 +122,8 @@ def read_view(
     exports: bool = True,
     sources: bool = True,
     all_copies: bool = True,
+    extra_ids: Collection[str] = (),
+    tasks: dict[str, list[dict[str, Any]]] | None = None,
 ) -> View:
     """What a filler decides from, in few calls. A failed read raises: deciding from a
     partial view could start too much.
@@ -129,13 +131,16 @@ def read_view(
     - with ``exports``: both regions' export tasks (the 5-export limit is per account);
     - with ``sources``: the source region's manual snapshots (our sources stay there only
       until their copy is available, so the listing is short): the queue of copies;
-    - the target region: with ``all_copies``, every manual snapshot (the export queue can
-      hold a copy of any run); without, only the copies of the sources found, by derived id
-      (a filtered describe, however many copies retention keeps): enough for the copy queue,
-      since a copy in flight always has its source. Copies in flight are then ours only;
-      another tool's copies into the region are not counted, and if they hold the last
-      slots RDS refuses ours, which then wait (RDS enforces the limit either way).
-    Tags come with the snapshots: never one call per snapshot.
+    - the target region: with ``all_copies``, every manual snapshot (reconcile, status);
+      without, only the copies of the sources found (and ``extra_ids``), by derived id (a
+      filtered describe, however many copies retention keeps). That is enough for both
+      queues: a source is kept until its copy is available and every export of its run is
+      complete (notify.release_source), so every copy in flight and every export not yet
+      started has its source. Copies in flight are then ours only: another tool's copies
+      into the region are not counted, and if they hold the last slots RDS refuses ours,
+      which then wait (RDS enforces the limit either way).
+    ``tasks``: export tasks already read. Tags come with the snapshots: never one call per
+    snapshot.
     """
     found_sources: dict[str, tags.Owned] = {}
     copies: dict[str, tags.Owned] = {}
@@ -148,7 +153,8 @@ def read_view(
     if all_copies:
         target = manual_snapshots(aws, settings.target_region, step)
     else:
-        target = snapshots_by_id(aws, settings.target_region, sorted(found_sources), step)
+        wanted = sorted(set(found_sources) | {i.lower() for i in extra_ids})
+        target = snapshots_by_id(aws, settings.target_region, wanted, step) if wanted else iter(())
     for raw in target:
         owned = tags.owned(settings, raw, settings.target_region)
         status = str(raw.get("Status", "")).lower()
@@ -157,11 +163,17 @@ def read_view(
             in_flight += 1
         if owned is not None and mine:
             copies[owned.identifier.lower()] = owned
-    tasks = {
-        region: export_tasks(aws, region, step) if exports else []
+    if tasks is None:
+        tasks = read_tasks(settings, aws, step) if exports else {}
+    return View(found_sources, copies, in_flight, tasks)
+
+
+def read_tasks(settings: Settings, aws: Aws, step: str) -> dict[str, list[dict[str, Any]]]:
+    """Both regions' export tasks (the 5-export limit counts the whole account)."""
+    return {
+        region: export_tasks(aws, region, step)
         for region in (settings.source_region, settings.target_region)
     }
-    return View(found_sources, copies, in_flight, tasks)
 
 
 def _copied_here(raw: dict[str, Any], region: str) -> bool:
@@ -301,6 +313,28 @@ def fill_copies(settings: Settings, aws: Aws, step: str, view: View | None = Non
         free -= 1
     _log(filled)
     return filled
+
+
+def fill_exports_on_event(
+    settings: Settings, aws: Aws, step: str, redrive: Collection[str] = ()
+) -> Filled:
+    """An event's fill: count the slots first (export tasks only); with none free and no
+    re-drive to remember, stop there; else read the queue (the sources, the copies of
+    those sources by id) and fill. Reconcile reads everything instead (lost events)."""
+    tasks = read_tasks(settings, aws, step)
+    in_flight = View({}, {}, 0, tasks).exports_in_flight
+    if in_flight >= EXPORT_SLOTS and not redrive:
+        logger.info("no export slot free; the queue stays as it is", in_flight=in_flight)
+        return Filled(Kind.EXPORT, EXPORT_SLOTS - in_flight)
+    view = read_view(
+        settings,
+        aws,
+        step,
+        all_copies=settings.keep_source_snapshot,  # kept sources are too many to describe
+        extra_ids=redrive,
+        tasks=tasks,
+    )
+    return fill_exports(settings, aws, step, view, redrive)
 
 
 def fill_exports(

@@ -216,15 +216,17 @@ def on_quota_reached(
 
 def release_source(settings: Settings, aws: Aws, run: RunState) -> bool:
     """Delete the source snapshot (KEEP_SOURCE_SNAPSHOT=false) once the copy is available
-    and no source export still needs it. Never earlier; never anything not ours."""
+    and every export of the run is complete. Never earlier; never anything not ours.
+
+    Until then the source is the run's mark of work in progress: the slot fillers find the
+    waiting copies and exports through the sources (rds_backup/limits.py), and a source
+    export may still need it."""
     if settings.keep_source_snapshot or run.source is None:
         return False
     if run.copy is None or not run.copy.available:
         return False
-    if settings.source_region in run.exports:
-        source_export = run.exports[settings.source_region]
-        if source_export is None or not source_export.complete:
-            return False  # the source export still needs (or may be re-driven from) it
+    if not all(attempt is not None and attempt.complete for attempt in run.exports.values()):
+        return False  # an export waits, runs, or failed and may be re-driven
     try:
         aws.rds(settings.source_region).delete_db_snapshot(DBSnapshotIdentifier=run.snapshot_id)
     except ClientError as error:
