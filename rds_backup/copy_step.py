@@ -4,7 +4,8 @@
   snapshot is ours and available (an early event is retried), then fill the copy slots,
   oldest waiting copy first (and the export slots for source exports, STORE_TO_SOURCE_S3).
 - RDS-EVENT-0060 / 0061 (a copy into the target region finished / was canceled): a copy
-  slot is free, so fill the copy slots.
+  slot is free, so fill the copy slots. A canceled copy's source is tagged so it is not
+  copied again by itself: a replayed 0042 re-drives it.
 
 Which copy starts when is decided by :mod:`rds_backup.limits`; the call is
 :func:`rds_backup.copies.copy_to_target`.
@@ -14,10 +15,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from events.rds import RdsSnapshotEvent
+from events.rds import RdsEventKind, RdsSnapshotEvent
 from rds_backup import tags
 from rds_backup.aws import Aws
-from rds_backup.limits import fill_copies, fill_exports, read_view
+from rds_backup.limits import fill_copies, fill_exports, mark_copy_canceled, read_view
 from rds_backup.scope import out_of_scope
 from rds_backup.settings import Settings
 from rds_backup.snapshots import event_snapshot
@@ -36,9 +37,10 @@ def on_snapshot_created(settings: Settings, aws: Aws, event: RdsSnapshotEvent) -
     view = read_view(
         settings, aws, STEP, exports=source_exports, all_copies=settings.keep_source_snapshot
     )
-    result: dict[str, Any] = {"copies": fill_copies(settings, aws, STEP, view).as_dict()}
+    redrive = {source.identifier} if event.is_replay else set()
+    copies = fill_copies(settings, aws, STEP, view, redrive=redrive)
+    result: dict[str, Any] = {"copies": copies.as_dict()}
     if source_exports:
-        redrive = {source.identifier} if event.is_replay else set()
         filled = fill_exports(settings, aws, STEP, view, redrive=redrive)
         result["exports"] = filled.as_dict()
     return result
@@ -48,5 +50,11 @@ def on_copy_ended(settings: Settings, aws: Aws, event: RdsSnapshotEvent) -> dict
     """A copy into the target region finished or was canceled: its slot is free."""
     if skipped := out_of_scope(settings, event.snapshot, [settings.target_region]):
         return {"skipped": skipped}
+    result: dict[str, Any] = {}
+    if event.kind is RdsEventKind.COPY_CANCELED:
+        result["marked_canceled"] = mark_copy_canceled(
+            settings, aws, event.snapshot.identifier, STEP
+        )
     view = read_view(settings, aws, STEP, exports=False, all_copies=settings.keep_source_snapshot)
-    return {"copies": fill_copies(settings, aws, STEP, view).as_dict()}
+    result["copies"] = fill_copies(settings, aws, STEP, view).as_dict()
+    return result

@@ -73,6 +73,7 @@ from rds_backup.settings import Settings
 EXPORT_SLOTS = 5  # per account, all regions
 COPY_SLOTS = 20  # per destination region
 RETRY_EXPORT = f"{tags.NAMESPACE}retry-export"
+COPY_CANCELED = f"{tags.NAMESPACE}copy-canceled"
 SETTLED = frozenset({"available", "failed"})
 COPY_LIMIT_TEXT = re.compile(r"cannot copy more than|across regions", re.IGNORECASE)
 MANUAL_QUOTA_TEXT = re.compile(r"manual (db )?(cluster )?snapshots", re.IGNORECASE)
@@ -215,11 +216,16 @@ def order_key(snapshot: tags.Owned) -> tuple[datetime, int, datetime, str]:
     return (run_time(snapshot.run), largest_first, made, rotation)
 
 
-def waiting_copies(settings: Settings, view: View) -> list[Waiting]:
+def waiting_copies(settings: Settings, view: View, redrive: Collection[str] = ()) -> list[Waiting]:
+    """Copies not yet made, oldest first. A source whose copy was canceled (RDS-EVENT-0061,
+    tag COPY_CANCELED) waits for a person: only a re-drive (a replayed 0042, ``redrive``)
+    copies it again, so a deliberate cancel is not undone behind their back."""
     found = [
         Waiting(Kind.COPY, source)
         for key, source in view.sources.items()
-        if source.available and key not in view.copies
+        if source.available
+        and key not in view.copies
+        and (COPY_CANCELED not in source.tags or key in redrive)
     ]
     return sorted(found, key=lambda w: order_key(w.snapshot))
 
@@ -280,10 +286,16 @@ class Filled:
         return result
 
 
-def fill_copies(settings: Settings, aws: Aws, step: str, view: View | None = None) -> Filled:
+def fill_copies(
+    settings: Settings,
+    aws: Aws,
+    step: str,
+    view: View | None = None,
+    redrive: Collection[str] = (),
+) -> Filled:
     """Start the oldest waiting copies while the target region has copy slots free."""
     view = view or read_view(settings, aws, step)
-    waiting = waiting_copies(settings, view)
+    waiting = waiting_copies(settings, view, {r.lower() for r in redrive})
     filled = Filled(Kind.COPY, COPY_SLOTS - view.copies_in_flight)
     free = filled.free_before
     for position, item in enumerate(waiting):
@@ -395,6 +407,25 @@ def _remember_redrives(
                 Kind.EXPORT.value, error, snapshot=item.snapshot.identifier, region=item.region
             ) from error
         logger.info("re-driven export waits for a slot", snapshot=item.label)
+
+
+def mark_copy_canceled(settings: Settings, aws: Aws, identifier: str, step: str) -> bool:
+    """RDS-EVENT-0061: tag our source so the queue does not copy it again by itself (a
+    replayed 0042 does). False if there is no source of ours (released, or foreign)."""
+    view = read_view(settings, aws, step, exports=False, all_copies=False)
+    source = view.sources.get(identifier.lower())
+    if source is None or COPY_CANCELED in source.tags:
+        return False
+    try:
+        aws.rds(settings.source_region).add_tags_to_resource(
+            ResourceName=source.arn, Tags=[{"Key": COPY_CANCELED, "Value": "true"}]
+        )
+    except (ClientError, BotoCoreError) as error:
+        raise step_failed(
+            step, error, snapshot=identifier, region=settings.source_region
+        ) from error
+    logger.warning("copy canceled; the source waits for a re-drive", snapshot=identifier)
+    return True
 
 
 def _export_id(snapshot: tags.Owned, attempt: int) -> str:
