@@ -58,7 +58,10 @@ def reconcile(settings: Settings, aws: Aws, now: datetime, context: Any = None) 
     then look at each recent run on its own: report it stuck past its deadline, or settle
     it when its ending event was lost. One run's fault neither stops nor hides the others."""
     result = ReconcileResult()
-    view = read_view(settings, aws, STEP)
+    # Every run in progress keeps its source (notify.release_source), so the sources and
+    # their copies (by id) are the whole of the work in flight: reconcile's reads do not
+    # grow with retention. Kept sources (KEEP_SOURCE_SNAPSHOT) are listed in full instead.
+    view = read_view(settings, aws, STEP, all_copies=settings.keep_source_snapshot)
     for fill in (fill_copies, fill_exports):
         try:
             filled = fill(settings, aws, STEP, view)
@@ -154,6 +157,8 @@ def _reconcile_run(
             )
     if in_flight or run.outcome is Outcome.PENDING:
         return
+    if run.outcome is Outcome.SUCCEEDED and run.source is None and run.exports:
+        return  # notify released the source, then sent the email, in one invocation
     if now - _ended(run) > SETTLE_WINDOW:
         return  # settled long ago: its email was claimed then (no idempotency read each hour)
     settled = settle_run(settings, aws, run, context)
