@@ -3,12 +3,22 @@ failure reaches a person exactly once."""
 
 from __future__ import annotations
 
+from collections import Counter
+
 import pytest
 
 from rds_backup.local.harness import LocalAws
 from rds_backup.local.inventory import Inventory
 from rds_backup.local.seed import WorldSpec
-from tests.e2e.support import emails_about, exports_of, handler_errors, run_nightly, snapshots_of
+from rds_backup.naming import snapshot_id
+from tests.e2e.support import (
+    PREFIX,
+    emails_about,
+    exports_of,
+    handler_errors,
+    run_nightly,
+    snapshots_of,
+)
 
 DATABASES = ("orders", "billing")
 SOURCE, TARGET = "us-east-1", "us-west-2"
@@ -99,10 +109,20 @@ def test_given_every_event_delivered_three_times_when_the_night_runs_then_each_t
         assert [m.outcome for m in emails_about(found, database)] == ["success"]
     assert len(found.emails) == len(DATABASES)
     assert handler_errors(local_aws) == []
-    invocations = local_aws.timeline.invocations_by_function()
-    assert invocations["start_backup"] == 3
-    assert invocations["copy_snapshot"] == 3 * len(DATABASES)
-    assert invocations["notify"] == 3 * len(DATABASES)
+    # each function heard each of its events 3 times per database, and never had to retry:
+    # copy_snapshot hears 0042 and 0060 (a copy ended frees a copy slot), export_snapshot
+    # 0060 and 0161 (an export ended frees an export slot), notify 0060 and 0161
+    heard = Counter((e.function, e.what) for e in local_aws.timeline.invocations())
+    per_database = 3 * len(DATABASES)
+    assert heard == {
+        ("start_backup", "Scheduled Event"): 3,
+        ("copy_snapshot", "RDS-EVENT-0042"): per_database,
+        ("copy_snapshot", "RDS-EVENT-0060"): per_database,
+        ("export_snapshot", "RDS-EVENT-0060"): per_database,
+        ("export_snapshot", "RDS-EVENT-0161"): per_database,
+        ("notify", "RDS-EVENT-0060"): per_database,
+        ("notify", "RDS-EVENT-0161"): per_database,
+    }
 
 
 def test_given_a_copy_that_keeps_failing_when_retries_run_out_then_a_failure_email_is_sent(
@@ -137,18 +157,32 @@ def test_given_ses_rejects_the_sender_when_notify_runs_out_of_retries_then_its_d
     local_aws.configure(SENDER_EMAIL="not-verified@example.com")
 
     # when
-    run_nightly(local_aws)
+    run = run_nightly(local_aws)
 
-    # then: notify failed 3 times per event, and its failures went to its own DLQ, not the bus
+    # then: notify failed 3 times per event, and its failures went to its own DLQ, not the bus.
+    # notify tries to send on two events per database: 0060 (the export already completed:
+    # moto ends exports at once) and 0161 (the email still unsent, its claim released)
     notify_attempts = [e for e in local_aws.timeline.invocations() if e.function == "notify"]
     assert notify_attempts
     assert not any(e.ok for e in notify_attempts)
-    assert len(notify_attempts) == 3 * len(DATABASES)
+    events = ("RDS-EVENT-0060", "RDS-EVENT-0161")
+    assert Counter((e.what, e.attempt) for e in notify_attempts) == {
+        (event, attempt): len(DATABASES) for event in events for attempt in (1, 2, 3)
+    }
     records = local_aws.dead_letters()
-    assert len(records) == len(DATABASES)
     assert {r["requestContext"]["condition"] for r in records} == {"RetriesExhausted"}
-    assert {r["requestPayload"]["detail"]["EventID"] for r in records} == {"RDS-EVENT-0161"}
+    assert sorted(
+        (
+            r["requestPayload"]["detail"]["EventID"],
+            r["requestPayload"]["detail"]["SourceIdentifier"],
+        )
+        for r in records
+    ) == sorted((event, snapshot_id(PREFIX, db, run)) for event in events for db in DATABASES)
     assert local_aws.inventory().emails == ()
+    failures = [e for e in local_aws.timeline.entries if e.kind == "failure"]
+    assert len(failures) == len(records)
+    assert all("dead-letter queue" in e.what for e in failures)  # never the bus (no loop)
+    assert {e.what for e in notify_attempts} == set(events)
 
 
 @pytest.mark.parametrize("spec", [WorldSpec(store_to_source_s3=True)], ids=["source-export"])
