@@ -308,3 +308,25 @@ def test_given_a_rendered_email_when_inspected_then_styles_are_inline_and_nothin
     assert "max-width:640px" in email.html
     assert "http://" not in email.html
     assert "https://" not in email.html
+
+
+def test_given_a_database_exported_every_other_night_when_rendered_then_both_parts_say_when_next():
+    # given an off night: no export, the next one due on the 27th
+    from datetime import date
+
+    report = a_success(exports=(), next_export=date(2026, 11, 27))
+
+    # when
+    email = render_success(report)
+
+    # then
+    for part in (email.html, email.text):
+        assert "Next export to S3 of orders: the run of 2026-11-27." in part
+        assert "exports run every EXPORT_EVERY_DAYS nights" in part
+
+
+def test_given_nightly_exports_when_rendered_then_no_next_export_line():
+    email = render_success(a_success())
+
+    assert "Next export" not in email.html
+    assert "Next export" not in email.text
