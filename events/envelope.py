@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Generic, TypeVar
+from datetime import UTC, datetime
+from typing import Annotated, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 DetailT = TypeVar("DetailT")
+
+
+def _as_utc(value: datetime) -> datetime:
+    """EventBridge and RDS write UTC (ISO 8601 with ``Z``); a time without a zone (a
+    hand-made or replayed event) is taken as UTC, so every later comparison works."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+UtcDatetime = Annotated[datetime, AfterValidator(_as_utc)]
 
 
 class EventBridgeEvent(BaseModel, Generic[DetailT]):
@@ -22,7 +31,7 @@ class EventBridgeEvent(BaseModel, Generic[DetailT]):
     source: str = Field(min_length=1, max_length=256)
     # moto drops `account` on SQS delivery; the chain never reads it.
     account: str = Field(default="", max_length=12)
-    time: datetime
+    time: UtcDatetime
     region: str = Field(default="", max_length=32)
     resources: list[str] = Field(default_factory=list, max_length=100)
     detail: DetailT

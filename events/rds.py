@@ -6,13 +6,12 @@ Classified by ``EventID``; archived or hand-made events without one fall back to
 
 from __future__ import annotations
 
-from datetime import datetime
 from enum import StrEnum
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from events.envelope import EventBridgeEvent
+from events.envelope import EventBridgeEvent, UtcDatetime
 from rds_backup.arns import SnapshotArn, parse_snapshot_arn
 
 SOURCE = "aws.rds"
@@ -79,7 +78,7 @@ class RdsSnapshotDetail(BaseModel):
     source_type: Literal["SNAPSHOT", "CLUSTER_SNAPSHOT"] = Field(alias="SourceType")
     source_arn: str = Field(alias="SourceArn", max_length=2048)
     source_identifier: str = Field(alias="SourceIdentifier", min_length=1, max_length=255)
-    date: datetime = Field(alias="Date")
+    date: UtcDatetime = Field(alias="Date")
     message: str = Field(default="", alias="Message", max_length=4096)
     event_id: str | None = Field(default=None, alias="EventID", pattern=r"^RDS-EVENT-\d{4}$")
 

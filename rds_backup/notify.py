@@ -48,6 +48,7 @@ STEP = "notify"
 CLAIM_DAYS = 400
 # Steps reconcile can re-drive by itself (it finds their runs from AWS state).
 RECONCILED_STEPS = frozenset({"copy_snapshot", "export_snapshot"})
+PERIODIC_STEPS = frozenset({"reconcile", "cleanup"})
 NOTIFY_EVENTS = {
     RdsEventKind.EXPORT_COMPLETED,
     RdsEventKind.EXPORT_FAILED,
@@ -98,6 +99,7 @@ def settle_run(
 ) -> dict[str, Any]:
     """Act on a run's current state: release the source if allowed, and send the email its
     outcome calls for (once). Shared by notify and reconcile."""
+    require_idempotency_table(settings)
     logger.append_keys(database=run.database, run=run.run, snapshot=run.snapshot_id)
     result: dict[str, Any] = {"outcome": run.outcome.value}
     result["source_released"] = release_source(settings, aws, run)
@@ -143,7 +145,8 @@ def settle_run(
 def on_handler_failure(
     settings: Settings, aws: Aws, event: LambdaFailureEvent, context: Any = None
 ) -> dict[str, Any]:
-    """A handler failed after Lambda's retries: email the cause, once per failed request."""
+    """A handler failed after Lambda's retries: email the cause, once per run, step and
+    outcome (``failure_key``)."""
     detail = event.detail
     error = detail.response_payload
     message = error.error_message if error else "the function failed without an error message"
@@ -175,8 +178,22 @@ def on_handler_failure(
         code=code,
     )
     logger.append_keys(failed_function=step, snapshot=snapshot, run=run)
-    key = f"handler-failed:{detail.request_context.request_id}"
-    return {"email": send_once(settings, aws, key, report, context)}
+    # The whole text stays in the logs; the email shows a bounded part (mail.CAUSE_MAX).
+    logger.error("handler failed after its retries", code=code, cause=message)
+    return {
+        "email": send_once(settings, aws, failure_key(step, database, run, code), report, context)
+    }
+
+
+def failure_key(step: str, database: str | None, run: str | None, code: str | None) -> str:
+    """One email per run (and database), step and outcome: a failure delivered again (at
+    least once), by several requests, or by every hourly pass of a persistent fault is the
+    same outcome. Scheduled passes (reconcile, cleanup) have no run of their own: their
+    failures are keyed by day, so a fault that persists is told once a day."""
+    period = run or "-"
+    if step in PERIODIC_STEPS and run:
+        period = run[:8]
+    return f"failed:{step}:{(database or '-').lower()}:{period}:{code or 'error'}"
 
 
 def on_quota_reached(
@@ -244,6 +261,14 @@ def release_source(settings: Settings, aws: Aws, run: RunState) -> bool:
     return True
 
 
+def require_idempotency_table(settings: Settings) -> str:
+    """Checked before anything is changed: without the table no email can be sent once, and
+    a handler must not delete a source and then fail for want of it."""
+    if not settings.idempotency_table:
+        raise ConfigError(["IDEMPOTENCY_TABLE: required by notify to send each email once"])
+    return settings.idempotency_table
+
+
 def send_once(
     settings: Settings,
     aws: Aws,
@@ -252,10 +277,8 @@ def send_once(
     context: Any = None,
 ) -> str:
     """Render and send the email for ``key`` unless it was already sent."""
-    if not settings.idempotency_table:
-        raise ConfigError(["IDEMPOTENCY_TABLE: required by notify to send each email once"])
     persistence = DynamoDBPersistenceLayer(
-        table_name=settings.idempotency_table,
+        table_name=require_idempotency_table(settings),
         boto3_client=aws.dynamodb(settings.source_region),
     )
     config = IdempotencyConfig(expires_after_seconds=CLAIM_DAYS * 24 * 3600)

@@ -22,7 +22,7 @@ from rds_backup.errors import StepFailed
 from rds_backup.exports import IN_FLIGHT, ExportAttempt, pick_latest
 from rds_backup.limits import fill_copies, fill_exports, read_view
 from rds_backup.naming import run_time
-from rds_backup.notify import send_once, settle_run, stuck_report
+from rds_backup.notify import require_idempotency_table, send_once, settle_run, stuck_report
 from rds_backup.observability import count, logger
 from rds_backup.runs import Outcome, RunState, assemble
 from rds_backup.settings import Settings
@@ -57,6 +57,7 @@ def reconcile(settings: Settings, aws: Aws, now: datetime, context: Any = None) 
     """One pass: fill the free copy and export slots (counted, oldest waiting step first),
     then look at each recent run on its own: report it stuck past its deadline, or settle
     it when its ending event was lost. One run's fault neither stops nor hides the others."""
+    require_idempotency_table(settings)  # it may email; nothing is changed without it
     result = ReconcileResult()
     # Every run in progress keeps its source (notify.release_source), so the sources and
     # their copies (by id) are the whole of the work in flight: reconcile's reads do not
