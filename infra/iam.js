@@ -83,10 +83,16 @@ module.exports = {
     const arn = (what) => ({
       'Fn::Sub': `arn:\${AWS::Partition}:rds:${c.sourceRegion}:\${AWS::AccountId}:${what}`,
     });
-    const databases = String(c.dbIdentifier)
-      .split(',')
-      .map((id) => id.trim())
-      .filter(Boolean);
+    // RDS stores identifiers in lower case (db:Orders is db:orders in ARNs) and IAM compares
+    // ARNs case-sensitively: a mixed-case DB_IDENTIFIER must be lowered here.
+    const databases = [
+      ...new Set(
+        String(c.dbIdentifier)
+          .split(',')
+          .map((id) => id.trim().toLowerCase())
+          .filter(Boolean)
+      ),
+    ];
     return [arn(`snapshot:${c.snapshotPrefix}-*`), ...databases.map((id) => arn(`db:${id}`))];
   },
 

@@ -18,7 +18,7 @@ from tests.infra.test_lint import CFN_LINT, IGNORED
 SETTINGS = {
     "SOURCE_REGION": "eu-west-1",
     "TARGET_REGION": "eu-central-1",
-    "DB_IDENTIFIER": "orders, billing",
+    "DB_IDENTIFIER": "Orders, billing",  # mixed case, as a user may write it
     "KMS_KEY_ID": "alias/backups",
     "SOURCE_KMS_KEY_ID": (
         "arn:aws:kms:eu-west-1:111122223333:key/0b0c1d2e-0000-4000-8000-000000000001"
@@ -133,3 +133,21 @@ def test_given_settings_that_would_break_the_stacks_when_packaged_then_every_pro
     assert "TARGET_REGION must differ from SOURCE_REGION" in message
     assert 'deleteOldExports must be exactly true or false, got "yes"' in message
     assert "no RDS export role" in message
+
+
+def test_given_a_mixed_case_database_when_packaged_then_its_iam_arn_is_lower_case(
+    variant: Path,
+) -> None:
+    # RDS stores identifiers in lower case and IAM compares ARNs case-sensitively.
+    template = _template(variant)
+    logical_id, _ = functions(template)["start_backup"]
+    role = template["Resources"][logical_id]["Properties"]["Role"]["Fn::GetAtt"][0]
+    resources = [
+        json.dumps(resource)
+        for name, _, statement in role_statements(template)
+        if name == role
+        for resource in as_list(statement["Resource"])
+    ]
+    databases = [r for r in resources if ":db:" in r]
+    assert any(":db:orders" in r for r in databases)
+    assert not any(":db:Orders" in r for r in databases)
