@@ -158,11 +158,14 @@ def plan_cleanup(settings: Settings, aws: Aws, now: datetime) -> CleanupPlan:
     snapshots: list[Snapshot] = []
     in_flight_arns: set[str] = set()
     in_flight_exports: set[str] = set()
+    exported: dict[tuple[str, str], str] = {}  # (region, export id) → snapshot id
     for region in _regions(settings):
         # A listing that fails raises (StepFailed, with its region) before any deletion: a
         # partial view could hide the newest copy.
         snapshots.extend(_snapshots(settings, aws, region))
         for task in export_tasks(aws, region, STEP):
+            source = str(task.get("SourceArn", "")).rsplit(":", 1)[-1]
+            exported[(region, str(task.get("ExportTaskIdentifier", "")).lower())] = source
             if str(task.get("Status", "")).upper() in EXPORTS_IN_FLIGHT:
                 in_flight_arns.add(str(task.get("SourceArn", "")).lower())
                 in_flight_exports.add(str(task.get("ExportTaskIdentifier", "")).lower())
@@ -179,7 +182,9 @@ def plan_cleanup(settings: Settings, aws: Aws, now: datetime) -> CleanupPlan:
     exports: tuple[ExportFolder, ...] = ()
     if settings.delete_old_exports:
         try:
-            exports = tuple(_old_exports(settings, aws, decisions, in_flight_exports, now))
+            exports = tuple(
+                _old_exports(settings, aws, decisions, in_flight_exports, now, exported)
+            )
         except (ClientError, BotoCoreError) as error:
             raise step_failed(STEP, error) from error
     plan = CleanupPlan(now, settings.retention_days, decisions, exports)
@@ -289,12 +294,16 @@ def _old_exports(
     decisions: Sequence[Decision],
     in_flight_exports: set[str],
     now: datetime,
+    exported: dict[tuple[str, str], str] | None = None,
 ) -> Iterator[ExportFolder]:
     """Export folders of our snapshots that are deleted now, or gone and past retention.
 
     A folder is matched only when its name is exactly an export id this system derives
     (``naming.export_id``) from one of our snapshot ids, and no snapshot of that id is kept
-    in either region. Exports in flight are never touched.
+    in either region. A shortened (hashed) id of a long database name does not round-trip:
+    it is matched through RDS's export task record (``exported``: its SourceArn names the
+    snapshot, whether or not the snapshot still exists), or against the snapshots being
+    deleted now. Exports in flight are never touched.
     """
     deleting = {(d.snapshot.region, d.snapshot.identifier.lower()) for d in decisions if d.delete}
     existing = {d.snapshot.identifier.lower() for d in decisions if not d.delete}
@@ -312,7 +321,13 @@ def _old_exports(
         for folder in _folders(aws, region, bucket, f"{base}/" if base else ""):
             if folder.lower() in in_flight_exports:
                 continue
-            snapshot = _snapshot_of(folder, region, known)
+            # RDS's own record names the snapshot of a shortened (hashed) export id even
+            # when the snapshot is gone; without one, the name must round-trip.
+            recorded = (exported or {}).get((region, folder.lower()))
+            if recorded and _derives(recorded, region, folder):
+                snapshot: str | None = recorded
+            else:
+                snapshot = _snapshot_of(folder, region, known)
             if snapshot is None or snapshot.lower() in existing:
                 continue
             if (region, snapshot.lower()) not in deleting:
@@ -337,6 +352,13 @@ def _folders(aws: Aws, region: str, bucket: str, prefix: str) -> Iterator[str]:
             name = common.get("Prefix", "")[len(prefix) :].rstrip("/")
             if name:
                 yield name
+
+
+def _derives(snapshot: str, region: str, folder: str) -> bool:
+    """``folder`` is an export id we derive for ``snapshot`` in ``region`` (any attempt)."""
+    match = re.search(r"-a(\d+)$", folder)
+    attempts = {1, int(match.group(1))} if match else {1}
+    return any(export_id(snapshot, region, n).lower() == folder.lower() for n in attempts)
 
 
 def _snapshot_of(folder: str, region: str, known: Sequence[str]) -> str | None:

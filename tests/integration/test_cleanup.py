@@ -17,7 +17,7 @@ from rds_backup import tags
 from rds_backup.cleanup import CleanupFailed, _snapshot_of, apply_cleanup, plan_cleanup
 from rds_backup.errors import StepFailed
 from rds_backup.local import limits as local_limits
-from rds_backup.local.seed import ACCOUNT
+from rds_backup.local.seed import ACCOUNT, WorldSpec
 from rds_backup.naming import export_id, run_id, snapshot_id
 from rds_backup.retention import Reason
 
@@ -458,3 +458,57 @@ def test_given_export_folder_names_when_read_then_only_ids_derived_from_our_snap
     assert _snapshot_of(f"{short}-{region}-a1", region, []) is None
     assert _snapshot_of(f"{short}-us-east-1", region, [short]) is None
     assert _snapshot_of("someone-elses-export", region, [short]) is None
+
+
+LONG_NAME = "a-very-long-database-name-for-reporting"
+
+
+@pytest.mark.parametrize("spec", [WorldSpec(databases=(LONG_NAME,), store_to_source_s3=True)])
+def test_given_a_hashed_export_of_a_gone_snapshot_when_cleaned_then_both_buckets_lose_it(
+    settings, aws, monkeypatch
+):
+    # given a long database name (export ids shortened with a hash), an old run whose
+    # snapshots are already gone, and its exports left in both buckets
+    monkeypatch.setenv("DELETE_OLD_EXPORTS", "true")
+    cleanup_handler.load_settings.cache_clear()
+    settings = cleanup_handler.load_settings()
+    run = "20261001-0300"
+    identifier = snapshot_id(settings.snapshot_prefix, LONG_NAME, run)
+    folders = {}
+    for region, bucket in (
+        (settings.source_region, settings.source_bucket),
+        (settings.target_region, settings.target_bucket),
+    ):
+        rds = aws.rds(region)
+        if region == settings.source_region:
+            rds.create_db_snapshot(DBInstanceIdentifier=LONG_NAME, DBSnapshotIdentifier=identifier)
+        else:
+            rds.copy_db_snapshot(
+                SourceDBSnapshotIdentifier=(
+                    f"arn:aws:rds:{settings.source_region}:{ACCOUNT}:snapshot:{identifier}"
+                ),
+                TargetDBSnapshotIdentifier=identifier,
+                KmsKeyId=settings.keys.target,
+                SourceRegion=settings.source_region,
+            )
+        task = export_id(identifier, region)
+        assert task != f"{identifier}-{region}"  # shortened with a hash
+        rds.start_export_task(
+            ExportTaskIdentifier=task,
+            SourceArn=f"arn:aws:rds:{region}:{ACCOUNT}:snapshot:{identifier}",
+            S3BucketName=bucket,
+            IamRoleArn=settings.export_role_arn,
+            KmsKeyId=settings.key_for(region),
+        )
+        key = f"{settings.export_s3_prefix}/{task}/db/part-0.parquet"
+        aws.s3(region).put_object(Bucket=bucket, Key=key, Body=b"parquet")
+        folders[region] = f"s3://{bucket}/{settings.export_s3_prefix}/{task}/"
+    for region in (settings.target_region, settings.source_region):
+        aws.rds(region).delete_db_snapshot(DBSnapshotIdentifier=identifier)
+
+    # when
+    plan = plan_cleanup(settings, aws, datetime(2026, 11, 25, tzinfo=UTC))
+
+    # then both folders are found through RDS's export records, and only those
+    assert sorted(folder.uri for folder in plan.exports) == sorted(folders.values())
+    assert {folder.snapshot for folder in plan.exports} == {identifier}
