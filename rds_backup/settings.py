@@ -268,11 +268,39 @@ def _describe(error: ValidationError) -> list[str]:
 
 
 def parse_settings(environ: Mapping[str, str]) -> Settings:
-    """Validate an environment mapping, reporting every problem in one ConfigError."""
+    """Validate an environment mapping, reporting every problem in one ConfigError: the
+    rules between variables too, even while single variables are also wrong (pydantic runs
+    the model's own cross-field validator only once every field is valid)."""
     try:
         return Settings.model_validate(dict(environ))
     except ValidationError as error:
-        raise ConfigError(_describe(error)) from None
+        problems = _describe(error)
+        for problem in _cross_field_problems(environ):
+            if not any(problem.split(":", 1)[0] == p.split(":", 1)[0] for p in problems):
+                problems.append(problem)
+        raise ConfigError(problems) from None
+
+
+def _cross_field_problems(environ: Mapping[str, str]) -> list[str]:
+    """The rules between variables, read from the raw environment (used when some field is
+    invalid, so the model's after-validator could not run)."""
+    problems = []
+    source = str(environ.get("SOURCE_REGION", "")).strip()
+    target = str(environ.get("TARGET_REGION", "")).strip()
+    if source and source == target:
+        problems.append(
+            "TARGET_REGION: must differ from SOURCE_REGION "
+            f"(both are {source}); a same-region copy survives no region loss"
+        )
+    store = str(environ.get("STORE_TO_SOURCE_S3", "")).strip().lower() in TRUE
+    key = str(environ.get("KMS_KEY_ID", "")).strip()
+    source_key = str(environ.get("SOURCE_KMS_KEY_ID", "")).strip()
+    if store and not source_key and key and source and _key_in_region(key, source) is None:
+        problems.append(
+            "SOURCE_KMS_KEY_ID: STORE_TO_SOURCE_S3=true needs a key in SOURCE_REGION "
+            f"{source}; set SOURCE_KMS_KEY_ID or use a multi-Region key"
+        )
+    return problems
 
 
 @lru_cache(maxsize=1)

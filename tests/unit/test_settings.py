@@ -110,3 +110,23 @@ def test_given_a_key_per_region_when_resolved_then_each_region_uses_its_own():
 
     assert settings.key_for("eu-west-1") == source_key
     assert settings.key_for("eu-central-1") == VALID["KMS_KEY_ID"]
+
+
+def test_given_bad_variables_and_equal_regions_when_parsed_then_the_cross_field_rule_is_named_too():
+    # given several single variables wrong AND the same region twice
+    env = {
+        "SOURCE_REGION": "eu-west-1",
+        "TARGET_REGION": "eu-west-1",
+        "DB_IDENTIFIER": "orders",
+        "SOURCE_BUCKET": "Not_A_Bucket",
+        "TARGET_BUCKET": "b2-bucket",
+        "KMS_KEY_ID": "mrk-00000000000000000000000000000000",
+        "EXPORT_ROLE_ARN": "not-an-arn",
+        "ADMIN_EMAIL": "dba@example.com",
+    }
+
+    # when / then: one message names the single fields and the rule between two
+    with pytest.raises(ConfigError) as raised:
+        parse_settings(env)
+    named = {problem.split(":", 1)[0] for problem in raised.value.problems}
+    assert {"SOURCE_BUCKET", "EXPORT_ROLE_ARN", "TARGET_REGION"} <= named
