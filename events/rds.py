@@ -6,6 +6,7 @@ Classified by ``EventID``; archived or hand-made events without one fall back to
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from typing import Literal
 
@@ -53,19 +54,30 @@ EVENT_IDS: dict[str, RdsEventKind] = {
     "RDS-EVENT-0164": RdsEventKind.EXPORT_COMPLETED,
 }
 
-# Lower-case message fragments, most specific first (used only when EventID is absent).
-MESSAGES: tuple[tuple[str, RdsEventKind], ...] = (
-    ("export task failed", RdsEventKind.EXPORT_FAILED),
-    ("export task canceled", RdsEventKind.EXPORT_CANCELED),
-    ("export task completed", RdsEventKind.EXPORT_COMPLETED),
-    ("finished copy of snapshot", RdsEventKind.COPY_FINISHED),
-    ("canceled cross region copy", RdsEventKind.COPY_CANCELED),
-    ("started cross region copy", RdsEventKind.COPY_STARTED),
-    ("automated snapshot created", RdsEventKind.AUTOMATED_SNAPSHOT_CREATED),
-    ("manual snapshot created", RdsEventKind.SNAPSHOT_CREATED),
-    ("manual cluster snapshot created", RdsEventKind.SNAPSHOT_CREATED),
-    ("creating manual", RdsEventKind.SNAPSHOT_CREATING),
-    ("deleted manual", RdsEventKind.SNAPSHOT_DELETED),
+# The Message when EventID is absent (archived or hand-made events), most specific first.
+# Texts of the RDS User Guide's event tables ("Amazon RDS event categories and event
+# messages": DB snapshot events; Aurora: DB cluster snapshot events), e.g. 0041 "Deleted user
+# snapshot.", 0060 "Finished copy of snapshot <name> from region <name> in <n> minutes.", 0061
+# "Canceled snapshot copy request of <name> from region <name>.", 0160 "The snapshot export
+# task was canceled."; older and shorter variants seen in captured events ("Snapshot export
+# task canceled.", "Finished copy of snapshot <name>", "Canceled cross region copy of
+# snapshot <name>", "Deleted manual snapshot") are accepted too. A copy "in region" is a
+# local (same-region) copy, 0190/0196/0197: not ours to follow.
+MESSAGES: tuple[tuple[re.Pattern[str], RdsEventKind], ...] = tuple(
+    (re.compile(pattern), kind)
+    for pattern, kind in (
+        (r"export task (?:has )?failed", RdsEventKind.EXPORT_FAILED),
+        (r"export task (?:was )?cancell?ed", RdsEventKind.EXPORT_CANCELED),
+        (r"export task (?:has )?completed", RdsEventKind.EXPORT_COMPLETED),
+        (r"copy (?:request )?of (?:snapshot )?\S+ in region", RdsEventKind.OTHER),
+        (r"finished (?:cross[- ]region )?copy of snapshot", RdsEventKind.COPY_FINISHED),
+        (r"cancell?ed (?:cross[- ]region copy|snapshot copy request)", RdsEventKind.COPY_CANCELED),
+        (r"started (?:cross[- ]region )?copy of snapshot", RdsEventKind.COPY_STARTED),
+        (r"automated (?:cluster )?snapshot created", RdsEventKind.AUTOMATED_SNAPSHOT_CREATED),
+        (r"manual (?:cluster )?snapshot created", RdsEventKind.SNAPSHOT_CREATED),
+        (r"creating manual", RdsEventKind.SNAPSHOT_CREATING),
+        (r"deleted (?:manual|user) (?:cluster )?snapshot", RdsEventKind.SNAPSHOT_DELETED),
+    )
 )
 
 
@@ -97,8 +109,8 @@ class RdsSnapshotDetail(BaseModel):
         if self.event_id is not None:
             return EVENT_IDS.get(self.event_id, RdsEventKind.OTHER)
         message = self.message.lower()
-        for fragment, kind in MESSAGES:
-            if fragment in message:
+        for pattern, kind in MESSAGES:
+            if pattern.search(message):
                 return kind
         return RdsEventKind.OTHER
 

@@ -40,9 +40,10 @@ from rds_backup.local.timeline import Timeline
 
 DETAIL_TYPE = "RDS DB Snapshot Event"
 EXPORT_EVENTS = {
-    "complete": ("RDS-EVENT-0161", "Snapshot export task completed."),
-    "failed": ("RDS-EVENT-0159", "Snapshot export task failed."),
-    "canceled": ("RDS-EVENT-0160", "Snapshot export task canceled."),
+    # Texts of the RDS User Guide's event table ("DB snapshot events").
+    "complete": ("RDS-EVENT-0161", "The snapshot export task completed."),
+    "failed": ("RDS-EVENT-0159", "The snapshot export task failed."),
+    "canceled": ("RDS-EVENT-0160", "The snapshot export task was canceled."),
 }
 DEFAULT_EXPORT_FAILURE = (
     "S3 bucket access denied: the export role cannot write to the bucket (emulated fault)"
@@ -162,19 +163,19 @@ class RdsEventEmulator:
             if snapshot.database.region != region and self._cancel_copy(backend, identifier):
                 event_id, message, category = (
                     "RDS-EVENT-0061",
-                    f"Canceled cross region copy of snapshot {identifier}",
+                    _copy_canceled(identifier, snapshot),
                     "notification",
                 )
             elif snapshot.database.region != region:  # a cross-region copy landed here
                 event_id, message, category = (
                     "RDS-EVENT-0060",
-                    f"Finished copy of snapshot {identifier}",
+                    _copy_finished(identifier, snapshot),
                     "notification",
                 )
             else:
                 event_id, message, category = (
                     "RDS-EVENT-0042",
-                    "Manual snapshot created",
+                    "Manual snapshot created.",
                     "creation",
                 )
             self._schedule(region, event_id, snapshot.arn, identifier, message, category, now)
@@ -249,11 +250,11 @@ class RdsEventEmulator:
         snapshot.status = "available"
         self.seen.add(("snapshot", region, identifier, str(snapshot.created)))
         if snapshot.database.region != region and self._cancel_copy(backend, identifier):
-            event = ("RDS-EVENT-0061", f"Canceled cross region copy of snapshot {identifier}")
+            event = ("RDS-EVENT-0061", _copy_canceled(identifier, snapshot))
         elif snapshot.database.region != region:
-            event = ("RDS-EVENT-0060", f"Finished copy of snapshot {identifier}")
+            event = ("RDS-EVENT-0060", _copy_finished(identifier, snapshot))
         else:
-            event = ("RDS-EVENT-0042", "Manual snapshot created")
+            event = ("RDS-EVENT-0042", "Manual snapshot created.")
         category = "creation" if event[0] == "RDS-EVENT-0042" else "notification"
         self._schedule(region, *event[:1], snapshot.arn, identifier, event[1], category, 0.0)
 
@@ -358,3 +359,17 @@ def _advance_export(task: Any) -> None:
     if str(task.status).upper() == "STARTING":
         task.status = "IN_PROGRESS"
         task.percent_progress = 0
+
+
+def _copy_finished(identifier: str, snapshot: Any) -> str:
+    """RDS-EVENT-0060's text in the RDS User Guide's event table."""
+    return f"Finished copy of snapshot {identifier} from region {_origin(snapshot)} in 0 minutes."
+
+
+def _copy_canceled(identifier: str, snapshot: Any) -> str:
+    """RDS-EVENT-0061's text in the RDS User Guide's event table."""
+    return f"Canceled snapshot copy request of {identifier} from region {_origin(snapshot)}."
+
+
+def _origin(snapshot: Any) -> str:
+    return str(getattr(getattr(snapshot, "database", None), "region", "") or "unknown")

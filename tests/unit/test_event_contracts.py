@@ -63,6 +63,48 @@ def test_given_an_rds_event_without_event_id_when_parsed_then_the_message_classi
     assert parse_event(raw, RdsSnapshotEvent).kind is kind
 
 
+# Every documented text of the events the chain uses (RDS User Guide, "DB snapshot events" and
+# Aurora's "DB cluster snapshot events"), and the older variants seen in captured events.
+DOCUMENTED_TEXTS = [
+    ("Creating manual snapshot.", RdsEventKind.SNAPSHOT_CREATING),
+    ("Manual snapshot created.", RdsEventKind.SNAPSHOT_CREATED),
+    ("Manual snapshot created", RdsEventKind.SNAPSHOT_CREATED),
+    ("Automated snapshot created.", RdsEventKind.AUTOMATED_SNAPSHOT_CREATED),
+    ("Deleted user snapshot.", RdsEventKind.SNAPSHOT_DELETED),
+    ("Deleted manual snapshot", RdsEventKind.SNAPSHOT_DELETED),
+    ("Started copy of snapshot s1 from region us-east-1.", RdsEventKind.COPY_STARTED),
+    (
+        "Finished copy of snapshot s1 from region us-east-1 in 12 minutes.",
+        RdsEventKind.COPY_FINISHED,
+    ),
+    ("Finished copy of snapshot s1", RdsEventKind.COPY_FINISHED),
+    ("Canceled snapshot copy request of s1 from region us-east-1.", RdsEventKind.COPY_CANCELED),
+    ("Canceled cross region copy of snapshot s1", RdsEventKind.COPY_CANCELED),
+    ("The snapshot export task failed.", RdsEventKind.EXPORT_FAILED),
+    ("Snapshot export task failed.", RdsEventKind.EXPORT_FAILED),
+    ("The snapshot export task was canceled.", RdsEventKind.EXPORT_CANCELED),
+    ("Snapshot export task canceled.", RdsEventKind.EXPORT_CANCELED),
+    ("The snapshot export task completed.", RdsEventKind.EXPORT_COMPLETED),
+    ("DB cluster snapshot export task completed", RdsEventKind.EXPORT_COMPLETED),
+    ("Creating manual cluster snapshot", RdsEventKind.SNAPSHOT_CREATING),
+    ("Manual cluster snapshot created", RdsEventKind.SNAPSHOT_CREATED),
+    # local (same-region) copies are not the chain's
+    ("Finished copy of snapshot s1 in region us-east-1.", RdsEventKind.OTHER),
+    ("Canceled snapshot copy request of s1 in region us-east-1.", RdsEventKind.OTHER),
+]
+
+
+@pytest.mark.parametrize(("message", "kind"), DOCUMENTED_TEXTS)
+def test_given_a_documented_message_without_event_id_when_classified_then_its_kind_is_known(
+    message, kind
+):
+    raw = load_sample("rds-0042-snapshot-created")
+    del raw["detail"]["EventID"]
+    raw["detail"]["Message"] = message
+
+    assert parse_event(raw, RdsSnapshotEvent).kind is kind
+
+
 @pytest.mark.parametrize("path", sorted(SHARED_SAMPLES.glob("*.json")), ids=lambda p: p.name)
 def test_given_the_documented_aws_samples_when_parsed_then_they_match_the_rds_contract(path):
     parsed = parse_event(json.loads(path.read_text()), RdsSnapshotEvent)
