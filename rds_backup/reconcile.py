@@ -15,15 +15,22 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from rds_backup import tags
+from rds_backup import clock, tags
 from rds_backup.arns import parse_snapshot_arn
 from rds_backup.aws import Aws
 from rds_backup.errors import StepFailed
 from rds_backup.exports import IN_FLIGHT, ExportAttempt, pick_latest
 from rds_backup.limits import fill_copies, fill_exports, read_view
 from rds_backup.naming import run_time
-from rds_backup.notify import require_idempotency_table, send_once, settle_run, stuck_report
+from rds_backup.notify import (
+    failure_key,
+    require_idempotency_table,
+    send_once,
+    settle_run,
+    stuck_report,
+)
 from rds_backup.observability import count, logger
+from rds_backup.report import FailureReport
 from rds_backup.runs import Outcome, RunState, assemble
 from rds_backup.settings import Settings
 
@@ -103,11 +110,43 @@ def reconcile(settings: Settings, aws: Aws, now: datetime, context: Any = None) 
         try:
             _reconcile_run(settings, aws, run, now, result, context)
         except StepFailed as failure:
+            # This run's fault is this run's email (once per run, step and code); the pass
+            # goes on and does not fail for it, so the other runs are neither stopped nor
+            # hidden behind one failure email for the whole pass.
             logger.error("reconcile of a run failed", snapshot=identifier, cause=str(failure))
-            result.failed.append(failure)
+            _report_run_failure(settings, aws, run, failure, result, context)
     if result.failed:
         raise ReconcileFailed(result)
     return result
+
+
+def _report_run_failure(
+    settings: Settings,
+    aws: Aws,
+    run: RunState,
+    failure: StepFailed,
+    result: ReconcileResult,
+    context: Any,
+) -> None:
+    report = FailureReport(
+        stack=settings.stack_name,
+        step=f"reconcile ({failure.step})",
+        cause=failure.cause,
+        error_time=clock.now(),
+        remedy=failure.remedy,
+        database=run.database,
+        snapshot_id=run.snapshot_id,
+        run=run.run,
+        region=failure.region,
+        code=failure.code,
+    )
+    key = failure_key(STEP, run.database, run.run, failure.code)
+    try:
+        email = send_once(settings, aws, key, report, context)
+    except StepFailed as unsent:
+        result.failed.append(unsent)  # no email: the pass fails, Lambda retries it
+        return
+    result.record(run.snapshot_id, "reported failure", code=str(failure.code), email=email)
 
 
 def _reconcile_run(

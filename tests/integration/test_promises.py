@@ -118,3 +118,46 @@ def test_given_notify_without_its_table_when_an_export_completes_then_nothing_is
     )["DBSnapshots"]
     assert len(found) == 1
     assert sent_emails() == []
+
+
+def test_given_one_run_failing_when_reconciled_then_the_others_settle_and_it_gets_its_own_email(
+    settings, aws
+):
+    # given two runs whose ending events were all lost, and one source that cannot be
+    # deleted (a permission taken away for one snapshot)
+    from datetime import UTC, datetime
+
+    from botocore.awsrequest import AWSResponse
+
+    from handlers import copy_snapshot, export_snapshot, start_backup
+    from rds_backup.reconcile import reconcile
+
+    start_backup.handler(load_sample("scheduled"), CONTEXT)
+    copy_snapshot.handler(rds_event("RDS-EVENT-0042", "us-east-1"), CONTEXT)
+    export_snapshot.handler(rds_event("RDS-EVENT-0060", "us-west-2"), CONTEXT)
+    broken = SAMPLE_SNAPSHOT.replace("orders", "billing")
+
+    def deny(params, **_):
+        if params["body"].get("DBSnapshotIdentifier") == broken:
+            error = {"Error": {"Code": "AccessDenied", "Message": "not allowed (injected)"}}
+            return AWSResponse("https://rds.local", 403, {}, None), error
+        return None
+
+    aws.rds(settings.source_region).meta.events.register("before-call.rds.DeleteDBSnapshot", deny)
+    now = datetime(2026, 11, 25, 4, 0, tzinfo=UTC)
+
+    # when two passes run
+    first = reconcile(settings, aws, now)
+    second = reconcile(settings, aws, now.replace(hour=5))
+
+    # then the pass does not fail; orders is settled; billing has its own failure email, once
+    actions = [(a["snapshot"], a["action"]) for a in first.actions]
+    assert (SAMPLE_SNAPSHOT, "settled") in actions
+    assert (broken, "reported failure") in actions
+    subjects = sorted(email.subject for email in sent_emails())
+    assert len(subjects) == 2
+    assert any("orders" in s and "backed up" in s for s in subjects)
+    assert any("billing" in s and "FAILED" in s for s in subjects)
+    assert next(a for a in second.actions if a["action"] == "reported failure")["email"] == (
+        "already-sent"
+    )
