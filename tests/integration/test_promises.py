@@ -161,3 +161,49 @@ def test_given_one_run_failing_when_reconciled_then_the_others_settle_and_it_get
     assert next(a for a in second.actions if a["action"] == "reported failure")["email"] == (
         "already-sent"
     )
+
+
+def test_given_a_finished_run_without_its_source_when_its_start_comes_late_then_nothing_is_new(
+    settings, aws
+):
+    # given a run that finished: its source released by notify, only the copy remains
+    from handlers import start_backup
+
+    snapshot_and_copy()
+    aws.rds(settings.source_region).delete_db_snapshot(DBSnapshotIdentifier=SAMPLE_SNAPSHOT)
+
+    # when the same schedule event comes again (late delivery, or a replay of its window)
+    result = start_backup.handler(load_sample("scheduled"), CONTEXT)
+
+    # then the run is recognised from its copy: no CreateDBSnapshot, no orphan source
+    assert result["created"] == []
+    assert SAMPLE_SNAPSHOT in result["existing"]
+    sources = aws.rds(settings.source_region).describe_db_snapshots(SnapshotType="manual")
+    assert SAMPLE_SNAPSHOT not in {s["DBSnapshotIdentifier"] for s in sources["DBSnapshots"]}
+
+
+def test_given_the_longest_step_deadline_when_a_copy_hangs_then_reconcile_still_reports_it(
+    settings, aws, monkeypatch
+):
+    # given STEP_DEADLINE_HOURS=72 (its maximum) and a copy that never finishes
+    from datetime import UTC, datetime, timedelta
+
+    from handlers import copy_snapshot, start_backup
+    from rds_backup.reconcile import reconcile
+    from tests.support import backend, set_snapshot_status
+
+    monkeypatch.setenv("STEP_DEADLINE_HOURS", "72")
+    load_settings.cache_clear()
+    settings = load_settings()
+    start_backup.handler(load_sample("scheduled"), CONTEXT)
+    copy_snapshot.handler(rds_event("RDS-EVENT-0042", "us-east-1"), CONTEXT)
+    set_snapshot_status("us-west-2", SAMPLE_SNAPSHOT, "copying")
+    created = datetime(2026, 11, 25, 3, 25, tzinfo=UTC)  # the copy began with the run
+    backend("us-west-2").database_snapshots[SAMPLE_SNAPSHOT].created = created
+
+    # when reconcile runs just past the deadline
+    result = reconcile(settings, aws, created + timedelta(hours=73))
+
+    # then the look-back covered it: reported stuck, once
+    stuck = [a for a in result.actions if a["action"] == "reported stuck"]
+    assert [(a["snapshot"], a["step"]) for a in stuck] == [(SAMPLE_SNAPSHOT, "copy")]
