@@ -45,7 +45,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -297,34 +297,55 @@ def fill_copies(
     view = view or read_view(settings, aws, step)
     waiting = waiting_copies(settings, view, {r.lower() for r in redrive})
     filled = Filled(Kind.COPY, COPY_SLOTS - view.copies_in_flight)
+
+    def refused(failure: StepFailed, rest: Sequence[Waiting]) -> None:
+        # SnapshotQuotaExceeded: the copy limit (wait) or the manual snapshot quota (tell).
+        reached = quota_reached(
+            settings, aws, settings.target_region, failure.cause, rest[0].snapshot.run
+        )
+        if reached is None:
+            logger.info("copy waits for a slot (20 in flight)", snapshot=rest[0].label)
+            return
+        reached.databases = [w.snapshot.database for w in rest]
+        reached.needed = len(reached.databases)
+        filled.quota = reached
+        report_quota(settings, aws, reached)
+
+    def start(item: Waiting) -> str:
+        return copy_to_target(settings, aws, item.snapshot)
+
+    _fill(filled, waiting, start, SNAPSHOT_QUOTA_CODE, refused)
+    return filled
+
+
+def _fill(
+    filled: Filled,
+    waiting: Sequence[Waiting],
+    start: Callable[[Waiting], str],
+    limit_code: str,
+    refused: Callable[[StepFailed, Sequence[Waiting]], None] | None = None,
+) -> None:
+    """Start waiting steps, oldest first, while slots are free. A refusal with the limit's
+    code stops the fill (the rest keep waiting); any other failure is raised."""
     free = filled.free_before
     for position, item in enumerate(waiting):
         if free <= 0:
-            filled.waiting = [w.label for w in waiting[position:]]
+            filled.waiting = labels(waiting[position:])
             break
         try:
-            outcome = copy_to_target(settings, aws, item.snapshot)
+            outcome = start(item)
         except StepFailed as failure:
-            if failure.code != SNAPSHOT_QUOTA_CODE:
+            if failure.code != limit_code:
                 raise
             filled.refused += 1
             count("StepRefused")
-            filled.waiting = [w.label for w in waiting[position:]]
-            reached = quota_reached(
-                settings, aws, settings.target_region, failure.cause, item.snapshot.run
-            )
-            if reached is not None:
-                reached.databases = [w.snapshot.database for w in waiting[position:]]
-                reached.needed = len(reached.databases)
-                filled.quota = reached
-                report_quota(settings, aws, reached)
-            else:
-                logger.info("copy waits for a slot (20 in flight)", snapshot=item.label)
+            filled.waiting = labels(waiting[position:])
+            if refused is not None:
+                refused(failure, waiting[position:])
             break
         (filled.started if outcome == "started" else filled.already).append(item.label)
         free -= 1
     _log(filled)
-    return filled
 
 
 def fill_exports_on_event(
@@ -360,24 +381,12 @@ def fill_exports(
     view = view or read_view(settings, aws, step, sources=settings.store_to_source_s3)
     waiting = waiting_exports(settings, view, {r.lower() for r in redrive})
     filled = Filled(Kind.EXPORT, EXPORT_SLOTS - view.exports_in_flight)
-    free = filled.free_before
-    for position, item in enumerate(waiting):
-        if free <= 0:
-            filled.waiting = [w.label for w in waiting[position:]]
-            break
-        try:
-            outcome = begin_export(settings, aws, item.snapshot, item.attempt)
-        except StepFailed as failure:
-            if failure.code != EXPORT_LIMIT_CODE:
-                raise
-            filled.refused += 1
-            count("StepRefused")
-            filled.waiting = [w.label for w in waiting[position:]]
-            break
-        (filled.started if outcome == "started" else filled.already).append(item.label)
-        free -= 1
+
+    def start(item: Waiting) -> str:
+        return begin_export(settings, aws, item.snapshot, item.attempt)
+
+    _fill(filled, waiting, start, EXPORT_LIMIT_CODE)
     _remember_redrives(settings, aws, filled, waiting, redrive)
-    _log(filled)
     return filled
 
 

@@ -23,7 +23,7 @@ def out_of_scope(settings: Settings, arn: SnapshotArn, regions: Collection[str])
         reason = "not in " + " or ".join(sorted(regions))
     elif arn.is_cluster:
         reason = "cluster snapshot"
-    elif not arn.identifier.startswith(f"{settings.snapshot_prefix}-"):
+    elif not arn.identifier.lower().startswith(f"{settings.snapshot_prefix}-"):
         reason = "not ours"
     if reason is not None:
         logger.info("ignored: out of scope", reason=reason)

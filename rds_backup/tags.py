@@ -84,7 +84,7 @@ def owned(settings: Settings, snapshot: Mapping[str, Any], region: str) -> Owned
     identifier = str(snapshot.get("DBSnapshotIdentifier", ""))
     if snapshot.get("SnapshotType", "manual") != "manual":
         return None
-    if not identifier.startswith(f"{settings.snapshot_prefix}-"):
+    if not identifier.lower().startswith(f"{settings.snapshot_prefix}-"):
         return None
     if tags.get(STACK) != settings.stack_name or tags.get(ROLE) not in {r.value for r in Role}:
         return None
