@@ -41,13 +41,13 @@ from rds_backup.settings import parse_settings
 SEED = 7
 PROFILES = ("moderate", "large")
 SIZES = (5, 20, 50, 100)
-QUICK_SIZES = (5, 20)
 NIGHT_HOURS = 20.0  # a night's exports must end before the next night's chain needs slots
 SPREAD_NIGHTS = 7
 RETENTION_NIGHTS = 30
 RETENTION_DATABASES = 20
 START = datetime(2026, 1, 5, 2, 55, tzinfo=UTC)  # the nightly schedule fires at 03:00
 RAISED_QUOTA = 100_000
+WALL_LIMIT = 7200  # seconds of wall time one simulation may take (2 cores, shared)
 PREFIX = "rds-backup"
 EXPORT_SLOTS = 5
 
@@ -110,7 +110,7 @@ def fleet_row(server: LocalServer, profile_name: str, n: int) -> dict[str, Any]:
         local.auto_schedules = {"reconcile", "cleanup"}
         local.run_until(schedule - timedelta(minutes=1))
         local.fire_schedule(schedule)
-        local.run_until_quiet(max_seconds=900)
+        local.run_until_quiet(max_seconds=WALL_LIMIT)
         row = _outcome(local, names, run, schedule, exports_expected=True)
     bound = lower_bound(profile, names, run, spec)
     row.update(
@@ -155,8 +155,8 @@ def spread_row(server: LocalServer, profile_name: str, n: int) -> dict[str, Any]
     first = START.replace(hour=3, minute=0)
     with quiet_handlers(), _world(server, profile, names, environment) as local:
         local.set_quota(None, manual_snapshots=RAISED_QUOTA)
-        local.run_until(first + timedelta(days=SPREAD_NIGHTS - 1, hours=23), max_seconds=1800)
-        local.run_until_quiet(max_seconds=900)
+        local.run_until(first + timedelta(days=SPREAD_NIGHTS - 1, hours=23), max_seconds=WALL_LIMIT)
+        local.run_until_quiet(max_seconds=WALL_LIMIT)
         found = local.inventory()
     exported: dict[str, list[date]] = defaultdict(list)
     for export in found.exports:
@@ -223,7 +223,9 @@ def retention_nights(server: LocalServer, quota: int | None) -> dict[str, Any]:
             local.set_quota(None, manual_snapshots=quota)
         seen_emails = 0
         for night in range(RETENTION_NIGHTS):
-            local.run_until(first + timedelta(days=night, hours=23, minutes=59), max_seconds=900)
+            local.run_until(
+                first + timedelta(days=night, hours=23, minutes=59), max_seconds=WALL_LIMIT
+            )
             found = local.inventory()
             fresh = found.emails[seen_emails:]
             seen_emails = len(found.emails)
@@ -282,7 +284,8 @@ def measure(quick: bool = False, workers: int = 2) -> dict[str, Any]:
     from concurrent.futures import ProcessPoolExecutor
     from multiprocessing import get_context
 
-    sizes = QUICK_SIZES if quick else SIZES
+    failures: list[dict[str, Any]] = []
+    sizes = SIZES  # --quick: every one-night row, without the multi-night simulations
     jobs = [("fleet", p, n) for p in PROFILES for n in sizes]
     infeasible = [
         (p, n)
@@ -298,8 +301,15 @@ def measure(quick: bool = False, workers: int = 2) -> dict[str, Any]:
     jobs.sort(
         key=lambda j: -(j[2] or RETENTION_DATABASES) * (SPREAD_NIGHTS if j[0] != "fleet" else 1)
     )
+    done = []
     with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
-        done = list(pool.map(_job, jobs))
+        # Each result is kept as it comes, so one simulation that fails loses only itself.
+        futures = [pool.submit(_job, job) for job in jobs]
+        for job, future in zip(jobs, futures, strict=True):
+            try:
+                done.append(future.result())
+            except Exception as error:  # noqa: BLE001 - reported in the JSON, not lost
+                failures.append({"job": list(job), "error": f"{type(error).__name__}: {error}"})
     rows = [r for kind, *_, r in done if kind == "fleet"]
     rows.sort(key=lambda r: (PROFILES.index(r["profile"]), r["databases"]))
     spread = sorted(
@@ -322,6 +332,7 @@ def measure(quick: bool = False, workers: int = 2) -> dict[str, Any]:
         "spread": spread,
         "nights": nights,
         "fleet_targets": targets(rows, spread, nights),
+        "failed_simulations": failures,
     }
 
 
