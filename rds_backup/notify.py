@@ -157,8 +157,8 @@ def on_handler_failure(
     step = detail.function_name.rsplit("-", 1)[-1]
     if code in QUOTA_CODES and step in RECONCILED_STEPS:
         logger.warning(
-            "quota fault deferred: reconcile retries the step hourly and reports it only "
-            "past STEP_DEADLINE_HOURS",
+            "limit refusal deferred: the step waits for a slot (rds_backup/limits.py); the "
+            "event that frees one, or reconcile within the hour, starts it",
             failed_function=step,
             code=code,
             snapshot=snapshot,
