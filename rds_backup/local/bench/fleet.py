@@ -156,6 +156,8 @@ def spread_row(server: LocalServer, profile_name: str, n: int) -> dict[str, Any]
     with quiet_handlers(), _world(server, profile, names, environment) as local:
         local.set_quota(None, manual_snapshots=RAISED_QUOTA)
         local.run_until(first + timedelta(days=SPREAD_NIGHTS - 1, hours=23), max_seconds=WALL_LIMIT)
+        # the simulated week is over: no further nightly start while its last exports finish
+        local.auto_schedules = {"reconcile", "cleanup"}
         local.run_until_quiet(max_seconds=WALL_LIMIT)
         found = local.inventory()
     exported: dict[str, list[date]] = defaultdict(list)
