@@ -44,7 +44,7 @@ class Profile:
     export_starting: timedelta = timedelta(minutes=2)  # STARTING → IN_PROGRESS (assumption)
     jitter_sigma: float = 0.1
     base_gib: int = 100  # the AllocatedStorage of a database of median size
-    cache: dict[tuple[str, str, str], timedelta] = field(
+    cache: dict[tuple[str, str, str, str], timedelta] = field(
         default_factory=dict, compare=False, repr=False
     )
 
@@ -65,7 +65,7 @@ class Profile:
         same duration, whatever the order things happen in."""
         if step not in self.medians:
             raise KeyError(f"profile {self.name!r} has no duration for step {step!r}")
-        key = (step, identifier.lower(), region)
+        key = (step, identifier.lower(), region, (database or "").lower())
         if key not in self.cache:
             rng = random.Random(f"{self.seed}:{step}:{key[1]}:{region}")  # noqa: S311 - a simulation
             if database is None:

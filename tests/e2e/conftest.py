@@ -4,10 +4,13 @@ re-seeded for every test; the stacks' CloudFormation is packaged once (cached on
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 
 import pytest
 
+from rds_backup.local import profiles
+from rds_backup.local.clock import VirtualClock
 from rds_backup.local.harness import LocalAws
 from rds_backup.local.packaging import load_template
 from rds_backup.local.seed import WorldSpec
@@ -45,3 +48,21 @@ def local_aws(
 ) -> Iterator[LocalAws]:
     with LocalAws(spec, server=local_server, templates=templates.__getitem__) as local:
         yield local
+
+
+def timed_local(
+    spec: WorldSpec,
+    server: LocalServer,
+    templates: dict[str, dict[str, Any]],
+    start: datetime,
+    schedules: tuple[str, ...],
+) -> LocalAws:
+    """The local AWS in timed mode (moderate profile, seed 7), firing only ``schedules``."""
+    return LocalAws(
+        spec,
+        server=server,
+        templates=templates.__getitem__,
+        clock=VirtualClock(start),
+        profile=profiles.get("moderate", seed=7),
+        schedules=schedules,
+    )

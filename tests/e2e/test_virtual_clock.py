@@ -12,12 +12,12 @@ import pytest
 
 from rds_backup import clock as domain_clock
 from rds_backup.local import profiles
-from rds_backup.local.clock import VirtualClock
 from rds_backup.local.faults import Fault
 from rds_backup.local.harness import LocalAws
 from rds_backup.local.seed import WorldSpec
 from rds_backup.local.server import LocalServer
 from rds_backup.local.timeline import Entry
+from tests.e2e.conftest import timed_local
 
 pytestmark = pytest.mark.e2e
 
@@ -32,14 +32,7 @@ def timed(
     spec: WorldSpec, local_server: LocalServer, templates: dict[str, dict[str, Any]]
 ) -> Iterator[LocalAws]:
     """Timed mode, no schedule firing by itself (the tests that want one ask for it)."""
-    with LocalAws(
-        spec,
-        server=local_server,
-        templates=templates.__getitem__,
-        clock=VirtualClock(START),
-        profile=PROFILE,
-        schedules=(),
-    ) as local:
+    with timed_local(spec, local_server, templates, START, ()) as local:
         yield local
 
 
@@ -58,7 +51,7 @@ def test_given_timed_mode_when_a_snapshot_is_created_then_it_is_available_after_
     timed: LocalAws,
 ) -> None:
     # given
-    took = PROFILE.duration("snapshot", "manual-1", SOURCE)
+    took = PROFILE.duration("snapshot", "manual-1", SOURCE, "orders")
 
     # when
     created = _snapshot(timed, "manual-1")
@@ -84,7 +77,7 @@ def test_given_timed_mode_when_a_snapshot_is_copied_then_0060_comes_from_the_tar
     # given
     arn = _snapshot(timed, "manual-2")["DBSnapshotArn"]
     timed.run_until(START + timedelta(hours=6))
-    took = PROFILE.duration("copy", "manual-2", TARGET)
+    took = PROFILE.duration("copy", "manual-2", TARGET, "orders")
 
     # when
     copy = timed.server.client("rds", TARGET).copy_db_snapshot(
@@ -106,7 +99,7 @@ def test_given_timed_mode_when_an_export_runs_then_it_starts_progresses_and_comp
     began = START + timedelta(hours=2)
     timed.run_until(began)
     rds = timed.server.client("rds", SOURCE)
-    took = PROFILE.duration("export", "manual-3", SOURCE)
+    took = PROFILE.duration("export", "manual-3", SOURCE, "orders")
 
     # when
     started = rds.start_export_task(
@@ -189,9 +182,9 @@ def test_given_a_few_databases_when_a_timed_night_runs_then_each_chain_completes
     for database in spec.databases:
         snapshot = f"rds-backup-{database}-20260105-0300"
         least = (
-            PROFILE.duration("snapshot", snapshot, SOURCE)
-            + PROFILE.duration("copy", snapshot, TARGET)
-            + PROFILE.duration("export", snapshot, TARGET)
+            PROFILE.duration("snapshot", snapshot, SOURCE, database)
+            + PROFILE.duration("copy", snapshot, TARGET, database)
+            + PROFILE.duration("export", snapshot, TARGET, database)
             + 3 * LATENCY
         )
         [email] = [m for m in found.emails if f" {database} " in m.subject]
