@@ -10,11 +10,10 @@ from typing import Any
 
 import pytest
 
-from rds_backup.local import profiles
-from rds_backup.local.clock import VirtualClock
 from rds_backup.local.harness import LocalAws
 from rds_backup.local.seed import WorldSpec
 from rds_backup.local.server import LocalServer
+from tests.e2e.conftest import timed_local
 from tests.e2e.support import handler_errors
 
 pytestmark = pytest.mark.e2e
@@ -30,14 +29,7 @@ def fleet(
     spec: WorldSpec, local_server: LocalServer, templates: dict[str, dict[str, Any]]
 ) -> Iterator[LocalAws]:
     """Timed mode; the nightly start is fired by the test, reconcile fires hourly."""
-    with LocalAws(
-        spec,
-        server=local_server,
-        templates=templates.__getitem__,
-        clock=VirtualClock(START),
-        profile=profiles.get("moderate", seed=7),
-        schedules=("reconcile",),
-    ) as local:
+    with timed_local(spec, local_server, templates, START, ("reconcile",)) as local:
         yield local
 
 

@@ -96,29 +96,28 @@ def quota_events(recorder: CallRecorder) -> list[dict[str, Any]]:
     ]
 
 
+def _held(kind: str, status: str) -> Iterator[None]:
+    """While the fixture lasts, a new resource of ``kind`` stays ``status`` (in progress)."""
+
+    def hold(created: str, _backend: Any, resource: Any) -> None:
+        if created == kind:
+            resource.status = status
+
+    local_limits.observe(hold)
+    yield
+    local_limits.unobserve(hold)
+
+
 @pytest.fixture
 def exports_take_time() -> Iterator[None]:
     """As in AWS, an export stays in progress until it ends (the test ends it); moto
     otherwise completes it at once, and the limit of 5 would never bind."""
-
-    def hold(kind: str, _backend: Any, resource: Any) -> None:
-        if kind == "export":
-            resource.status = "in_progress"
-
-    local_limits.observe(hold)
-    yield
-    local_limits.unobserve(hold)
+    yield from _held("export", "in_progress")
 
 
 @pytest.fixture
 def copies_take_time() -> Iterator[None]:
-    def hold(kind: str, _backend: Any, resource: Any) -> None:
-        if kind == "copy":
-            resource.status = "creating"
-
-    local_limits.observe(hold)
-    yield
-    local_limits.unobserve(hold)
+    yield from _held("copy", "creating")
 
 
 @pytest.fixture
