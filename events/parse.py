@@ -6,9 +6,10 @@ sensitive event does not end up in logs or emails.
 
 from __future__ import annotations
 
+import types
 from collections.abc import Hashable
 from functools import cache
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar, Union, cast, get_args, get_origin
 
 from pydantic import TypeAdapter, ValidationError
 
@@ -23,10 +24,39 @@ def _adapter(model: Any) -> TypeAdapter[Any]:
     return TypeAdapter(model)
 
 
+def _detail_types(member: Any) -> tuple[str, ...]:
+    """The ``detail-type`` values a model accepts (its ``Literal``), or () for any."""
+    field = getattr(member, "model_fields", {}).get("detail_type")
+    return tuple(get_args(field.annotation)) if field is not None else ()
+
+
+def _member_for(raw: dict[str, Any], model: Any) -> Any:
+    """For a union, the one member whose ``detail-type`` the event names.
+
+    Validating against the whole union reports every member's mismatches, so a wrong
+    field in a failure record was hidden behind "SourceType: Field required" of the RDS
+    model: choosing the member first makes the error name the field that is wrong.
+    """
+    if get_origin(model) not in (Union, types.UnionType):
+        return model
+    members = get_args(model)
+    wanted = raw.get("detail-type")
+    for member in members:
+        if wanted in _detail_types(member):
+            return member
+    expected = sorted({value for member in members for value in _detail_types(member)})
+    shown = str(wanted)[:64] if isinstance(wanted, str) else type(wanted).__name__
+    raise InvalidEvent(
+        f"event detail-type {shown!r} is none this function handles; expected one of "
+        + ", ".join(repr(value) for value in expected)
+    )
+
+
 def parse_event(raw: Any, model: type[T] | Any) -> T:
     """Validate ``raw`` against ``model`` (a model class or a union of them)."""
     if not isinstance(raw, dict):
         raise InvalidEvent(f"event must be a JSON object, got {type(raw).__name__}")
+    model = _member_for(raw, model)
     try:
         parsed: T = _adapter(cast(Hashable, model)).validate_python(raw)
     except ValidationError as error:
