@@ -75,6 +75,12 @@ const EXPORT_ROLE_KMS_ACTIONS = [
   'kms:DescribeKey',
 ];
 
+// A snapshot id we derive: <prefix>-<db>-<YYYYMMDD-HHMM> (rds_backup/naming.py). IAM
+// resource ARNs take `?` for exactly one character ("IAM JSON policy elements: Resource",
+// wildcards), so the writes that create and tag snapshots match only that shape: an
+// operator's `<our id>-keep` copy (tags copied) cannot be stamped with our stack tag.
+const derivedSnapshot = (c) => `${c.snapshotPrefix}-*-????????-????`;
+
 module.exports = {
   // What CreateDBSnapshot (with tags) is authorized on: db:<id> for every DB_IDENTIFIER
   // (comma list) and snapshot:<prefix>-* in the source region.
@@ -93,7 +99,7 @@ module.exports = {
           .filter(Boolean)
       ),
     ];
-    return [arn(`snapshot:${c.snapshotPrefix}-*`), ...databases.map((id) => arn(`db:${id}`))];
+    return [arn(`snapshot:${derivedSnapshot(c)}`), ...databases.map((id) => arn(`db:${id}`))];
   },
 
   targetKeyStatements: async ({ resolveConfigurationProperty }) => {
