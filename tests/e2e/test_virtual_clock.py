@@ -3,7 +3,6 @@ virtual time, Lambda's retry delays and schedules that fire themselves."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -167,14 +166,12 @@ def test_given_a_few_databases_when_a_timed_night_runs_then_each_chain_completes
 ) -> None:
     # given
     timed.auto_schedules = {"start_backup"}
-    began = time.perf_counter()
 
     # when
     timed.run_until(START + timedelta(minutes=5))
     timed.run_until_quiet()
 
     # then
-    wall = time.perf_counter() - began
     found = timed.inventory()
     assert sorted(m.subject.split()[2] for m in found.emails) == sorted(spec.databases)
     assert {e.status for e in found.exports} == {"COMPLETE"}
@@ -191,4 +188,3 @@ def test_given_a_few_databases_when_a_timed_night_runs_then_each_chain_completes
         assert email.sent_at is not None
         assert email.sent_at >= night + least
     assert [e.when for e in timed.timeline.emails()] == [m.sent_at for m in found.emails]
-    assert wall < 10
