@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from rds_backup.local.faults import Fault
 from rds_backup.local.harness import LocalAws
 from rds_backup.naming import run_time
-from tests.e2e.support import handler_errors, run_nightly, snapshots_of
+from tests.e2e.support import emails_about, exports_of, handler_errors, run_nightly, snapshots_of
 
 SOURCE, TARGET = "us-east-1", "us-west-2"
 
@@ -76,4 +77,44 @@ def test_given_a_released_run_when_its_schedule_event_comes_late_then_nothing_is
     # then no snapshot is taken of the production database again, nothing is mailed
     assert local_aws.inventory().new_since(before) == {"snapshots": [], "exports": [], "emails": []}
     assert set(snapshots_of(local_aws.inventory(), "orders", run)) == {TARGET}
+    assert handler_errors(local_aws) == []
+
+
+def test_given_a_persistent_fault_delivered_three_times_when_reconcile_keeps_passing_then_one_email(
+    local_aws: LocalAws,
+) -> None:
+    # given a copy that every attempt refuses (the target key is disabled), every event
+    # delivered three times (EventBridge is at least once)
+    local_aws.faults.add(
+        Fault("rds:CopyDBSnapshot", "KMSKeyNotAccessibleFault", "The key is disabled")
+    )
+    local_aws.deliver_each_event(3)
+
+    # when the night runs and reconcile passes hourly for three hours
+    run = run_nightly(local_aws)
+    for hours in (1, 2, 3):
+        local_aws.fire_schedule(run_time(run) + timedelta(hours=hours), function="reconcile")
+        local_aws.run_until_quiet()
+
+    # then each database's failure reached a person exactly once
+    found = local_aws.inventory()
+    for database in ("orders", "billing"):
+        [email] = emails_about(found, database)
+        assert email.outcome == "failure"
+
+
+def test_given_a_mixed_case_database_name_when_the_night_runs_then_it_is_backed_up_as_rds_stores_it(
+    local_aws: LocalAws,
+) -> None:
+    # given DB_IDENTIFIER written the way a person might: `Orders`
+    local_aws.configure(DB_IDENTIFIER="Orders,billing")
+
+    # when the night runs
+    run = run_nightly(local_aws)
+
+    # then the chain completes under the lower-case name RDS uses, one email each
+    found = local_aws.inventory()
+    assert set(snapshots_of(found, "orders", run)) == {TARGET}
+    assert [e.status for e in exports_of(found, "orders", run)] == ["COMPLETE"]
+    assert [m.outcome for m in found.emails] == ["success", "success"]
     assert handler_errors(local_aws) == []
