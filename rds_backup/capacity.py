@@ -83,6 +83,16 @@ def snapshots_held_per_region(settings: Settings) -> int:
     return len(databases(settings)) * snapshots_per_database(settings)
 
 
+def snapshots_held_in(settings: Settings, region: str) -> int:
+    """Manual snapshots this stack holds in ``region`` at most: :func:`snapshots_held_per_region`
+    in the target region (and in the source region with KEEP_SOURCE_SNAPSHOT=true); one per
+    database in the source region otherwise (notify deletes each source once it is copied
+    and exported)."""
+    if region == settings.target_region or settings.keep_source_snapshot:
+        return snapshots_held_per_region(settings)
+    return len(databases(settings))
+
+
 def _export_factor(settings: Settings) -> int:
     # With STORE_TO_SOURCE_S3 the source-region export takes a slot of the same 5 too.
     return 2 if settings.store_to_source_s3 else 1

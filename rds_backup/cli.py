@@ -43,8 +43,34 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="a night of 5-100 databases under AWS's limits on the virtual clock (key: fleet)",
     )
+    local = commands.add_parser(
+        "local", help="the embedded local AWS (docs/LOCAL_AWS.md)"
+    ).add_subparsers(dest="local_command", required=True)
+    from rds_backup.local.misconfigure import catalogue
+
+    up = local.add_parser(
+        "up",
+        help="keep a seeded local AWS running until Ctrl-C; print the endpoint and environment",
+        description="Keep a seeded local AWS (the stack deployed in it) running until "
+        "interrupted, and print the endpoint and the environment to export so every operator "
+        "command can be tried without an account.",
+        epilog="faults for --misconfigure (each makes one doctor check fail):\n" + catalogue(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    up.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
+    up.add_argument(
+        "--misconfigure",
+        default="",
+        metavar="NAME,...",
+        help="seed these faults (listed below)",
+    )
     add_operator_commands(commands)
     args = parser.parse_args(argv)
+    if args.command == "local":
+        from rds_backup.local.misconfigure import parse
+        from rds_backup.local.up import run_up
+
+        return run_up(args.port, parse(args.misconfigure), out=lambda line: print(line, flush=True))
     if args.command in OPERATOR_COMMANDS:
         return run_operator(args)
     if args.command == "demo":

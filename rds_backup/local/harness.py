@@ -231,6 +231,15 @@ class LocalAws:
     def main(self) -> Stack:
         return self.stacks[0]
 
+    @property
+    def main_stack_name(self) -> str:
+        """The main stack's name (its functions, rules and archive are named after it)."""
+        return STACK_NAME
+
+    def template(self, stack: str) -> dict[str, Any]:
+        """The generated CloudFormation of ``stack`` ("main" or "target") this world loaded."""
+        return self._templates(stack)
+
     def fire_schedule(
         self, when: datetime | None = None, function: str = START_FUNCTION
     ) -> datetime:

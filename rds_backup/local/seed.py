@@ -1,6 +1,8 @@
 """Seed a local AWS (moto, in-process or server) with what a real account would have:
-an encrypted database per id, KMS keys in both regions, the two buckets, the export role,
-a verified SES sender and the idempotency table. Returns the environment for Settings."""
+an encrypted database per id, KMS keys in both regions, the two buckets, the export role
+(trusted by RDS's export service, with the S3 actions StartExportTask documents), a verified
+SES sender and verified recipients (a new SES account is in the sandbox, where only verified
+addresses receive mail) and the idempotency table. Returns the environment for Settings."""
 
 from __future__ import annotations
 
@@ -12,16 +14,45 @@ from typing import Any
 from rds_backup.aws import Aws
 
 ACCOUNT = "123456789012"
-EXPORT_TRUST = {
-    "Version": "2012-10-17",
-    "Statement": [
-        {
-            "Effect": "Allow",
-            "Principal": {"Service": "export.rds.amazonaws.com"},
-            "Action": "sts:AssumeRole",
-        }
-    ],
-}
+
+
+def trust_policy(service: str) -> dict[str, Any]:
+    """A role trust policy letting ``service`` assume the role."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}
+        ],
+    }
+
+
+EXPORT_TRUST = trust_policy("export.rds.amazonaws.com")
+EXPORT_ROLE_NAME = "rds-backup-export"
+EXPORT_POLICY_NAME = "export-to-s3"
+# The actions the RDS API reference (StartExportTask, IamRoleArn) asks of the export role, on
+# the bucket and its objects.
+EXPORT_BUCKET_ACTIONS = ["s3:ListBucket", "s3:GetBucketLocation"]
+EXPORT_OBJECT_ACTIONS = ["s3:PutObject*", "s3:GetObject*", "s3:DeleteObject*"]
+
+
+def export_role_policy(buckets: Sequence[str]) -> dict[str, Any]:
+    """The export role's S3 policy on ``buckets`` (the shape infra/resources/export.yml
+    gives the role the stack creates)."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": EXPORT_BUCKET_ACTIONS,
+                "Resource": [f"arn:aws:s3:::{bucket}" for bucket in buckets],
+            },
+            {
+                "Effect": "Allow",
+                "Action": EXPORT_OBJECT_ACTIONS,
+                "Resource": [f"arn:aws:s3:::{bucket}/*" for bucket in buckets],
+            },
+        ],
+    }
 
 
 @dataclass(frozen=True)
@@ -60,11 +91,18 @@ def seed_world(aws: Aws, spec: WorldSpec = WorldSpec()) -> dict[str, str]:
         create_database(aws, src, database, source_key)
     for region, bucket in ((src, spec.source_bucket), (tgt, spec.target_bucket)):
         _bucket(aws, region, bucket)
-    role = aws.client("iam", src).create_role(
-        RoleName="rds-backup-export", AssumeRolePolicyDocument=json.dumps(EXPORT_TRUST)
+    iam = aws.client("iam", src)
+    role = iam.create_role(
+        RoleName=EXPORT_ROLE_NAME, AssumeRolePolicyDocument=json.dumps(EXPORT_TRUST)
+    )
+    iam.put_role_policy(
+        RoleName=EXPORT_ROLE_NAME,
+        PolicyName=EXPORT_POLICY_NAME,
+        PolicyDocument=json.dumps(export_role_policy([spec.source_bucket, spec.target_bucket])),
     )
     env["EXPORT_ROLE_ARN"] = role["Role"]["Arn"]
-    aws.ses(src).verify_email_identity(EmailAddress=spec.sender_email)
+    for address in {spec.sender_email, *spec.admin_email.split(",")}:
+        aws.ses(src).verify_email_identity(EmailAddress=address.strip())
     create_idempotency_table(aws, src, spec.idempotency_table)
     return env
 

@@ -30,9 +30,10 @@ HARNESS_CONFIG = Config(retries={"max_attempts": 1}, user_agent_extra="rds-backu
 class LocalServer:
     """``ThreadedMotoServer`` on 127.0.0.1; ``url`` is what ``AWS_ENDPOINT_URL`` is set to."""
 
-    def __init__(self) -> None:
+    def __init__(self, port: int = 0) -> None:
+        """``port`` 0 takes a free one."""
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
-        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
         self._server.start()
         host, port = self._server.get_host_and_port()
         self.url = f"http://{host}:{port}"

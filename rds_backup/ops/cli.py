@@ -16,7 +16,7 @@ from rds_backup.ops.errors import OperatorError, explained
 from rds_backup.ops.target import operator_settings
 from rds_backup.settings import ConfigError
 
-COMMANDS = ("status", "start", "replay", "cleanup")
+COMMANDS = ("status", "start", "replay", "cleanup", "doctor")
 
 
 def add_commands(subparsers: Any) -> None:
@@ -65,11 +65,20 @@ def add_commands(subparsers: Any) -> None:
     mode.add_argument("--dry-run", action="store_true", help="print the plan, delete nothing")
     mode.add_argument("--apply", action="store_true", help="delete what the plan says")
 
+    subparsers.add_parser(
+        "doctor",
+        parents=[common],
+        help="read-only pre-flight: one line per check (ok/warn/fail) and its fix; exit 1 on "
+        "any fail (docs/DEPLOY.md, 'Before the first night: run doctor')",
+    )
+
 
 def run(args: argparse.Namespace) -> int:
     if args.endpoint_url:
         os.environ["AWS_ENDPOINT_URL"] = args.endpoint_url
     out = _printer(args.json)
+    if args.command == "doctor":
+        return _doctor(args)
     try:
         with explained(args.region):
             aws = Aws()
@@ -92,6 +101,19 @@ def _dispatch(args: argparse.Namespace, settings: Any, aws: Aws, out: Any) -> di
         until = args.until or clock.now()
         return commands.replay(settings, aws, args.since, until, args.db, out, timeout=args.timeout)
     return commands.cleanup(settings, aws, dry_run=args.dry_run, out=out)
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    from rds_backup.ops import doctor
+
+    try:
+        with explained(args.region):
+            results = doctor.run_doctor(Aws(), args.stack, args.region)
+    except OperatorError as error:
+        print(f"rds-backup doctor: {error}", file=sys.stderr)
+        return 1
+    print(doctor.dumps(results) if args.json else doctor.render(results))
+    return 0 if doctor.summary(results)["ok"] else 1
 
 
 def _printer(quiet: bool) -> Any:

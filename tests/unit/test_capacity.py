@@ -290,3 +290,16 @@ def test_given_an_invalid_environment_when_run_then_one_warning_says_not_checked
     (line,) = capsys.readouterr().err.splitlines()
 
     assert line.startswith(f"{WARNING_PREFIX}capacity not checked")
+
+
+def test_given_source_snapshots_deleted_after_copy_when_counted_per_region_then_source_holds_one():
+    seven = settings(DB_IDENTIFIER=fleet(7))
+
+    assert capacity.snapshots_held_in(seven, "eu-central-1") == 112
+    assert capacity.snapshots_held_in(seven, "eu-west-1") == 7
+
+
+def test_given_kept_source_snapshots_when_counted_per_region_then_both_regions_hold_retention():
+    kept = settings(DB_IDENTIFIER=fleet(7), KEEP_SOURCE_SNAPSHOT="true")
+
+    assert capacity.snapshots_held_in(kept, "eu-west-1") == 112
