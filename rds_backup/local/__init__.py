@@ -17,6 +17,9 @@ in the open (docs/LOCAL_AWS.md):
 | `limits`      | AWS's RDS limits enforced in moto; DescribeAccountAttributes           |
 | `timeline`    | what happened, in order; `inventory`: what AWS holds afterwards        |
 | `demo`        | `rds-backup demo`                                                      |
+| `up`          | `rds-backup local up`: a seeded local AWS kept running until Ctrl-C    |
+| `deployed`    | the main stack's functions and roles registered in it (for operators)  |
+| `misconfigure`| named faults, one per `rds-backup doctor` check                        |
 | `packaging`   | `serverless package`, cached                                           |
 | `context`     | a Lambda context for local invocations                                 |
 """
