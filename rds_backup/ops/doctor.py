@@ -215,7 +215,7 @@ def run_doctor(aws: Aws, stack: str | None, region: str | None) -> list[Check]:
                 "config",
                 "fail",
                 "; ".join(error.problems),
-                "fix the named variables (deploy parameters, infra/config.yml) and redeploy: "
+                "change the named variables (deploy parameters, infra/config.yml) and redeploy: "
                 "the handlers refuse this configuration too",
             )
         ]
@@ -362,9 +362,8 @@ def check_database_keys(target: Target) -> Finding:
             }
             refused = [name for name, way in found_ways.items() if way is None]
             if refused:
-                problems.append(
-                    f"the {' and '.join(refused)} role may not use the key of {who} ({meta['Arn']})"
-                )
+                roles_named = " and ".join(refused) + (" roles" if len(refused) > 1 else " role")
+                problems.append(f"the {roles_named} may not use the key of {who} ({meta['Arn']})")
             else:
                 ways.append(f"{who}: {'; '.join(sorted({str(w) for w in found_ways.values()}))}")
     if problems:
@@ -536,7 +535,7 @@ def check_ses_sender(target: Target) -> Finding:
     if _verified(target.aws, s.source_region, s.sender):
         return ok(f"{s.sender} verified in {s.source_region}")
     return fail(
-        f"{s.sender} (nor its domain) is not verified in SES in {s.source_region}: no email "
+        f"{s.sender} is not verified in SES in {s.source_region} (nor its domain): no email "
         "can be sent",
         f"aws ses verify-email-identity --email-address {s.sender} --region {s.source_region} "
         "and follow the link, or verify its domain",
