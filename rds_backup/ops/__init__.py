@@ -1,2 +1,2 @@
-"""Operator commands behind ``rds-backup status|start|replay|cleanup`` (real AWS, or the
-local one with ``--endpoint-url``). Never shipped to Lambda."""
+"""Operator commands behind ``rds-backup status|start|replay|cleanup|doctor`` (real AWS, or
+the local one with ``--endpoint-url``). Never shipped to Lambda."""
