@@ -65,11 +65,17 @@ def add_commands(subparsers: Any) -> None:
     mode.add_argument("--dry-run", action="store_true", help="print the plan, delete nothing")
     mode.add_argument("--apply", action="store_true", help="delete what the plan says")
 
+    from rds_backup.ops.doctor import CHECKS
+
     subparsers.add_parser(
         "doctor",
         parents=[common],
         help="read-only pre-flight: one line per check (ok/warn/fail) and its fix; exit 1 on "
         "any fail (docs/DEPLOY.md, 'Before the first night: run doctor')",
+        description="Read-only pre-flight of a deployed stack: one line per check (ok, warn or "
+        "fail), what was found and the fix; exit status 1 when any check fails.",
+        epilog="checks:\n" + "\n".join(f"  {name:<19} {meaning}" for name, meaning, _ in CHECKS),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
 
 

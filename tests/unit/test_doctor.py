@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
 from botocore.exceptions import ClientError
 
+from rds_backup.cli import main
 from rds_backup.ops import doctor
 
 
@@ -18,3 +20,11 @@ def test_given_a_check_that_cannot_look_when_doctor_runs_then_it_fails_saying_wh
     assert result.status == "fail"
     assert result.found == "could not check: AccessDenied: no"
     assert result.fix
+
+
+def test_doctor_help_lists_every_check_with_its_meaning(capsys):
+    with pytest.raises(SystemExit):
+        main(["doctor", "--help"])
+
+    out = capsys.readouterr().out
+    assert all(f"  {name} " in out and meaning[:30] in out for name, meaning, _ in doctor.CHECKS)
