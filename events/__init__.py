@@ -9,6 +9,7 @@
 | RDS-EVENT-0061 copy canceled       | RdsSnapshotEvent         | rds-0061-copy-canceled.json      |
 | RDS-EVENT-0159/0160/0161 export    | RdsSnapshotEvent         | rds-0159/0160/0161-export-*.json |
 | Lambda on-failure destination      | LambdaFailureEvent       | lambda-invocation-failure.json   |
+|   (source "lambda" / "aws.lambda") |                          | lambda-invocation-failure-aws-source.json |
 | "Snapshot Quota Reached"           | SnapshotQuotaEvent       | snapshot-quota-reached.json      |
 """
 

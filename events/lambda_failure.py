@@ -1,4 +1,11 @@
-"""What a Lambda on-failure destination puts on the bus after the async retries."""
+"""What a Lambda on-failure destination puts on the bus after the async retries.
+
+Its ``source`` is ``aws.lambda`` in today's Lambda Developer Guide ("Capturing records of
+Lambda asynchronous invocations", event bus destination) and ``lambda`` in older docs and
+in captured events: both are accepted, here, in notify's rule and in the archive pattern
+(infra/functions/notify.yml ``handlerFailures``). Matching only the wrong one would mean no
+failure email is ever sent.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from events.envelope import EventBridgeEvent
 
 DETAIL_TYPE = "Lambda Function Invocation Result - Failure"
+# Every documented variant of the record's source (see the module docstring).
+SOURCES = ("lambda", "aws.lambda")
 
 
 class RequestContext(BaseModel):
@@ -46,5 +55,5 @@ class LambdaFailureDetail(BaseModel):
 
 
 class LambdaFailureEvent(EventBridgeEvent[LambdaFailureDetail]):
-    source: Literal["lambda"]
+    source: Literal["lambda", "aws.lambda"]
     detail_type: Literal["Lambda Function Invocation Result - Failure"] = Field(alias="detail-type")

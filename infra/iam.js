@@ -81,6 +81,21 @@ const EXPORT_ROLE_KMS_ACTIONS = [
 // operator's `<our id>-keep` copy (tags copied) cannot be stamped with our stack tag.
 const derivedSnapshot = (c) => `${c.snapshotPrefix}-*-????????-????`;
 
+// DB_KMS_KEY_IDS as a list (comma separated; blanks dropped).
+const dbKeys = (c) =>
+  String(c.dbKmsKeyIds || '')
+    .split(',')
+    .map((key) => key.trim())
+    .filter(Boolean);
+
+// EXPORT_S3_PREFIX without leading, trailing or doubled slashes: the same string
+// rds_backup/settings.py normalise_s3_prefix gives the code (an empty one is refused there).
+const normaliseS3Prefix = (value) =>
+  String(value)
+    .split('/')
+    .filter(Boolean)
+    .join('/');
+
 module.exports = {
   // What CreateDBSnapshot (with tags) is authorized on: db:<id> for every DB_IDENTIFIER
   // (comma list) and snapshot:<prefix>-* in the source region.
@@ -151,6 +166,54 @@ module.exports = {
   createExportRole: async ({ resolveConfigurationProperty }) => {
     const c = await config(resolveConfigurationProperty);
     return c.exportRoleArn ? 'false' : c.createExportRole;
+  },
+
+  exportS3Prefix: async ({ resolveConfigurationProperty }) =>
+    normaliseS3Prefix((await config(resolveConfigurationProperty)).exportS3Prefix),
+
+  // 'true' when DB_KMS_KEY_IDS names keys (the HasDbKmsKeys condition).
+  hasDbKmsKeys: async ({ resolveConfigurationProperty }) =>
+    dbKeys(await config(resolveConfigurationProperty)).length ? 'true' : 'false',
+
+  // The databases' own customer-managed keys (DB_KMS_KEY_IDS, source region): copying an
+  // encrypted snapshot makes RDS create a grant on the source key on the caller's behalf,
+  // so the copying roles need kms:CreateGrant and kms:DescribeKey on it (RDS User Guide,
+  // "Authorizing use of a customer managed key"), only through RDS (kms:ViaService) in
+  // either region of the copy, and CreateGrant only for AWS resources.
+  dbKeyStatements: async ({ resolveConfigurationProperty }) => {
+    const c = await config(resolveConfigurationProperty);
+    const keys = dbKeys(c);
+    const viaRds = {
+      StringEquals: {
+        'kms:ViaService': [`rds.${c.sourceRegion}.amazonaws.com`, `rds.${c.targetRegion}.amazonaws.com`],
+      },
+    };
+    if (!keys.length) {
+      // Never attached (the policy's HasDbKmsKeys condition is false); a valid placeholder.
+      return [statement(['kms:DescribeKey'], keyResource(regionKeys(c).target, c.targetRegion), viaRds)];
+    }
+    return keys.flatMap((key) => {
+      const where = keyResource(key, c.sourceRegion);
+      return [
+        statement(['kms:DescribeKey'], where, viaRds),
+        statement(['kms:CreateGrant'], where, {
+          ...viaRds,
+          Bool: { 'kms:GrantIsForAWSResource': 'true' },
+        }),
+      ];
+    });
+  },
+
+  // What ses:SendEmail is authorized on: the sender's identity and, with
+  // SES_CONFIGURATION_SET, that configuration set (SES checks both when one is given).
+  sesSendResources: async ({ resolveConfigurationProperty }) => {
+    const c = await config(resolveConfigurationProperty);
+    const arn = (what) => ({
+      'Fn::Sub': `arn:\${AWS::Partition}:ses:${c.sourceRegion}:\${AWS::AccountId}:${what}`,
+    });
+    const resources = [arn('identity/*')];
+    if (c.sesConfigurationSet) resources.push(arn(`configuration-set/${c.sesConfigurationSet}`));
+    return resources;
   },
 
   // The From address SES is allowed to send as: SENDER_EMAIL, else the first ADMIN_EMAIL.

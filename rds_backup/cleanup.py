@@ -312,7 +312,7 @@ def _old_exports(
         rf"^{re.escape(settings.snapshot_prefix)}-(?P<db>.+)-(?P<run>\d{{8}}-\d{{4}})$"
     )
     retention = timedelta(days=settings.retention_days)
-    base = settings.export_s3_prefix.strip("/")
+    base = settings.export_s3_prefix  # normalised by Settings, as IAM scopes it
     for region, bucket in (
         (settings.source_region, settings.source_bucket),
         (settings.target_region, settings.target_bucket),

@@ -114,9 +114,9 @@ def _start(
         "S3BucketName": bucket,
         "IamRoleArn": settings.export_role_arn,
         "KmsKeyId": settings.key_for(region),
+        # normalised once by Settings, the same string IAM scopes (infra/iam.js)
+        "S3Prefix": settings.export_s3_prefix,
     }
-    if settings.export_s3_prefix.strip("/"):
-        request["S3Prefix"] = settings.export_s3_prefix.strip("/")
     aws.rds(region).start_export_task(**request)
 
 

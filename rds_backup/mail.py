@@ -68,15 +68,28 @@ def render_failure(report: FailureReport) -> Email:
     )
 
 
-def send(ses: SESClient, sender: str, recipients: Sequence[str], email: Email) -> str:
+def send(
+    ses: SESClient,
+    sender: str,
+    recipients: Sequence[str],
+    email: Email,
+    configuration_set: str | None = None,
+) -> str:
     """Send ``email`` as one HTML + text message; return SES's MessageId.
+
+    ``configuration_set`` (SES_CONFIGURATION_SET) is passed as ``ConfigurationSetName``;
+    IAM grants ``ses:SendEmail`` on that configuration set too (infra/functions/notify.yml).
 
     SES faults (``MessageRejected`` for an unverified sender, throttling, …) propagate as
     botocore ``ClientError``; the caller translates them.
     """
     if not recipients:
         raise ValueError("an email needs at least one recipient")
+    extra: dict[str, Any] = {}
+    if configuration_set:
+        extra["ConfigurationSetName"] = configuration_set
     response = ses.send_email(
+        **extra,
         Source=sender,
         Destination={"ToAddresses": list(recipients)},
         Message={

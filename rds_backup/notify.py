@@ -302,7 +302,11 @@ def send_once(
         )
         try:
             message_id = mail.send(
-                aws.ses(settings.source_region), settings.sender, settings.admin_emails, email
+                aws.ses(settings.source_region),
+                settings.sender,
+                settings.admin_emails,
+                email,
+                configuration_set=settings.ses_configuration_set,
             )
         except ClientError as error:
             raise step_failed(STEP, error, region=settings.source_region) from error

@@ -35,6 +35,9 @@ ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
 EMAIL = re.compile(r"^[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+$")
 KMS_KEY = re.compile(r"^(mrk-[0-9a-f]{32}|[0-9a-f-]{36}|alias/[\w/-]+)$")
 PREFIX = re.compile(r"^[a-z](?!.*--)[a-z0-9-]{0,30}[a-z0-9]$")
+# SES configuration set names: letters, digits, underscores and hyphens, at most 64.
+CONFIGURATION_SET = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+S3_PREFIX = re.compile(r"^[\w!.*'()/-]{0,200}$")
 TRUE = {"true", "1", "yes", "on"}
 FALSE = {"false", "0", "no", "off", ""}
 
@@ -48,6 +51,15 @@ class ConfigError(Exception):
         super().__init__(
             f"rds-backup configuration is invalid ({len(problems)} problems):\n{lines}"
         )
+
+
+def _optional_matching(pattern: re.Pattern[str], what: str) -> AfterValidator:
+    def check(value: str | None) -> str | None:
+        if value is not None and not pattern.match(value):
+            raise ValueError(f"{value!r} is not {what}")
+        return value
+
+    return AfterValidator(check)
 
 
 def _matching(pattern: re.Pattern[str], what: str) -> AfterValidator:
@@ -78,6 +90,64 @@ def _strict_bool(value: Any) -> Any:
 
 def _blank_is_none(value: Any) -> Any:
     return None if isinstance(value, str) and not value.strip() else value
+
+
+def _lower_unique(values: list[str]) -> list[str]:
+    """RDS stores DB identifiers in lower case (``db:Orders`` is ``db:orders`` in ARNs, and
+    IAM compares ARNs case-sensitively): lower them once here, so names, tags and IAM agree;
+    ``Orders,orders`` is one database."""
+    return list(dict.fromkeys(value.lower() for value in values))
+
+
+def normalise_s3_prefix(value: str) -> str:
+    """The export key prefix as every consumer uses it: no leading, trailing or doubled
+    slashes (``/rds-backup//x/`` is ``rds-backup/x``). infra/iam.js ``exportS3Prefix``
+    does the same for IAM and the bucket lifecycle, so code and IAM name the same keys."""
+    return "/".join(part for part in value.split("/") if part)
+
+
+def _s3_prefix(value: str) -> str:
+    if not S3_PREFIX.match(value):
+        raise ValueError(
+            f"{value!r} is not an S3 key prefix (letters, digits and !.*'()/_- only, "
+            "at most 200 characters)"
+        )
+    normalised = normalise_s3_prefix(value)
+    if not normalised:
+        raise ValueError("must not be empty: IAM scopes the exports to it")
+    return normalised
+
+
+def partition_of(region: str) -> str:
+    """The AWS partition a region belongs to (China, GovCloud, or the commercial one)."""
+    if region.startswith("cn-"):
+        return "aws-cn"
+    if region.startswith("us-gov-"):
+        return "aws-us-gov"
+    return "aws"
+
+
+def copy_pair_problem(source: str, target: str) -> str | None:
+    """Why RDS cannot copy a snapshot from ``source`` to ``target``, or None.
+
+    RDS User Guide, "Copying a DB snapshot", Limitations: "You can't copy a snapshot to or
+    from the China (Beijing) Region or the China (Ningxia) Region", and GovCloud (US)
+    Regions copy only between each other, never with a Region outside GovCloud (US).
+    """
+    for name, region in (("SOURCE_REGION", source), ("TARGET_REGION", target)):
+        if region.startswith("cn-"):
+            return (
+                f"{name}: RDS cannot copy a snapshot to or from the China Regions "
+                f"({source} -> {target}): choose a source and a target outside China "
+                "(RDS User Guide, Copying a DB snapshot, Limitations)"
+            )
+    if (partition_of(source) == "aws-us-gov") != (partition_of(target) == "aws-us-gov"):
+        return (
+            f"TARGET_REGION: RDS copies GovCloud (US) snapshots only between GovCloud (US) "
+            f"Regions ({source} -> {target}): use us-gov-west-1 and us-gov-east-1 together "
+            "(RDS User Guide, Copying a DB snapshot, Limitations)"
+        )
+    return None
 
 
 Region = Annotated[str, _matching(REGION, "an AWS region name such as eu-west-1")]
@@ -115,7 +185,10 @@ class Settings(BaseModel):
     source_region: Region = Field(alias="SOURCE_REGION")
     target_region: Region = Field(alias="TARGET_REGION")
     db_identifiers: Annotated[
-        list[DbId], BeforeValidator(_split_list), Field(min_length=1, max_length=500)
+        list[DbId],
+        BeforeValidator(_split_list),
+        AfterValidator(_lower_unique),
+        Field(min_length=1, max_length=500),
     ] = Field(alias="DB_IDENTIFIER")
     source_bucket: Bucket = Field(alias="SOURCE_BUCKET")
     target_bucket: Bucket = Field(alias="TARGET_BUCKET")
@@ -125,6 +198,12 @@ class Settings(BaseModel):
     )
     target_kms_key_id: Annotated[KmsKey | None, BeforeValidator(_blank_is_none)] = Field(
         default=None, alias="TARGET_KMS_KEY_ID"
+    )
+    # Customer-managed keys the databases themselves are encrypted with (source region): the
+    # copying roles get kms:CreateGrant/DescribeKey on them through RDS (infra/iam.js).
+    # Empty: the databases use aws/rds, or the keys' policies grant the roles (DEPLOY.md).
+    db_kms_key_ids: Annotated[list[KmsKey], BeforeValidator(_split_list), Field(max_length=20)] = (
+        Field(default_factory=list, alias="DB_KMS_KEY_IDS")
     )
     export_role_arn: Annotated[str, _matching(ROLE_ARN, "an IAM role ARN")] = Field(
         alias="EXPORT_ROLE_ARN"
@@ -167,12 +246,21 @@ class Settings(BaseModel):
     stack_name: Annotated[
         str, _matching(PREFIX, "a lower-case name of letters, digits and single hyphens")
     ] = Field(default="rds-backup", alias="STACK_NAME")
-    export_s3_prefix: str = Field(
-        default="rds-backup", alias="EXPORT_S3_PREFIX", pattern=r"^[\w!.*'()/-]{0,200}$"
+    export_s3_prefix: Annotated[str, AfterValidator(_s3_prefix)] = Field(
+        default="rds-backup", alias="EXPORT_S3_PREFIX"
     )
     target_option_group: OptionalText = Field(default=None, alias="TARGET_OPTION_GROUP")
     idempotency_table: OptionalText = Field(default=None, alias="IDEMPOTENCY_TABLE")
-    event_bus_name: str = Field(default="default", alias="EVENT_BUS_NAME", min_length=1)
+    # An existing bus (the stack never creates or deletes it): "Backup Requested" goes there.
+    event_bus_name: str = Field(
+        default="default", alias="EVENT_BUS_NAME", pattern=r"^[A-Za-z0-9._-]{1,256}$"
+    )
+    # Optional SES configuration set every email is sent with (event publishing, IP pools).
+    ses_configuration_set: Annotated[
+        str | None,
+        BeforeValidator(_blank_is_none),
+        _optional_matching(CONFIGURATION_SET, "an SES configuration set name"),
+    ] = Field(default=None, alias="SES_CONFIGURATION_SET")
 
     @model_validator(mode="after")
     def _regions_and_keys_agree(self) -> Settings:
@@ -182,9 +270,11 @@ class Settings(BaseModel):
                 "TARGET_REGION: must differ from SOURCE_REGION "
                 f"(both are {self.source_region}); a same-region copy survives no region loss"
             )
+        elif pair := copy_pair_problem(self.source_region, self.target_region):
+            problems.append(pair)
         problems.extend(self._key_problems())
         if problems:
-            raise ValueError("; ".join(problems))
+            raise ValueError("\n".join(problems))  # one problem a line (";" occurs in them)
         return self
 
     def _key_problems(self) -> list[str]:
@@ -204,6 +294,13 @@ class Settings(BaseModel):
                     f"KMS_KEY_ID: key ARN is in {arn.region} but copies and exports are "
                     f"encrypted in TARGET_REGION {self.target_region}; set TARGET_KMS_KEY_ID "
                     "or use a multi-Region key (mrk-...)"
+                )
+        for key in self.db_kms_key_ids:
+            arn = parse_kms_arn(key)
+            if arn and not arn.multi_region and arn.region != self.source_region:
+                problems.append(
+                    f"DB_KMS_KEY_IDS: key ARN is in {arn.region}, but the databases are in "
+                    f"SOURCE_REGION {self.source_region}"
                 )
         if self.store_to_source_s3 and self.keys.source is None:
             problems.append(
@@ -263,7 +360,7 @@ def _describe(error: ValidationError) -> list[str]:
         elif loc:
             problems.append(f"{loc}: {message}")
         else:
-            problems.extend(part.strip() for part in message.split(";"))
+            problems.extend(part.strip() for part in message.split("\n"))
     return problems
 
 
@@ -292,6 +389,8 @@ def _cross_field_problems(environ: Mapping[str, str]) -> list[str]:
             "TARGET_REGION: must differ from SOURCE_REGION "
             f"(both are {source}); a same-region copy survives no region loss"
         )
+    elif source and target and (pair := copy_pair_problem(source, target)):
+        problems.append(pair)
     store = str(environ.get("STORE_TO_SOURCE_S3", "")).strip().lower() in TRUE
     key = str(environ.get("KMS_KEY_ID", "")).strip()
     source_key = str(environ.get("SOURCE_KMS_KEY_ID", "")).strip()
@@ -307,3 +406,27 @@ def _cross_field_problems(environ: Mapping[str, str]) -> list[str]:
 def load_settings() -> Settings:
     """The process's settings, validated once per Lambda container."""
     return parse_settings(os.environ)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m rds_backup.settings --check``: validate this process's environment as
+    every handler does at start. Exit 0 when valid; else print the ConfigError (every
+    problem at once) on stderr and exit 1. Packaging runs exactly this (infra/checks.js),
+    so a setting the handlers would refuse fails ``serverless package`` with the same text.
+    """
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser(prog="python -m rds_backup.settings", description=main.__doc__)
+    parser.add_argument("--check", action="store_true", help="validate the environment")
+    parser.parse_args(argv)
+    try:
+        parse_settings(os.environ)
+    except ConfigError as error:
+        print(error, file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -221,6 +221,12 @@ class LocalAws:
         for runner in self.runners:
             runner.deliveries = times
 
+    def emit_failures_as(self, source: str) -> None:
+        """Put Lambda's on-failure records on the bus with this ``source`` ("lambda" or
+        "aws.lambda": AWS documents both, runner.FAILURE_SOURCES)."""
+        for runner in self.runners:
+            runner.failure_source = source
+
     def configure(self, **values: str) -> None:
         """Change the functions' environment, as a redeploy with new parameters would."""
         self.environment.update(values)

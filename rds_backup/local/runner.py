@@ -40,6 +40,9 @@ if TYPE_CHECKING:
     from rds_backup.local.clock import VirtualClock
 
 FAILURE_DETAIL_TYPE = "Lambda Function Invocation Result - Failure"
+# The on-failure record's source on a bus: "lambda" in captured events and older docs,
+# "aws.lambda" in today's docs (events/lambda_failure.py). The runner emits either.
+FAILURE_SOURCES = ("lambda", "aws.lambda")
 RETRY_DELAYS = (timedelta(minutes=1), timedelta(minutes=2))  # Lambda's async retries
 Handler = Callable[[dict[str, Any], Any], Any]
 RECEIVE_BATCH = 10
@@ -154,6 +157,8 @@ class LambdaRunner:
         # many times (a knob for duplicate tests; 1 = once).
         self.deliveries = 1
         self.clock: VirtualClock | None = None  # timed mode: retries 1 and 2 minutes apart
+        # The source of the on-failure record put on a bus (one of FAILURE_SOURCES).
+        self.failure_source = FAILURE_SOURCES[0]
         self._queues = _moto_queues(stack.region, wiring.queues)
 
     def pending(self) -> int:
@@ -336,7 +341,7 @@ class LambdaRunner:
             self.server.client("events", bus_region).put_events(
                 Entries=[
                     {
-                        "Source": "lambda",
+                        "Source": self.failure_source,
                         "DetailType": FAILURE_DETAIL_TYPE,
                         "Detail": json.dumps(record),
                         "Resources": [destination, f"{arn}:$LATEST"],

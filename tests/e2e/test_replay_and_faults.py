@@ -9,6 +9,7 @@ import pytest
 
 from rds_backup.local.harness import LocalAws
 from rds_backup.local.inventory import Inventory
+from rds_backup.local.runner import FAILURE_SOURCES
 from rds_backup.local.seed import WorldSpec
 from rds_backup.naming import snapshot_id
 from tests.e2e.support import (
@@ -125,10 +126,13 @@ def test_given_every_event_delivered_three_times_when_the_night_runs_then_each_t
     }
 
 
+@pytest.mark.parametrize("source", FAILURE_SOURCES)
 def test_given_a_copy_that_keeps_failing_when_retries_run_out_then_a_failure_email_is_sent(
-    local_aws: LocalAws,
+    local_aws: LocalAws, source: str
 ) -> None:
-    # given: copies are encrypted with a key that does not exist in the target region
+    # given: Lambda's on-failure record comes with either documented source, and copies are
+    # encrypted with a key that does not exist in the target region
+    local_aws.emit_failures_as(source)
     missing_key = f"arn:aws:kms:{TARGET}:123456789012:key/00000000-0000-4000-8000-000000000000"
     local_aws.configure(TARGET_KMS_KEY_ID=missing_key)
 

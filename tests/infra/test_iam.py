@@ -15,7 +15,7 @@ LOGS = {"logs:CreateLogStream", "logs:PutLogEvents"}
 ON_FAILURE_BUS = {"events:PutEvents"}
 KMS_FOR_RDS = {"kms:CreateGrant", "kms:DescribeKey"}
 EXPORT = {"rds:StartExportTask", "rds:DescribeExportTasks", "iam:PassRole"}
-MAIL = {"ses:SendEmail", "ses:SendRawEmail"}
+MAIL = {"ses:SendEmail"}  # mail.py never sends raw
 IDEMPOTENCY = {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}
 # Manual snapshot quota Used/Max (tells the quota from the copy limit; start's headroom).
 QUOTA = {"rds:DescribeAccountAttributes"}
@@ -159,8 +159,11 @@ def test_given_pass_role_when_read_then_only_the_export_role_only_to_rds_export(
         seen += 1
         assert statement["Resource"] != "*", where
         assert statement["Resource"]["Fn::Sub"].endswith(":role/rds-backup-dev-rds-export")
+        # AWS documents no iam:PassedToService value for StartExportTask: both candidates
         assert statement["Condition"] == {
-            "StringEquals": {"iam:PassedToService": "export.rds.amazonaws.com"}
+            "StringEquals": {
+                "iam:PassedToService": ["export.rds.amazonaws.com", "rds.amazonaws.com"]
+            }
         }, where
     assert seen == 3  # copy_snapshot (source export), export_snapshot, reconcile
 

@@ -35,6 +35,7 @@ PATTERN_SAMPLES = {
         "rds-0060-copy-finished",
         "rds-0061-copy-canceled",
         "lambda-invocation-failure",
+        "lambda-invocation-failure-aws-source",
         "snapshot-quota-reached",
     ],
 }

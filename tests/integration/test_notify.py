@@ -13,7 +13,14 @@ from events import load_sample
 from handlers import copy_snapshot, notify
 from rds_backup.local.seed import WorldSpec
 from tests.integration.chain import CONTEXT, through_export
-from tests.support import SAMPLE_SNAPSHOT, atomic_moto, fail_export, rds_event, sent_emails
+from tests.support import (
+    SAMPLE_SNAPSHOT,
+    CallRecorder,
+    atomic_moto,
+    fail_export,
+    rds_event,
+    sent_emails,
+)
 
 EXPORT_ID = f"{SAMPLE_SNAPSHOT}-us-west-2"
 COMPLETED = "RDS-EVENT-0161"
@@ -187,10 +194,14 @@ def test_given_a_copy_canceled_event_without_a_copy_when_notified_then_a_failure
     assert SAMPLE_SNAPSHOT in source_snapshots(aws, settings)  # kept: the copy never came
 
 
+@pytest.mark.parametrize(
+    "sample", ["lambda-invocation-failure", "lambda-invocation-failure-aws-source"]
+)
 def test_given_a_handler_failure_event_when_notified_then_one_failure_email_with_the_fix(
-    settings, aws
+    settings, aws, sample
 ):
-    event = load_sample("lambda-invocation-failure")
+    # Both sources Lambda is documented to put on the bus: "lambda" and "aws.lambda".
+    event = load_sample(sample)
 
     first = notify.handler(event, CONTEXT)
     again = notify.handler(event, CONTEXT)
@@ -245,3 +256,34 @@ def test_given_a_quota_failure_of_a_step_reconcile_redrives_when_notified_then_n
 
     assert result == {"deferred": code}
     assert sent_emails() == []
+
+
+def test_given_an_ses_configuration_set_when_notified_then_the_email_is_sent_with_it(
+    settings, aws, monkeypatch
+):
+    # given: SES_CONFIGURATION_SET names a configuration set that exists in SES
+    aws.ses(settings.source_region).create_configuration_set(
+        ConfigurationSet={"Name": "rds-backup-events"}
+    )
+    monkeypatch.setenv("SES_CONFIGURATION_SET", "rds-backup-events")
+    notify.load_settings.cache_clear()
+    calls = CallRecorder().attach(aws, "ses", settings.source_region)
+    through_export()
+
+    # when
+    result = notify.handler(load_sample("rds-0161-export-completed"), CONTEXT)
+
+    # then: SendEmail carried it (IAM grants configuration-set/<name>, notify.yml)
+    assert result["email"] == "sent"
+    [(_, params)] = calls.of("SendEmail")
+    assert params["ConfigurationSetName"] == "rds-backup-events"
+
+
+def test_given_no_configuration_set_when_notified_then_none_is_passed(settings, aws):
+    calls = CallRecorder().attach(aws, "ses", settings.source_region)
+    through_export()
+
+    notify.handler(load_sample("rds-0161-export-completed"), CONTEXT)
+
+    [(_, params)] = calls.of("SendEmail")
+    assert "ConfigurationSetName" not in params

@@ -24,6 +24,7 @@ MODELS = {
     "scheduled": ScheduledEvent,
     "backup-requested": BackupRequestedEvent,
     "lambda-invocation-failure": LambdaFailureEvent,
+    "lambda-invocation-failure-aws-source": LambdaFailureEvent,
     "snapshot-quota-reached": SnapshotQuotaEvent,
 }
 KINDS = {

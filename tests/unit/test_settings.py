@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from rds_backup.settings import ConfigError, parse_settings
@@ -130,3 +132,95 @@ def test_given_bad_variables_and_equal_regions_when_parsed_then_the_cross_field_
         parse_settings(env)
     named = {problem.split(":", 1)[0] for problem in raised.value.problems}
     assert {"SOURCE_BUCKET", "EXPORT_ROLE_ARN", "TARGET_REGION"} <= named
+
+
+def test_given_mixed_case_databases_when_parsed_then_they_are_lowered_once_and_deduplicated():
+    # RDS stores identifiers in lower case; IAM compares ARNs case-sensitively
+    settings = parse_settings(VALID | {"DB_IDENTIFIER": "Orders, ORDERS,Billing"})
+
+    assert settings.db_identifiers == ["orders", "billing"]
+
+
+@pytest.mark.parametrize(
+    ("source", "target", "says"),
+    [
+        ("cn-north-1", "cn-northwest-1", "China Regions"),
+        ("eu-west-1", "cn-north-1", "China Regions"),
+        ("cn-northwest-1", "eu-west-1", "China Regions"),
+        ("us-gov-west-1", "us-east-1", "only between GovCloud (US) Regions"),
+        ("us-east-1", "us-gov-east-1", "only between GovCloud (US) Regions"),
+    ],
+)
+def test_given_a_region_pair_rds_cannot_copy_between_when_parsed_then_it_is_refused_with_why(
+    source, target, says
+):
+    env = VALID | {
+        "SOURCE_REGION": source,
+        "TARGET_REGION": target,
+        "KMS_KEY_ID": "mrk-" + "0" * 32,
+    }
+
+    with pytest.raises(ConfigError, match=re.escape(says)) as raised:
+        parse_settings(env)
+
+    assert f"{source} -> {target}" in str(raised.value)
+    assert "Copying a DB snapshot" in str(raised.value)
+
+
+def test_given_the_two_govcloud_regions_when_parsed_then_the_pair_is_accepted():
+    env = VALID | {
+        "SOURCE_REGION": "us-gov-west-1",
+        "TARGET_REGION": "us-gov-east-1",
+        "KMS_KEY_ID": "mrk-" + "0" * 32,
+        "EXPORT_ROLE_ARN": "arn:aws-us-gov:iam::123456789012:role/rds-s3-export",
+    }
+
+    assert parse_settings(env).target_region == "us-gov-east-1"
+
+
+def test_given_a_china_region_and_another_bad_variable_when_parsed_then_both_are_named():
+    env = VALID | {"SOURCE_REGION": "cn-north-1", "SOURCE_BUCKET": "Not_A_Bucket"}
+
+    with pytest.raises(ConfigError) as raised:
+        parse_settings(env)
+
+    assert "SOURCE_BUCKET" in str(raised.value)
+    assert "China Regions" in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("given", "normalised"),
+    [("rds-backup", "rds-backup"), ("/rds-backup/", "rds-backup"), ("a//b/", "a/b")],
+)
+def test_given_an_export_prefix_with_stray_slashes_when_parsed_then_it_is_normalised_once(
+    given, normalised
+):
+    assert parse_settings(VALID | {"EXPORT_S3_PREFIX": given}).export_s3_prefix == normalised
+
+
+@pytest.mark.parametrize("given", ["", "/", "//"])
+def test_given_an_empty_export_prefix_when_parsed_then_it_is_refused_because_iam_scopes_to_it(
+    given,
+):
+    with pytest.raises(ConfigError, match="EXPORT_S3_PREFIX: must not be empty"):
+        parse_settings(VALID | {"EXPORT_S3_PREFIX": given})
+
+
+def test_given_database_keys_when_parsed_then_they_are_a_list_and_must_be_in_the_source_region():
+    key = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    settings = parse_settings(VALID | {"DB_KMS_KEY_IDS": f"{key}, mrk-{'1' * 32}"})
+    assert settings.db_kms_key_ids == [key, f"mrk-{'1' * 32}"]
+    assert parse_settings(VALID).db_kms_key_ids == []
+
+    elsewhere = key.replace("eu-west-1", "eu-central-1")
+    with pytest.raises(ConfigError, match="DB_KMS_KEY_IDS: key ARN is in eu-central-1"):
+        parse_settings(VALID | {"DB_KMS_KEY_IDS": elsewhere})
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [("SES_CONFIGURATION_SET", "has spaces"), ("EVENT_BUS_NAME", "bus/with/slashes")],
+)
+def test_given_a_malformed_name_when_parsed_then_the_variable_is_named(variable, value):
+    with pytest.raises(ConfigError, match=variable):
+        parse_settings(VALID | {variable: value})
