@@ -9,7 +9,7 @@
 | RDS-EVENT-0061 copy canceled       | RdsSnapshotEvent         | rds-0061-copy-canceled.json      |
 | RDS-EVENT-0159/0160/0161 export    | RdsSnapshotEvent         | rds-0159/0160/0161-export-*.json |
 | Lambda on-failure destination      | LambdaFailureEvent       | lambda-invocation-failure.json   |
-|   (source "lambda" / "aws.lambda") |                          | lambda-invocation-failure-aws-source.json |
+|   the same, source "aws.lambda"    | LambdaFailureEvent       | lambda-invocation-failure-aws-…  |
 | "Snapshot Quota Reached"           | SnapshotQuotaEvent       | snapshot-quota-reached.json      |
 """
 

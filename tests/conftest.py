@@ -11,6 +11,7 @@ import pytest
 from moto import mock_aws
 
 from rds_backup.aws import Aws, get_aws
+from rds_backup.local import eventbridge as local_eventbridge
 from rds_backup.local import limits as local_limits
 from rds_backup.local.context import LocalContext
 from rds_backup.local.seed import WorldSpec, seed_world
@@ -85,6 +86,7 @@ def world(spec: WorldSpec, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str
     """In-process moto with the seeded world; its environment is exported for handlers.
     AWS's RDS limits and DescribeAccountAttributes are added to moto (rds_backup/local/limits)."""
     local_limits.install()
+    local_eventbridge.install()
     local_limits.reset_quotas()
     with mock_aws():
         env = seed_world(Aws(), spec)

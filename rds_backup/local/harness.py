@@ -37,8 +37,8 @@ from events import load_sample
 from rds_backup import aws as aws_module
 from rds_backup import clock as domain_clock
 from rds_backup.aws import Aws, get_aws
+from rds_backup.local import eventbridge, limits
 from rds_backup.local import inventory as inventory_module
-from rds_backup.local import limits
 from rds_backup.local.clock import VirtualClock, next_run, virtual_moto_time
 from rds_backup.local.emulator import RdsEventEmulator
 from rds_backup.local.faults import FaultInjector
@@ -148,6 +148,7 @@ class LocalAws:
         self.faults.install()
         self._exit.callback(self.faults.uninstall)
         limits.install()
+        eventbridge.install()  # replay FilterArns, TestEventPattern
         limits.reset_quotas()  # AWS's defaults for every local AWS
         self._exit.callback(limits.reset_quotas)
         inventory_module.install_send_times()

@@ -8,14 +8,13 @@ region's forwarder) stay bus targets: moto forwards across regions itself.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 
+from rds_backup.local.invoker import invocation_queue_name
 from rds_backup.local.server import LocalServer
 from rds_backup.local.stack import ACCOUNT, Function, Stack
 
 FORWARDER_ROLE = f"arn:aws:iam::{ACCOUNT}:role/rds-backup-local-forwarder"
-QUEUE_NAME = re.compile(r"[^A-Za-z0-9_-]")
 
 
 @dataclass
@@ -35,7 +34,8 @@ class Wiring:
 
 
 def function_queue_name(function: Function) -> str:
-    return QUEUE_NAME.sub("-", f"lambda-{function.name}")[:80]
+    """The function's local invocation queue (invoker.py names it, for operator commands)."""
+    return invocation_queue_name(function.name)
 
 
 def install(server: LocalServer, stack: Stack) -> Wiring:

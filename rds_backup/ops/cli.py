@@ -11,12 +11,14 @@ from typing import Any
 
 from rds_backup import clock
 from rds_backup.aws import Aws
+from rds_backup.local.invoker import LocalQueueInvoker, serves_local_functions
 from rds_backup.ops import commands
 from rds_backup.ops.errors import OperatorError, explained
-from rds_backup.ops.target import operator_settings
-from rds_backup.settings import ConfigError
+from rds_backup.ops.redrive import Invoker, LambdaInvoker, redrive
+from rds_backup.ops.target import CONFIG_FUNCTION, operator_settings
+from rds_backup.settings import ConfigError, Settings
 
-COMMANDS = ("status", "start", "replay", "cleanup", "doctor")
+COMMANDS = ("status", "start", "replay", "cleanup", "doctor", "redrive")
 
 
 def add_commands(subparsers: Any) -> None:
@@ -58,6 +60,16 @@ def add_commands(subparsers: Any) -> None:
     )
     replay.add_argument("--timeout", type=float, default=900.0, help="seconds to follow")
 
+    redrive = subparsers.add_parser(
+        "redrive",
+        parents=[common],
+        help="hand the events parked in the stack's dead-letter queues back to their "
+        "functions (async invoke), deleting each message once accepted",
+    )
+    redrive.add_argument(
+        "--dry-run", action="store_true", help="list what would be re-driven; change nothing"
+    )
+
     cleanup = subparsers.add_parser(
         "cleanup", parents=[common], help="the retention plan: what would be deleted and why"
     )
@@ -95,6 +107,9 @@ def run(args: argparse.Namespace) -> int:
         return 1
     if args.json:
         print(json.dumps(summary, indent=2, default=str))
+    if summary.get("error"):
+        print(f"rds-backup {args.command}: {summary['error']}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -106,6 +121,8 @@ def _dispatch(args: argparse.Namespace, settings: Any, aws: Aws, out: Any) -> di
     if args.command == "replay":
         until = args.until or clock.now()
         return commands.replay(settings, aws, args.since, until, args.db, out, timeout=args.timeout)
+    if args.command == "redrive":
+        return redrive(settings, aws, _invoker(settings, aws), dry_run=args.dry_run, out=out)
     return commands.cleanup(settings, aws, dry_run=args.dry_run, out=out)
 
 
@@ -120,6 +137,16 @@ def _doctor(args: argparse.Namespace) -> int:
         return 1
     print(doctor.dumps(results) if args.json else doctor.render(results))
     return 0 if doctor.summary(results)["ok"] else 1
+
+
+def _invoker(settings: Settings, aws: Aws) -> Invoker:
+    """AWS Lambda; on the local AWS (an endpoint serving our functions' local invocation
+    queues) the local Lambda runner, since moto cannot run the handlers."""
+    if os.environ.get("AWS_ENDPOINT_URL") and serves_local_functions(
+        aws, settings.source_region, f"{settings.stack_name}-{CONFIG_FUNCTION}"
+    ):
+        return LocalQueueInvoker(aws)
+    return LambdaInvoker(aws)
 
 
 def _printer(quiet: bool) -> Any:

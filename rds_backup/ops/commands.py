@@ -7,7 +7,7 @@ import json
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -18,11 +18,14 @@ from rds_backup.aws import Aws
 from rds_backup.cleanup import apply_cleanup, plan_cleanup
 from rds_backup.ops.errors import OperatorError
 from rds_backup.ops.runs_table import recent_runs, render, table
-from rds_backup.ops.target import archive_name
+from rds_backup.ops.target import archive_name, chain_rule_arns
 from rds_backup.settings import Settings
 
 Print = Callable[[str], None]
 REPLAY_DONE = {"COMPLETED", "FAILED", "CANCELLED"}
+# How long after an event reaches the bus it may reach the archive (see _settled_end).
+ARCHIVE_LAG_MINUTES = 10
+ARCHIVE_LAG = timedelta(minutes=ARCHIVE_LAG_MINUTES)
 
 
 def status(
@@ -81,9 +84,12 @@ def replay(
     timeout: float = 900.0,
     poll: float = 5.0,
 ) -> dict[str, Any]:
-    """Replay the archive for a window, follow it, and report the runs it touched."""
+    """Replay the archive for a window to this stack's chain rules only, follow it, and
+    report the runs it touched. A window ending less than ARCHIVE_LAG ago is clamped (or,
+    if nothing is left of it, refused): the archive may not hold its last events yet."""
     if until <= since:
         raise OperatorError("--until must be after --since")
+    until, clamped = _settled_end(since, until, clock.now(), out)
     events = aws.events(settings.source_region)
     name = archive_name(settings)
     try:
@@ -95,19 +101,28 @@ def replay(
                 f"{settings.stack_name} deployed there?"
             ) from error
         raise
+    bus = archive["EventSourceArn"]
+    rules = chain_rule_arns(events, settings, bus.rsplit("/", 1)[-1])
+    if not rules:
+        raise OperatorError(
+            f"no rule of stack {settings.stack_name} on {bus}: nothing to replay to "
+            "(is the stack deployed in this region?)"
+        )
     before = _states(settings, aws, databases)
     replay_name = f"{settings.stack_name}-{since:%Y%m%d%H%M}-{uuid.uuid4().hex[:6]}"[:64]
-    bus = archive["EventSourceArn"]
     events.start_replay(
         ReplayName=replay_name,
         EventSourceArn=archive["ArchiveArn"],
         EventStartTime=since,
         EventEndTime=until,
-        Destination={"Arn": bus},
+        # Only this stack's chain rules: without FilterArns every rule on the bus (other
+        # teams' too) would receive the replayed events.
+        Destination={"Arn": bus, "FilterArns": sorted(rules.values())},
     )
     out(
         f"replay {replay_name}: {since:%Y-%m-%d %H:%M} → {until:%Y-%m-%d %H:%M} UTC "
-        f"from {name} (every database in the window; finished work is skipped)"
+        f"from {name} to {len(rules)} rules of {settings.stack_name} "
+        "(every database in the window; finished work is skipped)"
     )
     state = _follow(events, replay_name, since, until, out, timeout, poll)
     after = _states(settings, aws, databases)
@@ -120,7 +135,43 @@ def replay(
         out(f"  {key}: {change['before'] or 'absent'} → {change['after']}")
     if not changed:
         out("  nothing changed yet (handlers react asynchronously; check rds-backup status)")
-    return {"replay": replay_name, "state": state, "changed": changed}
+    return {
+        "replay": replay_name,
+        "state": state,
+        "changed": changed,
+        "until": until.isoformat(),
+        "clamped": clamped,
+        "rules": sorted(rules),
+    }
+
+
+def _settled_end(
+    since: datetime, until: datetime, now: datetime, out: Print
+) -> tuple[datetime, bool]:
+    """The window's end, at most ARCHIVE_LAG before ``now``.
+
+    EventBridge User Guide, "Archiving and replaying events", Event delivery: an event can
+    reach the archive some time after the bus received it, and AWS recommends delaying a
+    replay by 10 minutes so every event of the window is replayed. A later end is clamped
+    (saying so); a window with nothing left before that is refused, saying when to retry.
+    """
+    settled = now - ARCHIVE_LAG
+    if until <= settled:
+        return until, False
+    if since >= settled:
+        raise OperatorError(
+            f"the window starts at {since:%Y-%m-%d %H:%M} UTC, less than "
+            f"{ARCHIVE_LAG_MINUTES} minutes ago: EventBridge may not have archived its events "
+            f"yet (AWS advises replaying only windows that ended {ARCHIVE_LAG_MINUTES} minutes "
+            f"ago); retry after {since + ARCHIVE_LAG:%H:%M} UTC"
+        )
+    out(
+        f"--until clamped to {settled:%Y-%m-%d %H:%M} UTC: events of the last "
+        f"{ARCHIVE_LAG_MINUTES} minutes may not be archived yet (EventBridge archiving lag; "
+        "AWS advises replaying windows that ended at least 10 minutes ago); replay the rest "
+        "later"
+    )
+    return settled, True
 
 
 def cleanup(settings: Settings, aws: Aws, dry_run: bool, out: Print) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from botocore.exceptions import ClientError
 
@@ -41,3 +42,29 @@ def operator_settings(aws: Aws, stack: str | None, region: str | None) -> Settin
 
 def archive_name(settings: Settings) -> str:
     return f"{settings.stack_name}-chain"
+
+
+# The stack's rules that react to chain events (``<stack>-<suffix>``, infra/functions/*.yml;
+# tests/infra/test_edges.py checks this list against the packaged template). A replay or a
+# redrive reaches these and nothing else on the bus.
+CHAIN_RULES = (
+    "backup-requested",
+    "snapshot-created",
+    "copy-finished",
+    "run-outcome",
+    "snapshot-quota",
+    "handler-failed",
+)
+
+
+def chain_rule_arns(events: Any, settings: Settings, bus: str = "default") -> dict[str, str]:
+    """This stack's chain rules on ``bus`` as deployed: rule name -> ARN. Names are
+    matched exactly (``rds-backup-prod-`` is also the start of ``rds-backup-prod-eu-``)."""
+    wanted = {f"{settings.stack_name}-{suffix}" for suffix in CHAIN_RULES}
+    found: dict[str, str] = {}
+    paginator = events.get_paginator("list_rules")
+    for page in paginator.paginate(NamePrefix=f"{settings.stack_name}-", EventBusName=bus):
+        for rule in page.get("Rules", []):
+            if rule.get("Name") in wanted:
+                found[rule["Name"]] = rule["Arn"]
+    return found

@@ -9,12 +9,14 @@ from typing import Any
 
 import pytest
 
+from rds_backup.cli import main
 from rds_backup.local import profiles
 from rds_backup.local.clock import VirtualClock
-from rds_backup.local.harness import LocalAws
+from rds_backup.local.harness import STACK_NAME, LocalAws
 from rds_backup.local.packaging import load_template
 from rds_backup.local.seed import WorldSpec
 from rds_backup.local.server import LocalServer
+from rds_backup.settings import load_settings
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -66,3 +68,23 @@ def timed_local(
         profile=profiles.get("moderate", seed=7),
         schedules=schedules,
     )
+
+
+@pytest.fixture
+def operator(local_aws: LocalAws, monkeypatch: pytest.MonkeyPatch, capsys):
+    """Run `rds-backup <args> --endpoint-url <local AWS>` with the stack's variables
+    (exported at each call: ``local_aws.configure`` changes reach the operator too; a test
+    may set STACK_NAME itself after the fixture)."""
+    monkeypatch.setenv("STACK_NAME", STACK_NAME)
+
+    def run(*args: str) -> tuple[int, str, str]:
+        for key, value in local_aws.environment.items():
+            monkeypatch.setenv(key, value)
+        load_settings.cache_clear()
+        capsys.readouterr()
+        code = main([*args, "--endpoint-url", local_aws.server.url])
+        load_settings.cache_clear()
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err
+
+    return run

@@ -5,30 +5,8 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
-import pytest
-
 from rds_backup.cli import main
-from rds_backup.local.harness import LocalAws
-from rds_backup.settings import load_settings
 from tests.e2e.support import emails_about, run_nightly
-
-
-@pytest.fixture
-def operator(local_aws: LocalAws, monkeypatch: pytest.MonkeyPatch, capsys):
-    """Run `rds-backup <args>` with the stack's variables exported; return (code, out, err)."""
-    for key, value in local_aws.environment.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.setenv("STACK_NAME", "rds-backup-dev")
-    load_settings.cache_clear()
-
-    def run(*args: str) -> tuple[int, str, str]:
-        capsys.readouterr()
-        code = main([*args, "--endpoint-url", local_aws.server.url])
-        load_settings.cache_clear()
-        captured = capsys.readouterr()
-        return code, captured.out, captured.err
-
-    return run
 
 
 def test_given_a_finished_night_when_status_is_asked_then_each_run_shows_every_step(

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from rds_backup.local import packaging
+from rds_backup.ops.target import CHAIN_RULES
 from rds_backup.settings import parse_settings
 from tests.infra.conftest import Packaged
 from tests.infra.support import as_list, functions, resolve, resources, role_statements
@@ -177,3 +178,15 @@ def test_given_an_export_prefix_with_stray_slashes_when_packaged_then_code_and_i
         f"arn:aws:s3:::rds-backup-source-example/{prefix}/*",
         f"arn:aws:s3:::rds-backup-target-example/{prefix}/*",
     ]
+
+
+def test_given_the_packaged_rules_when_listed_then_replay_and_redrive_know_every_chain_rule(
+    main_stack: Packaged,
+) -> None:
+    # replay's FilterArns and redrive's matching name the stack's chain rules (ops/target.py)
+    names = {
+        body["Properties"]["Name"].removeprefix("rds-backup-dev-")
+        for body in resources(main_stack.template, "AWS::Events::Rule").values()
+        if "EventPattern" in body["Properties"]
+    }
+    assert names == set(CHAIN_RULES)
