@@ -6,6 +6,7 @@ that switches every option on."""
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from rds_backup.ops.target import CHAIN_RULES
 from rds_backup.settings import parse_settings
 from tests.infra.conftest import Packaged
 from tests.infra.support import as_list, functions, resolve, resources, role_statements
+from tests.infra.test_lint import CFN_LINT, IGNORED
 
 DB_KEY = "arn:aws:kms:us-east-1:123456789012:key/0b0c1d2e-0000-4000-8000-00000000db01"
 SETTINGS = {
@@ -29,12 +31,25 @@ COPYING_ROLES = {"CopySnapshotRole", "ReconcileRole"}
 
 
 @pytest.fixture(scope="module")
-def variant(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+def variant_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     directory = packaging.package_variant("main", SETTINGS, tmp_path_factory.mktemp("edges"))
-    template: dict[str, Any] = json.loads(
-        (Path(directory) / packaging.TEMPLATE).read_text(encoding="utf-8")
-    )
+    return Path(directory) / packaging.TEMPLATE
+
+
+@pytest.fixture(scope="module")
+def variant(variant_path: Path) -> dict[str, Any]:
+    template: dict[str, Any] = json.loads(variant_path.read_text(encoding="utf-8"))
     return template
+
+
+def test_given_every_option_on_when_packaged_then_cfn_lint_is_clean(variant_path: Path) -> None:
+    result = subprocess.run(
+        [str(CFN_LINT), "--ignore-checks", *IGNORED, "--", str(variant_path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def _statements(template: dict[str, Any], sid: str) -> list[tuple[str, dict[str, Any]]]:
