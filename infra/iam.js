@@ -151,6 +151,43 @@ module.exports = {
     return statements;
   },
 
+  // notify reads the per-table status files of a COMPLETE export (export_tables_info_*.json
+  // under <prefix>/<export-id>/, rds_backup/export_tables.py): list and get under the export
+  // prefix of both buckets, and decrypt them through S3 with the keys the exports used.
+  exportStatusStatements: async ({ resolveConfigurationProperty }) => {
+    const c = await config(resolveConfigurationProperty);
+    const keys = regionKeys(c);
+    const prefix = String(c.exportS3Prefix).replace(/^\/+|\/+$/g, '');
+    const under = prefix ? `${prefix}/` : '';
+    const buckets = [c.sourceBucket, c.targetBucket];
+    const bucketArn = (b, path) => ({ 'Fn::Sub': `arn:\${AWS::Partition}:s3:::${b}${path}` });
+    const statements = [
+      {
+        Sid: 'ListExportStatus',
+        Effect: 'Allow',
+        Action: ['s3:ListBucket'],
+        Resource: buckets.map((b) => bucketArn(b, '')),
+        Condition: { StringLike: { 's3:prefix': [`${under}*`] } },
+      },
+      {
+        Sid: 'ReadExportStatus',
+        Effect: 'Allow',
+        Action: ['s3:GetObject'],
+        Resource: buckets.map((b) => bucketArn(b, `/${under}*/export_*info_*.json`)),
+      },
+    ];
+    const regions = [[keys.target, c.targetRegion]];
+    if (keys.source) regions.push([keys.source, c.sourceRegion]);
+    for (const [key, region] of regions) {
+      statements.push(
+        statement(['kms:Decrypt'], keyResource(key, region), {
+          StringEquals: { 'kms:ViaService': `s3.${region}.amazonaws.com` },
+        })
+      );
+    }
+    return statements;
+  },
+
   // EXPORT_ROLE_ARN and the iam:PassRole resource: the given role, else the stack's own.
   exportRoleArn: async ({ resolveConfigurationProperty }) => {
     // (Neither given nor created is refused by infra/checks.js.)

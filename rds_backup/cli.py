@@ -33,6 +33,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo.add_argument(
         "--keep-source-snapshot", action="store_true", help="KEEP_SOURCE_SNAPSHOT=true"
     )
+    demo.add_argument(
+        "--notify",
+        choices=("per-database", "digest", "failures"),
+        default="per-database",
+        help="NOTIFY_MODE: an email per database (default), one digest per run, failures only",
+    )
+    demo.add_argument(
+        "--warn-export",
+        action="store_true",
+        help="the first database's export completes with tables left out (exported with warnings)",
+    )
     bench = commands.add_parser(
         "bench", help="measure imports, memory, API calls, scale and cost (docs/BENCHMARK.md)"
     )
@@ -82,6 +93,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             fail_export=args.fail_export,
             store_to_source_s3=args.store_to_source_s3,
             keep_source_snapshot=args.keep_source_snapshot,
+            notify=args.notify,
+            warn_export=args.warn_export,
             quiet=args.json,
         )
         summary = run_demo(options)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from jinja2 import Environment
     from mypy_boto3_ses import SESClient
 
-    from rds_backup.report import FailureReport, SuccessReport
+    from rds_backup.report import DigestReport, FailureReport, SuccessReport
 
 SUBJECT_MAX = 200
 CAUSE_MAX = 20_000  # characters of the cause shown in the email; the logs keep the rest
@@ -40,10 +40,22 @@ class Email:
     text: str
 
 
+def render(report: SuccessReport | FailureReport | DigestReport) -> Email:
+    """The email for any report notify sends."""
+    from rds_backup.report import DigestReport, SuccessReport
+
+    if isinstance(report, SuccessReport):
+        return render_success(report)
+    if isinstance(report, DigestReport):
+        return render_digest(report)
+    return render_failure(report)
+
+
 def render_success(report: SuccessReport) -> Email:
     """The email for a run whose snapshot was copied (and exported, where asked)."""
+    mark = "⚠️" if report.warned else "✅"
     subject = _subject(
-        f"[{_one_line(report.stack)}] ✅ {_one_line(report.database)} backed up "
+        f"[{_one_line(report.stack)}] {mark} {_one_line(report.database)} {report.outcome} "
         f"— {_one_line(report.run)}"
     )
     return _render("success", subject=subject, report=report)
@@ -51,21 +63,65 @@ def render_success(report: SuccessReport) -> Email:
 
 def render_failure(report: FailureReport) -> Email:
     """The email for a step that failed: what, where, when, why, and what to do."""
-    who = report.database or report.stack
     when = report.run or _utc(report.error_time)
     subject = _subject(
-        f"[{_one_line(report.stack)}] ❌ {_one_line(who)} backup FAILED at "
-        f"{_one_line(report.step)} — {_one_line(when)}"
+        f"[{_one_line(report.stack)}] ❌ {_one_line(failed_headline(report))} — {_one_line(when)}"
     )
-    since, until = _replay_window(report)
     return _render(
         "failure",
         subject=subject,
         report=report,
+        headline=failed_headline(report),
         cause=_clip(report.cause.strip() or "(no detail was recorded)"),
         remedy=report.remedy.strip(),
-        replay_command=f"rds-backup replay --since {since} --until {until}",
+        replay_command=replay_command(report),
     )
+
+
+def render_digest(report: DigestReport) -> Email:
+    """One email for a whole run: every database's outcome, failures first."""
+    parts = [f"{report.failed} failed"] if report.failed else []
+    if report.warned:
+        parts.append(f"{report.warned} with warnings")
+    if report.running:
+        parts.append(f"{report.running} still running")
+    parts.append(f"{report.succeeded} backed up")
+    mark = "❌" if report.failed else "⚠️" if report.warned or report.running else "✅"
+    subject = _subject(
+        f"[{_one_line(report.stack)}] {mark} run {_one_line(report.run)}: {', '.join(parts)} "
+        f"({len(report.outcomes)} databases)"
+    )
+    replays = {
+        o.identifier: replay_command(o.failure) for o in report.ordered if o.failure is not None
+    }
+    return _render(
+        "digest",
+        subject=subject,
+        report=report,
+        summary=", ".join(parts),
+        replays=replays,
+        causes={
+            o.identifier: _clip(o.failure.cause.strip() or "(no detail was recorded)")
+            for o in report.ordered
+            if o.failure is not None
+        },
+    )
+
+
+def failed_headline(report: FailureReport) -> str:
+    """Which database failed, and where: never "the run" when a database is known."""
+    if report.database:
+        return f"{report.database} backup FAILED at {report.step}"
+    return f"{report.step} FAILED (no single database is named)"
+
+
+def replay_command(report: FailureReport) -> str:
+    """``rds-backup replay`` with this stack, its region, and a window that has ended."""
+    from rds_backup import clock, console
+
+    since, until = console.replay_window(report.error_time, report.run, clock.now())
+    region = report.stack_region or report.region or "<region of the stack>"
+    return console.replay_command(report.stack, region, since, until)
 
 
 def send(
@@ -167,25 +223,9 @@ def _utc(when: datetime | None) -> str:
     return _as_utc(when).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-def _replay_window(report: FailureReport) -> tuple[str, str]:
-    """From just before the run began (or an hour before the error) to just after the error."""
-    error_time = _as_utc(report.error_time)
-    start = error_time - timedelta(hours=1)
-    if report.run:
-        try:
-            run_start = datetime.strptime(report.run, "%Y%m%d-%H%M").replace(tzinfo=UTC)
-        except ValueError:
-            pass
-        else:
-            start = min(run_start - timedelta(minutes=1), error_time)
-    end = error_time + timedelta(minutes=5)
-    iso = "%Y-%m-%dT%H:%M:%SZ"
-    return start.strftime(iso), end.strftime(iso)
-
-
 def _status_color(status: str) -> str:
     status = status.upper()
-    if status == "COMPLETE":
+    if status in {"COMPLETE", "BACKED UP"}:
         return "#15803d"
     if status in {"FAILED", "CANCELED", "CANCELING"}:
         return "#b91c1c"

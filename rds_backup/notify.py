@@ -12,6 +12,8 @@ after the claim.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
 from aws_lambda_powertools.utilities.idempotency import (
@@ -27,8 +29,9 @@ from events.parse import parse_event
 from events.quota import SnapshotQuotaEvent
 from events.rds import RdsEventKind, RdsSnapshotEvent
 from events.schedule import ScheduledEvent
-from rds_backup import capacity, clock, mail
+from rds_backup import capacity, clock, console, digest, export_tables, mail
 from rds_backup.aws import Aws
+from rds_backup.cleanup import policy
 from rds_backup.errors import (
     QUOTA_CODES,
     REMEDIES,
@@ -37,8 +40,9 @@ from rds_backup.errors import (
     step_failed,
 )
 from rds_backup.naming import run_id, run_time
-from rds_backup.observability import count, logger
-from rds_backup.report import FailureReport, SuccessReport
+from rds_backup.observability import backup_succeeded, count, logger
+from rds_backup.report import DigestReport, ExportReport, FailureReport, SuccessReport
+from rds_backup.retention import kept_until
 from rds_backup.runs import Outcome, RunState, load_run
 from rds_backup.scope import out_of_scope
 from rds_backup.settings import ConfigError, Settings
@@ -69,6 +73,13 @@ STUCK_REMEDY = (
     "then start a new run (rds-backup start --db <database>)."
 )
 CODE_IN_MESSAGE = re.compile(r"\b([A-Z][A-Za-z]+(?:Fault|Exception|Exceeded|NotFound|Denied))\b")
+# What a StepFailed message names: "<step> failed (database=a,b snapshot=s region=r): ...".
+NAMED = {
+    name: re.compile(rf"\b{name}=([A-Za-z0-9][A-Za-z0-9,:/_.-]*)")
+    for name in ("database", "snapshot", "region")
+}
+# A region named in an AWS message ("... in eu-west-1", an ARN): used when nothing else names it.
+REGION_IN_MESSAGE = re.compile(r"\b([a-z]{2}(?:-gov|-iso[a-z]*)?-[a-z]+-\d)\b")
 
 
 def on_rds_event(
@@ -113,17 +124,18 @@ def settle_run(
             "CopyCanceled",
             "Replay the run's RDS-EVENT-0042 event to copy again.",
         )
-        result["email"] = send_once(
+        result["email"] = deliver(
             settings, aws, f"{run.snapshot_id}:copy-canceled", report, context
         )
     elif run.outcome is Outcome.SUCCEEDED:
-        result["email"] = send_once(
-            settings,
-            aws,
-            f"{run.snapshot_id}:succeeded",
-            _success(settings, run, result["source_released"]),
-            context,
-        )
+        success = _success(settings, aws, run, result["source_released"])
+        result["outcome"] = success.outcome if success.warned else run.outcome.value
+        if _recent(settings, run):
+            # Only a recent run is the heartbeat: a replay of an old run is not news.
+            backup_succeeded(run.database)
+        if success.tables_left_out:
+            count("ExportTablesLeftOut", success.tables_left_out)
+        result["email"] = deliver(settings, aws, f"{run.snapshot_id}:succeeded", success, context)
     elif run.outcome is Outcome.FAILED and (failed := run.failed_export) is not None:
         cause = str(failed.task.get("FailureCause") or f"export {failed.status.lower()}")
         region = next(r for r, a in run.exports.items() if a is failed)
@@ -136,10 +148,32 @@ def settle_run(
             f"Export{failed.status.title()}",
             EXPORT_REMEDY,
         )
-        result["email"] = send_once(
+        result["email"] = deliver(
             settings, aws, f"{run.snapshot_id}:failed:{failed.export_id}", report, context
         )
     return result
+
+
+def deliver(
+    settings: Settings,
+    aws: Aws,
+    key: str,
+    report: SuccessReport | FailureReport,
+    context: Any = None,
+) -> str:
+    """Tell one run outcome the way NOTIFY_MODE asks: on its own (per-database), in the
+    run's digest (digest; rds_backup/digest.py), or only when it is a failure (failures).
+    Outcomes that belong to no run (cleanup, a reconcile pass) are always told at once."""
+
+    def send(claim: str, email: SuccessReport | FailureReport | DigestReport) -> str:
+        return send_once(settings, aws, claim, email, context)
+
+    if settings.notify_mode == "failures" and isinstance(report, SuccessReport):
+        logger.info("success not emailed (NOTIFY_MODE=failures)", key=key)
+        return "not-emailed"
+    if digest.enabled(settings) and report.run and report.database:
+        return digest.record(settings, aws, key, report, send)
+    return send(key, report)
 
 
 def on_handler_failure(
@@ -153,6 +187,11 @@ def on_handler_failure(
     code_match = CODE_IN_MESSAGE.search(message)
     code = code_match.group(1) if code_match else (error.error_type if error else None)
     snapshot, run, database = _what_failed(settings, detail.request_payload)
+    named = {name: pattern.search(message) for name, pattern in NAMED.items()}
+    database = database or (named["database"].group(1) if named["database"] else None)
+    snapshot = snapshot or (named["snapshot"].group(1) if named["snapshot"] else None)
+    region_match = named["region"] or REGION_IN_MESSAGE.search(message)
+    region = region_match.group(1) if region_match else None
     # Functions are named <stack>-<handler>; handler names have no hyphens.
     step = detail.function_name.rsplit("-", 1)[-1]
     if code in QUOTA_CODES and step in RECONCILED_STEPS:
@@ -174,15 +213,31 @@ def on_handler_failure(
         database=database,
         snapshot_id=snapshot,
         run=run,
-        region=None,
+        region=region,
         code=code,
+        stack_region=settings.source_region,
     )
     logger.append_keys(failed_function=step, snapshot=snapshot, run=run)
     # The whole text stays in the logs; the email shows a bounded part (mail.CAUSE_MAX).
     logger.error("handler failed after its retries", code=code, cause=message)
-    return {
-        "email": send_once(settings, aws, failure_key(step, database, run, code), report, context)
-    }
+    databases = [db for db in (database or "").split(",") if db]
+    if digest.enabled(settings) and run and step not in PERIODIC_STEPS and len(databases) > 1:
+        # One start failed for several databases: each is a line of the run's digest.
+        emails = [
+            deliver(
+                settings,
+                aws,
+                failure_key(step, db, run, code),
+                replace(report, database=db),
+                context,
+            )
+            for db in databases
+        ]
+        return {"email": emails[-1]}
+    key = failure_key(step, database, run, code)
+    if step in PERIODIC_STEPS:
+        return {"email": send_once(settings, aws, key, report, context)}
+    return {"email": deliver(settings, aws, key, report, context)}
 
 
 def failure_key(step: str, database: str | None, run: str | None, code: str | None) -> str:
@@ -225,9 +280,17 @@ def on_quota_reached(
         run=detail.run,
         region=detail.region,
         code="SnapshotQuotaExceeded",
+        stack_region=settings.source_region,
     )
     logger.append_keys(run=detail.run, region=detail.region)
     key = f"quota:{detail.region}:{detail.run}"
+    if digest.enabled(settings) and detail.databases:
+        # Each database not backed up tonight is a failed line of the run's digest.
+        emails = [
+            deliver(settings, aws, f"{key}:{db.lower()}", replace(report, database=db), context)
+            for db in detail.databases
+        ]
+        return {"email": emails[-1]}
     return {"email": send_once(settings, aws, key, report, context)}
 
 
@@ -273,7 +336,7 @@ def send_once(
     settings: Settings,
     aws: Aws,
     key: str,
-    report: SuccessReport | FailureReport,
+    report: SuccessReport | FailureReport | DigestReport,
     context: Any = None,
 ) -> str:
     """Render and send the email for ``key`` unless it was already sent."""
@@ -295,11 +358,7 @@ def send_once(
         key_prefix=f"{settings.stack_name}-email",
     )
     def deliver(claim: dict[str, str]) -> dict[str, str]:
-        email = (
-            mail.render_success(report)
-            if isinstance(report, SuccessReport)
-            else mail.render_failure(report)
-        )
+        email = mail.render(report)
         try:
             message_id = mail.send(
                 aws.ses(settings.source_region),
@@ -315,7 +374,7 @@ def send_once(
 
     delivered = deliver(claim={"key": key})
     if sent_now:
-        outcome = "success" if isinstance(report, SuccessReport) else "failure"
+        outcome = {SuccessReport: "success", DigestReport: "digest"}.get(type(report), "failure")
         logger.info("email sent", key=key, outcome=outcome, message_id=delivered["message_id"])
         count("EmailSent")
         return "sent"
@@ -323,7 +382,12 @@ def send_once(
     return "already-sent"
 
 
-def _success(settings: Settings, run: RunState, released: bool) -> SuccessReport:
+def _success(settings: Settings, aws: Aws, run: RunState, released: bool) -> SuccessReport:
+    kept = run.source is not None and not released
+    copy_raw = run.copy.raw if run.copy else {}
+    source_raw = run.source.raw if run.source else {}
+    size = copy_raw.get("AllocatedStorage") or source_raw.get("AllocatedStorage")
+    until, rule = kept_until(run.backup_time, policy(settings))
     return SuccessReport(
         stack=settings.stack_name,
         database=run.database,
@@ -333,12 +397,45 @@ def _success(settings: Settings, run: RunState, released: bool) -> SuccessReport
         source_snapshot_id=run.snapshot_id,
         target_region=settings.target_region,
         copy_snapshot_id=run.snapshot_id,
-        exports=run.export_reports(settings),
-        source_snapshot_kept=run.source is not None and not released,
+        exports=tuple(_with_warnings(aws, run, e) for e in run.export_reports(settings)),
+        source_snapshot_kept=kept,
         next_export=capacity.next_export_due(settings, run.database, run_time(run.run).date())
         if settings.export_every_days > 1
         else None,
+        allocated_gib=size if isinstance(size, int) else None,
+        kept_until=until,
+        retention=rule,
+        copy_url=console.snapshot_url(settings.target_region, run.snapshot_id),
+        source_url=console.snapshot_url(settings.source_region, run.snapshot_id) if kept else "",
+        restore_command=console.restore_command(
+            settings.target_region, run.snapshot_id, run.database
+        ),
     )
+
+
+def _with_warnings(aws: Aws, run: RunState, export: ExportReport) -> ExportReport:
+    """A COMPLETE export with the tables it left out (WarningMessage, export_tables_info)."""
+    attempt = run.exports.get(export.region)
+    if attempt is None or not attempt.complete:
+        return export
+    found = export_tables.read(aws, export.region, attempt.task, attempt.export_id)
+    if found.warned:
+        logger.warning(
+            "export completed with warnings",
+            export=attempt.export_id,
+            warning=found.message,
+            tables=[f"{t.table} {t.status}" for t in found.tables],
+        )
+    return replace(
+        export,
+        warning=found.message,
+        table_problems=found.tables,
+        tables_unreadable=found.unreadable,
+    )
+
+
+def _recent(settings: Settings, run: RunState) -> bool:
+    return clock.now() - run_time(run.run) <= timedelta(hours=settings.backup_alarm_hours)
 
 
 def stuck_report(
@@ -362,6 +459,7 @@ def _failure(
         region=region,
         code=code,
         exports=run.export_reports(settings),
+        stack_region=settings.source_region,
     )
 
 
@@ -386,6 +484,7 @@ def _what_failed(settings: Settings, payload: Any) -> tuple[str | None, str | No
 
 
 __all__ = [
+    "deliver",
     "on_handler_failure",
     "on_quota_reached",
     "on_rds_event",

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
 SERVICE = "rds-backup"
 NAMESPACE = "RdsBackup"
+BACKUP_SUCCEEDED = "BackupSucceeded"
 
 logger = Logger(service=SERVICE)
 metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
@@ -15,3 +16,18 @@ metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
 def count(name: str, value: int = 1) -> None:
     """Record one state change (SnapshotStarted, CopyStarted, ExportStarted, EmailSent, …)."""
     metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+
+
+def backup_succeeded(database: str) -> None:
+    """The dead-man's switch's heartbeat: a run of ``database`` succeeded (its copy is
+    available and its exports complete). Published at once as its own EMF record with the
+    dimensions service and database (lower case, as RDS stores identifiers): the alarm per
+    database (infra/alarms.js) fires after BACKUP_ALARM_HOURS without one."""
+    with single_metric(
+        name=BACKUP_SUCCEEDED,
+        unit=MetricUnit.Count,
+        value=1,
+        namespace=NAMESPACE,
+        default_dimensions={"service": SERVICE},
+    ) as metric:
+        metric.add_dimension("database", database.lower())

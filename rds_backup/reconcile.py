@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from rds_backup import clock, tags
+from rds_backup import clock, digest, tags
 from rds_backup.arns import parse_snapshot_arn
 from rds_backup.aws import Aws
 from rds_backup.errors import StepFailed
@@ -23,6 +23,7 @@ from rds_backup.exports import IN_FLIGHT, ExportAttempt, pick_latest
 from rds_backup.limits import fill_copies, fill_exports, read_view
 from rds_backup.naming import run_time
 from rds_backup.notify import (
+    deliver,
     failure_key,
     require_idempotency_table,
     send_once,
@@ -115,9 +116,29 @@ def reconcile(settings: Settings, aws: Aws, now: datetime, context: Any = None) 
             # hidden behind one failure email for the whole pass.
             logger.error("reconcile of a run failed", snapshot=identifier, cause=str(failure))
             _report_run_failure(settings, aws, run, failure, result, context)
+    _digests(settings, aws, now, result, context)
     if result.failed:
         raise ReconcileFailed(result)
     return result
+
+
+def _digests(
+    settings: Settings, aws: Aws, now: datetime, result: ReconcileResult, context: Any
+) -> None:
+    """NOTIFY_MODE=digest: send the digest of each run past DIGEST_CUTOFF_HOURS (or complete
+    but not yet sent), naming the databases still running."""
+
+    def send(key: str, report: Any) -> str:
+        return send_once(settings, aws, key, report, context)
+
+    try:
+        done = digest.cut_off(settings, aws, now, send)
+    except StepFailed as failure:
+        logger.error("reconcile could not send a digest", cause=str(failure))
+        result.failed.append(failure)
+        return
+    for run, email in done.items():
+        result.record(run, "digest", email=email)
 
 
 def _report_run_failure(
@@ -139,10 +160,11 @@ def _report_run_failure(
         run=run.run,
         region=failure.region,
         code=failure.code,
+        stack_region=settings.source_region,
     )
     key = failure_key(STEP, run.database, run.run, failure.code)
     try:
-        email = send_once(settings, aws, key, report, context)
+        email = deliver(settings, aws, key, report, context)
     except StepFailed as unsent:
         result.failed.append(unsent)  # no email: the pass fails, Lambda retries it
         return
@@ -163,7 +185,7 @@ def _reconcile_run(
 
     def stuck(step: str, region: str, cause: str, since: datetime) -> None:
         report = stuck_report(settings, run, step, f"{cause} after {_hours(now - since)} h", region)
-        email = send_once(settings, aws, f"{run.snapshot_id}:stuck:{step}", report, context)
+        email = deliver(settings, aws, f"{run.snapshot_id}:stuck:{step}", report, context)
         result.record(run.snapshot_id, "reported stuck", step=step, email=email)
 
     if run.copy is None:

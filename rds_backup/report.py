@@ -5,6 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from rds_backup.export_tables import TableProblem
+
+WITH_WARNINGS = "exported with warnings"
+
 
 @dataclass(frozen=True)
 class ExportReport:
@@ -15,16 +19,24 @@ class ExportReport:
     export_id: str
     s3_uri: str  # s3://bucket/prefix/export-id/
     status: str  # COMPLETE, FAILED, CANCELED, IN_PROGRESS, STARTING, … (upper-cased)
-    size_gb: int | None = None
+    size_gb: float | None = None  # TotalExtractedDataInGB
     started: datetime | None = None
     finished: datetime | None = None
     failure_cause: str | None = None
+    console_url: str = ""
+    warning: str | None = None  # the task's WarningMessage (COMPLETE with tables left out)
+    table_problems: tuple[TableProblem, ...] = field(default_factory=tuple)
+    tables_unreadable: str | None = None  # why export_tables_info could not be read
 
     @property
     def duration_minutes(self) -> float | None:
         if self.started and self.finished:
             return round((self.finished - self.started).total_seconds() / 60, 1)
         return None
+
+    @property
+    def warned(self) -> bool:
+        return bool(self.warning or self.table_problems)
 
 
 @dataclass(frozen=True)
@@ -41,6 +53,25 @@ class SuccessReport:
     source_snapshot_kept: bool
     # EXPORT_EVERY_DAYS > 1: the next night this database is exported (None: every night)
     next_export: date | None = None
+    kind: str = "instance"  # what the identifier names: a DB instance (or a cluster)
+    allocated_gib: int | None = None  # the snapshot's AllocatedStorage
+    kept_until: date | None = None  # the copy is kept at least until this day (retention)
+    retention: str = ""  # the rule behind kept_until, in words
+    copy_url: str = ""  # console page of the copy (target region)
+    source_url: str = ""  # console page of the source snapshot, while it exists
+    restore_command: str = ""  # AWS CLI: restore the copy as a new instance
+
+    @property
+    def warned(self) -> bool:
+        return any(export.warned for export in self.exports)
+
+    @property
+    def outcome(self) -> str:
+        return WITH_WARNINGS if self.warned else "backed up"
+
+    @property
+    def tables_left_out(self) -> int:
+        return sum(len(export.table_problems) for export in self.exports)
 
 
 @dataclass(frozen=True)
@@ -56,3 +87,58 @@ class FailureReport:
     region: str | None = None
     code: str | None = None
     exports: tuple[ExportReport, ...] = field(default_factory=tuple)
+    stack_region: str | None = None  # where the stack runs (its replay is started there)
+    kind: str = "instance"
+
+
+@dataclass(frozen=True)
+class DatabaseOutcome:
+    """One database's line in a run's digest. Generic over what is backed up: an
+    identifier and its kind (instance, cluster)."""
+
+    identifier: str
+    outcome: str  # failed | exported with warnings | backed up | still running
+    kind: str = "instance"
+    success: SuccessReport | None = None
+    failure: FailureReport | None = None
+
+    @property
+    def rank(self) -> int:
+        """Failures first, then warnings, then what still runs, then successes."""
+        return {"failed": 0, WITH_WARNINGS: 1, "still running": 2}.get(self.outcome, 3)
+
+
+@dataclass(frozen=True)
+class DigestReport:
+    """Every database's outcome of one run, in one email."""
+
+    stack: str
+    run: str
+    source_region: str
+    target_region: str
+    outcomes: tuple[DatabaseOutcome, ...]
+    cut_off: bool = False  # sent at DIGEST_CUTOFF_HOURS with databases still running
+    cutoff_hours: int = 0
+
+    @property
+    def ordered(self) -> tuple[DatabaseOutcome, ...]:
+        return tuple(sorted(self.outcomes, key=lambda o: (o.rank, o.identifier.lower())))
+
+    def named(self, outcome: str) -> tuple[DatabaseOutcome, ...]:
+        return tuple(o for o in self.ordered if o.outcome == outcome)
+
+    @property
+    def failed(self) -> int:
+        return len(self.named("failed"))
+
+    @property
+    def warned(self) -> int:
+        return len(self.named(WITH_WARNINGS))
+
+    @property
+    def running(self) -> int:
+        return len(self.named("still running"))
+
+    @property
+    def succeeded(self) -> int:
+        return len(self.named("backed up"))

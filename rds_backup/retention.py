@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 
 from rds_backup.tags import Role
@@ -218,3 +218,21 @@ def _key(snapshot: Snapshot) -> tuple[str, str]:
 
 def _utc(when: datetime) -> datetime:
     return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+
+
+def kept_until(created: datetime, policy: Policy) -> tuple[date, str]:
+    """The day until which a snapshot taken at ``created`` is certainly kept, and why, in
+    words: it is within retention while its age is at most RETENTION_DAYS (``decide``), so
+    the first daily cleanup that may delete it runs after ``created + RETENTION_DAYS``. Keep
+    rules (MIN_KEEP, the newest of its database, KEEP_DAILY/WEEKLY/MONTHLY generations) can
+    only keep it longer; they are named, not predicted."""
+    until = (_utc(created) + timedelta(days=policy.retention_days)).date()
+    longer = ["while it is one of the newest MIN_KEEP copies of its database"]
+    for count, period in (
+        (policy.keep_daily, "daily"),
+        (policy.keep_weekly, "weekly"),
+        (policy.keep_monthly, "monthly"),
+    ):
+        if count:
+            longer.append(f"if it is kept as one of the last {count} {period} generations")
+    return until, (f"RETENTION_DAYS={policy.retention_days}; kept longer {' or '.join(longer)}")

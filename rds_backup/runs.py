@@ -12,7 +12,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from rds_backup import tags
+from rds_backup import console, tags
 from rds_backup.arns import SnapshotArn
 from rds_backup.aws import Aws
 from rds_backup.exports import ExportAttempt, latest_attempt
@@ -127,14 +127,17 @@ def _report(settings: Settings, region: str, attempt: ExportAttempt) -> ExportRe
     )
     prefix = str(task.get("S3Prefix") or "")
     size = task.get("TotalExtractedDataInGB")
+    folder = "/".join(part for part in (prefix.strip("/"), attempt.export_id) if part)
     return ExportReport(
         region=region,
         bucket=bucket,
         export_id=attempt.export_id,
         s3_uri=export_uri(bucket, prefix, attempt.export_id),
         status=attempt.status,
-        size_gb=size if isinstance(size, int) else None,
+        size_gb=size if isinstance(size, int | float) else None,
         started=task.get("TaskStartTime"),
         finished=task.get("TaskEndTime"),
         failure_cause=task.get("FailureCause"),
+        console_url=console.s3_url(region, bucket, folder),
+        warning=str(task.get("WarningMessage") or "") or None,
     )

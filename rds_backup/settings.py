@@ -39,6 +39,7 @@ PREFIX = re.compile(r"^[a-z](?!.*--)[a-z0-9-]{0,30}[a-z0-9]$")
 CONFIGURATION_SET = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 S3_PREFIX = re.compile(r"^[\w!.*'()/-]{0,200}$")
 TRUE = {"true", "1", "yes", "on"}
+NOTIFY_MODES = ("per-database", "digest", "failures")
 FALSE = {"false", "0", "no", "off", ""}
 
 
@@ -85,6 +86,15 @@ def _strict_bool(value: Any) -> Any:
         if lowered in FALSE:
             return False
         raise ValueError(f"{value!r} is not a boolean (use true or false)")
+    return value
+
+
+def _notify_mode(value: Any) -> Any:
+    if isinstance(value, str):
+        lowered = value.strip().lower() or NOTIFY_MODES[0]
+        if lowered not in NOTIFY_MODES:
+            raise ValueError(f"{value!r} is not one of {', '.join(NOTIFY_MODES)}")
+        return lowered
     return value
 
 
@@ -251,6 +261,17 @@ class Settings(BaseModel):
     )
     target_option_group: OptionalText = Field(default=None, alias="TARGET_OPTION_GROUP")
     idempotency_table: OptionalText = Field(default=None, alias="IDEMPOTENCY_TABLE")
+    # Who gets which email (rds_backup/digest.py): one per database and run outcome
+    # ("per-database"), one digest per run ("digest"), or failures only ("failures").
+    notify_mode: Annotated[str, BeforeValidator(_notify_mode)] = Field(
+        default="per-database", alias="NOTIFY_MODE"
+    )
+    # digest: sent when every database of the run has an outcome, or by reconcile this long
+    # after the run began (databases still running are named as such).
+    digest_cutoff_hours: int = Field(default=20, ge=1, le=72, alias="DIGEST_CUTOFF_HOURS")
+    # Dead-man's switch: a database's alarm fires after this long without a successful backup
+    # (read at packaging into each database's alarm; 1 h periods, at most 7 days).
+    backup_alarm_hours: int = Field(default=26, ge=2, le=168, alias="BACKUP_ALARM_HOURS")
     # An existing bus (the stack never creates or deletes it): "Backup Requested" goes there.
     event_bus_name: str = Field(
         default="default", alias="EVENT_BUS_NAME", pattern=r"^[A-Za-z0-9._-]{1,256}$"

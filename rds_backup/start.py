@@ -15,7 +15,7 @@ from datetime import datetime
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from rds_backup import capacity, tags
+from rds_backup import capacity, digest, tags
 from rds_backup.aws import Aws
 from rds_backup.errors import StepFailed, is_code, step_failed
 from rds_backup.inventory import owned_snapshots
@@ -74,6 +74,8 @@ def start_backup(
     for warning in capacity.plan(settings).warnings:
         logger.warning("capacity warning", warning=warning)
     wanted = _selected(settings, databases, result)
+    if digest.enabled(settings):
+        digest.open_run(settings, aws, result.run, wanted)  # before any outcome can exist
     made = _already_made(settings, aws, result.run)
     result.existing.extend(
         snapshot_id(settings.snapshot_prefix, db, result.run) for db in wanted if db.lower() in made

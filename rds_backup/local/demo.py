@@ -35,6 +35,8 @@ class DemoOptions:
     fail_export: bool = False
     store_to_source_s3: bool = False
     keep_source_snapshot: bool = False
+    notify: str = "per-database"  # NOTIFY_MODE
+    warn_export: bool = False  # the first database's export leaves tables out
     quiet: bool = False  # no human output (for --json)
     output: Path = OUTPUT
     templates: TemplateLoader = package_templates  # where the stacks' CloudFormation comes from
@@ -52,10 +54,16 @@ def run_demo(options: DemoOptions = DemoOptions()) -> dict[str, Any]:
     log_path = options.output / "logs" / "lambda.jsonl"
     # powertools warns on stderr when a handler adds no metric (skipped events); not news here
     warnings.filterwarnings("ignore", message="No application metrics to publish")
-    with _handler_output_to(log_path), LocalAws(spec, templates=options.templates) as local:
+    environment = {"NOTIFY_MODE": options.notify}
+    with (
+        _handler_output_to(log_path),
+        LocalAws(spec, templates=options.templates, environment=environment) as local,
+    ):
         _print_setup(local, out)
         if options.fail_export:
             local.emulator.fail_exports(match=options.databases[0], region=spec.target_region)
+        if options.warn_export:
+            local.emulator.warn_exports(match=options.databases[0].lower())
         when = local.fire_schedule()
         local.run_until_quiet()
         first = local.inventory()
@@ -143,6 +151,9 @@ def _summary(local: LocalAws, found: Inventory, run: str, options: DemoOptions) 
                     if export.snapshot == identifier
                 ],
                 "emails": [_email(m) for m in found.emails if _about(m, database)],
+                "named_in_emails": [
+                    index for index, m in enumerate(found.emails) if _names(m, database)
+                ],
             }
         )
     return {
@@ -158,6 +169,8 @@ def _summary(local: LocalAws, found: Inventory, run: str, options: DemoOptions) 
             "STORE_TO_SOURCE_S3": options.store_to_source_s3,
             "KEEP_SOURCE_SNAPSHOT": options.keep_source_snapshot,
             "fail_export": options.fail_export,
+            "warn_export": options.warn_export,
+            "NOTIFY_MODE": options.notify,
             "replay": options.replay,
         },
         "runs": runs,
@@ -196,6 +209,11 @@ def _email(message: SentEmail) -> dict[str, Any]:
 
 def _about(message: SentEmail, database: str) -> bool:
     return f" {database} " in f" {message.subject} "
+
+
+def _names(message: SentEmail, database: str) -> bool:
+    """The email names the database (its own email, or its line in a run's digest)."""
+    return _about(message, database) or f">{database}<" in message.html
 
 
 def _totals(local: LocalAws) -> dict[str, Any]:

@@ -29,6 +29,8 @@ from datetime import timedelta
 from typing import Any
 
 from moto.rds.models import rds_backends
+from moto.s3.exceptions import MissingBucket
+from moto.s3.models import s3_backends
 
 from rds_backup import clock as domain_clock
 from rds_backup.local import limits
@@ -45,6 +47,13 @@ EXPORT_EVENTS = {
     "failed": ("RDS-EVENT-0159", "The snapshot export task failed."),
     "canceled": ("RDS-EVENT-0160", "The snapshot export task was canceled."),
 }
+# Tables an export leaves out for reasons the RDS User Guide lists (PostgreSQL permissions
+# errors; unsupported characters in column names).
+DEFAULT_LEFT_OUT = (
+    ("postgres.audit.login_events", "SKIPPED", "PERMISSIONS_DO_NOT_EXIST"),
+    ("postgres.public.legacy notes", "FAILED", "Unsupported character in a column name"),
+)
+EXPORTED_TABLES = ("postgres.public.orders", "postgres.public.customers", "postgres.public.items")
 DEFAULT_EXPORT_FAILURE = (
     "S3 bucket access denied: the export role cannot write to the bucket (emulated fault)"
 )
@@ -69,6 +78,19 @@ class ExportFault:
 
 
 @dataclass
+class ExportWarning:
+    """Make export tasks whose id contains ``match`` end COMPLETE with tables left out."""
+
+    match: str = ""
+    tables: tuple[tuple[str, str, str], ...] = DEFAULT_LEFT_OUT  # (table, status, why)
+    message: str = ""  # the task's WarningMessage ("" : one naming the tables)
+    region: str | None = None
+
+    def applies(self, export_id: str, region: str) -> bool:
+        return self.match in export_id and self.region in (None, region)
+
+
+@dataclass
 class Knobs:
     delay: float = 0.0
     drop: set[str] = field(default_factory=set)  # EventIDs, e.g. {"RDS-EVENT-0060"}
@@ -76,6 +98,7 @@ class Knobs:
     duplicate: int = 1
     fail_exports: list[ExportFault] = field(default_factory=list)
     cancel_copies: set[str] = field(default_factory=set)  # copies whose id contains one
+    warn_exports: list[ExportWarning] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -127,10 +150,22 @@ class RdsEventEmulator:
         """Export tasks whose id contains ``match`` end ``status`` (failed or canceled)."""
         self.knobs.fail_exports.append(ExportFault(match, cause, times, region, status))
 
+    def warn_exports(
+        self,
+        match: str = "",
+        tables: tuple[tuple[str, str, str], ...] = DEFAULT_LEFT_OUT,
+        message: str = "",
+        region: str | None = None,
+    ) -> None:
+        """Export tasks whose id contains ``match`` end COMPLETE with ``tables`` left out:
+        a WarningMessage on the task and their status in export_tables_info."""
+        self.knobs.warn_exports.append(ExportWarning(match, tables, message, region))
+
     def heal(self) -> None:
         """The cause is fixed: exports and copies started from now on complete."""
         self.knobs.fail_exports.clear()
         self.knobs.cancel_copies.clear()
+        self.knobs.warn_exports.clear()
 
     @property
     def idle(self) -> bool:
@@ -211,6 +246,10 @@ class RdsEventEmulator:
         if self.clock is None or self.profile is None:
             if kind == "export":
                 self._maybe_fail(resource, backend.region_name)
+                if str(resource.status).lower() == "complete":
+                    end = domain_clock.now()
+                    took = timedelta(minutes=10 + 1.5 * _allocated_gib(resource))
+                    self._finish_export(backend.region_name, resource, end - took, end)
             return
         region = backend.region_name
         now = self.clock.now()
@@ -268,6 +307,8 @@ class RdsEventEmulator:
             self._maybe_fail(task, region)
         task.status = str(task.status).upper()
         task.task_end_time = self.clock.now()
+        if task.status == "COMPLETE":
+            self._finish_export(region, task, task.task_start_time, task.task_end_time)
         task.percent_progress = (
             100 if task.status == "COMPLETE" else task.__dict__.get("percent_progress", 0)
         )
@@ -295,6 +336,53 @@ class RdsEventEmulator:
                     subject=task.export_task_identifier,
                     result=fault.cause if fault.status == "failed" else "",
                 )
+                return
+
+    def _finish_export(self, region: str, task: Any, started: Any, ended: Any) -> None:
+        """What RDS reports of a COMPLETE export: its times, the data it extracted, a
+        WarningMessage when tables were left out, and the files it writes next to the data:
+        ``export_info_<id>.json`` and ``export_tables_info_<id>_from_1_to_N.json`` under
+        ``<prefix>/<export-id>/`` (rds_backup/export_tables.py has the format and sources)."""
+        identifier = str(task.export_task_identifier)
+        task.task_start_time = started
+        task.task_end_time = ended
+        task.percent_progress = 100
+        gib = _allocated_gib(task)
+        task.total_extracted_data_in_gb = max(1, round(gib * 0.35))
+        statuses: list[dict[str, Any]] = [
+            {"target": table, "status": "COMPLETE", "sizeGB": round(gib * 0.1, 2)}
+            for table in EXPORTED_TABLES
+        ]
+        warning = next((w for w in self.knobs.warn_exports if w.applies(identifier, region)), None)
+        if warning is not None:
+            statuses += [
+                {"target": table, "status": status, "warningMessage": why}
+                for table, status, why in warning.tables
+            ]
+            task.warning_message = warning.message or (
+                f"{len(warning.tables)} tables were not exported: "
+                + ", ".join(table for table, _, _ in warning.tables)
+            )
+            self.timeline.add("fault", region, "export completed with warnings", subject=identifier)
+        folder = "/".join(p for p in (str(task.s3_prefix or "").strip("/"), identifier) if p)
+        files = {
+            f"{folder}/export_info_{identifier}.json": {
+                "exportTaskIdentifier": identifier,
+                "sourceArn": str(task.source_arn),
+                "status": "COMPLETE",
+                "percentProgress": 100,
+                "totalExtractedDataInGB": task.total_extracted_data_in_gb,
+            },
+            f"{folder}/export_tables_info_{identifier}_from_1_to_{len(statuses)}.json": {
+                "perTableStatus": statuses
+            },
+        }
+        s3 = s3_backends[ACCOUNT]["aws"]
+        for key, document in files.items():
+            try:
+                s3.put_object(str(task.s3_bucket), key, json.dumps(document).encode())
+            except MissingBucket as error:  # RDS would have refused the export earlier
+                self.timeline.add("fault", region, "export files not written", result=str(error))
                 return
 
     def _schedule(
@@ -353,6 +441,16 @@ class RdsEventEmulator:
         self.emitted.append(event)
         times = f" x{copies}" if copies > 1 else ""
         self.timeline.add("emit", event.region, event.event_id + times, subject=event.identifier)
+
+
+def _allocated_gib(task: Any) -> int:
+    """The exported snapshot's AllocatedStorage (GiB), as the size of what RDS extracts."""
+    value = getattr(getattr(task, "snapshot", None), "allocated_storage", None)
+    if value is None:
+        value = getattr(
+            getattr(getattr(task, "snapshot", None), "database", None), "allocated_storage", 20
+        )
+    return int(value or 20)
 
 
 def _advance_export(task: Any) -> None:

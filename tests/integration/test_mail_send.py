@@ -60,7 +60,7 @@ def test_given_a_verified_sender_when_an_email_is_sent_then_ses_has_it_with_subj
     assert message.destinations["ToAddresses"] == RECIPIENTS
     assert message.body == email.html  # moto keeps the HTML part when both are given
     assert "rds-backup-orders-20261125-0300" in message.body
-    assert "rds-backup replay --since" in message.body
+    assert "rds-backup replay --stack" in message.body
 
 
 def test_given_a_non_ascii_subject_when_sent_then_it_arrives_intact(ses):

@@ -66,6 +66,7 @@ def a_failure(**changes: object) -> FailureReport:
         run=RUN,
         region="eu-central-1",
         code="KMSKeyNotAccessibleFault",
+        stack_region="eu-west-1",
     )
     return replace(report, **changes)
 
@@ -258,7 +259,11 @@ def test_given_a_failure_when_rendered_then_cause_step_remedy_and_time_are_shown
         assert "2026-11-25 03:07:45 UTC" in part
         assert SNAPSHOT in part
         assert "KMSKeyNotAccessibleFault" in part
-        assert "rds-backup replay --since 2026-11-25T02:59:00Z --until 2026-11-25T03:12:45Z" in part
+        # pasteable: the stack, the region it runs in, and a window that ends at the error
+        assert (
+            "rds-backup replay --stack rds-backup --region eu-west-1 "
+            "--since 2026-11-25T02:59:00Z --until 2026-11-25T03:08:45Z"
+        ) in part
     assert email.subject == f"[rds-backup] ❌ orders backup FAILED at copy — {RUN}"
 
 
@@ -267,9 +272,10 @@ def test_given_no_remedy_when_rendered_then_the_email_points_at_the_logs_and_rep
 
     for part in (email.html, email.text):
         assert "logs" in part
-        assert "rds-backup replay --since 2026-11-25T02:07:45Z --until 2026-11-25T03:12:45Z" in part
+        assert "--since 2026-11-25T02:07:45Z --until 2026-11-25T03:08:45Z" in part
+    # the headline does not pretend the whole run failed, nor names the stack as a database
     assert email.subject == (
-        "[rds-backup] ❌ rds-backup backup FAILED at copy — 2026-11-25 03:07:45 UTC"
+        "[rds-backup] ❌ copy FAILED (no single database is named) — 2026-11-25 03:07:45 UTC"
     )
 
 

@@ -1,0 +1,79 @@
+'use strict';
+
+// The dead-man's switch: one CloudWatch alarm per configured database that fires when the
+// database has had no successful backup for BACKUP_ALARM_HOURS (default 26 h), so a disabled
+// schedule, a broken deployment or a silent account problem still reaches a person.
+//
+// notify publishes BackupSucceeded (namespace RdsBackup, dimensions service=rds-backup and
+// database=<lower-cased id>) when a run of the database succeeds (rds_backup/observability.py).
+// Each alarm looks at hourly sums over the last N hours: every hour without a data point is
+// missing data, and missing data counts as breaching (TreatMissingData: breaching), so N hours
+// without one success is ALARM, including for a database that never reported at all.
+// PutMetricAlarm limits Period x EvaluationPeriods to 7 days (604,800 s) for periods of an
+// hour or more (CloudWatch API Reference, PutMetricAlarm "Period"): BACKUP_ALARM_HOURS ≤ 168.
+//
+// Used as ${file(infra/alarms.js):noRecentBackup}; the alarms go to the stack's AlarmTopic.
+
+const HOUR = 3600;
+const MAX_HOURS = 168;
+
+function databases(list) {
+  const seen = new Set();
+  return String(list)
+    .split(',')
+    .map((db) => db.trim().toLowerCase()) // RDS stores identifiers in lower case
+    .filter((db) => db && !seen.has(db) && seen.add(db));
+}
+
+function logicalId(db, index) {
+  const words = db.split(/[^a-z0-9]+/).filter(Boolean);
+  const name = words.map((w) => w[0].toUpperCase() + w.slice(1)).join('');
+  return `NoRecentBackup${index + 1}${name}`.slice(0, 255);
+}
+
+function alarms(c, stackName) {
+  const hours = Number(c.backupAlarmHours);
+  if (!Number.isInteger(hours) || hours < 2 || hours > MAX_HOURS) {
+    throw new Error(
+      `BACKUP_ALARM_HOURS: ${c.backupAlarmHours} is not a whole number of hours from 2 to ${MAX_HOURS}`
+    );
+  }
+  const resources = {};
+  databases(c.dbIdentifier).forEach((db, index) => {
+    resources[logicalId(db, index)] = {
+      Type: 'AWS::CloudWatch::Alarm',
+      Properties: {
+        AlarmName: `${stackName}-no-backup-${db}`,
+        AlarmDescription:
+          `No successful backup of ${db} for ${hours} h (BACKUP_ALARM_HOURS). The nightly ` +
+          'schedule may be disabled, the stack broken, or every run of this database failed ' +
+          'without an email: run rds-backup status and read the handlers\' logs.',
+        Namespace: 'RdsBackup',
+        MetricName: 'BackupSucceeded',
+        Dimensions: [
+          { Name: 'service', Value: 'rds-backup' },
+          { Name: 'database', Value: db },
+        ],
+        Statistic: 'Sum',
+        Period: HOUR,
+        EvaluationPeriods: hours,
+        DatapointsToAlarm: hours,
+        Threshold: 1,
+        ComparisonOperator: 'LessThanThreshold',
+        TreatMissingData: 'breaching',
+        AlarmActions: [{ Ref: 'AlarmTopic' }],
+        OKActions: [{ Ref: 'AlarmTopic' }],
+      },
+    };
+  });
+  return { Resources: resources };
+}
+
+module.exports = {
+  noRecentBackup: async ({ resolveConfigurationProperty }) => {
+    const c = await resolveConfigurationProperty(['custom', 'config']);
+    const stackName = await resolveConfigurationProperty(['custom', 'stackName']);
+    return alarms(c, stackName);
+  },
+  alarms,
+};
