@@ -42,7 +42,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo.add_argument(
         "--warn-export",
         action="store_true",
-        help="the first database's export completes with tables left out (exported with warnings)",
+        help="the last database's export completes with tables left out (exported with warnings)",
     )
     bench = commands.add_parser(
         "bench", help="measure imports, memory, API calls, scale and cost (docs/BENCHMARK.md)"

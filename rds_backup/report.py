@@ -19,7 +19,7 @@ class ExportReport:
     export_id: str
     s3_uri: str  # s3://bucket/prefix/export-id/
     status: str  # COMPLETE, FAILED, CANCELED, IN_PROGRESS, STARTING, … (upper-cased)
-    size_gb: float | None = None  # TotalExtractedDataInGB
+    size_gb: int | float | None = None  # TotalExtractedDataInGB
     started: datetime | None = None
     finished: datetime | None = None
     failure_cause: str | None = None

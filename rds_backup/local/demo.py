@@ -36,7 +36,7 @@ class DemoOptions:
     store_to_source_s3: bool = False
     keep_source_snapshot: bool = False
     notify: str = "per-database"  # NOTIFY_MODE
-    warn_export: bool = False  # the first database's export leaves tables out
+    warn_export: bool = False  # the last database's export leaves tables out
     quiet: bool = False  # no human output (for --json)
     output: Path = OUTPUT
     templates: TemplateLoader = package_templates  # where the stacks' CloudFormation comes from
@@ -63,7 +63,7 @@ def run_demo(options: DemoOptions = DemoOptions()) -> dict[str, Any]:
         if options.fail_export:
             local.emulator.fail_exports(match=options.databases[0], region=spec.target_region)
         if options.warn_export:
-            local.emulator.warn_exports(match=options.databases[0].lower())
+            local.emulator.warn_exports(match=f"-{options.databases[-1].lower()}-")
         when = local.fire_schedule()
         local.run_until_quiet()
         first = local.inventory()

@@ -72,7 +72,10 @@ def test_given_several_databases_and_hours_when_packaged_then_one_alarm_each_low
 ) -> None:
     alarms = _alarms(fleet)
 
-    assert sorted(alarms) == ["rds-backup-dev-no-backup-billing-eu", "rds-backup-dev-no-backup-orders"]
+    assert sorted(alarms) == [
+        "rds-backup-dev-no-backup-billing-eu",
+        "rds-backup-dev-no-backup-orders",
+    ]
     assert {a["Dimensions"][1]["Value"] for a in alarms.values()} == {"orders", "billing-eu"}
     assert {a["EvaluationPeriods"] for a in alarms.values()} == {30}
     # PutMetricAlarm: Period x EvaluationPeriods at most 7 days
