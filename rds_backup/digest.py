@@ -29,6 +29,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -48,7 +49,12 @@ CAUSE_MAX = 4000  # characters of a cause kept in the ledger (the logs keep the 
 RUNNING = "still running"
 Report = SuccessReport | FailureReport | DigestReport
 Send = Callable[[str, Report], str]
-_OUTCOME = TypeAdapter(DatabaseOutcome)
+
+
+@lru_cache(maxsize=1)
+def _outcome_json() -> TypeAdapter[DatabaseOutcome]:
+    """Built on first use: start_backup imports this module but never (de)serialises."""
+    return TypeAdapter(DatabaseOutcome)
 
 
 def enabled(settings: Settings) -> bool:
@@ -101,7 +107,7 @@ def record(
         run,
         "SET #o = :outcome, expiration = :exp",
         {"#o": f"o_{database.lower()}"},
-        {":outcome": {"S": _OUTCOME.dump_json(outcome).decode()}, ":exp": _expiration()},
+        {":outcome": {"S": _outcome_json().dump_json(outcome).decode()}, ":exp": _expiration()},
     )
     if "expected" not in item:
         logger.info("no digest ledger for this run; told on its own", run=run)
@@ -204,7 +210,7 @@ def _recorded(item: Mapping[str, Any]) -> set[str]:
 
 def _outcomes(item: Mapping[str, Any]) -> dict[str, DatabaseOutcome]:
     return {
-        name[2:]: _OUTCOME.validate_json(value["S"])
+        name[2:]: _outcome_json().validate_json(value["S"])
         for name, value in sorted(item.items())
         if name.startswith("o_")
     }

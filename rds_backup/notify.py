@@ -78,6 +78,8 @@ NAMED = {
     name: re.compile(rf"\b{name}=([A-Za-z0-9][A-Za-z0-9,:/_.-]*)")
     for name in ("database", "snapshot", "region")
 }
+# The steps reconcile re-drives, as its StepFailed causes name them (copy_step, export_step).
+REDRIVE_IN_MESSAGE = re.compile(r"\b(copy|export) failed \(database=[^\s)]+ snapshot=([^\s)]+)")
 # A region named in an AWS message ("... in eu-west-1", an ARN): used when nothing else names it.
 REGION_IN_MESSAGE = re.compile(r"\b([a-z]{2}(?:-gov|-iso[a-z]*)?-[a-z]+-\d)\b")
 
@@ -187,11 +189,13 @@ def on_handler_failure(
     code_match = CODE_IN_MESSAGE.search(message)
     code = code_match.group(1) if code_match else (error.error_type if error else None)
     snapshot, run, database = _what_failed(settings, detail.request_payload)
-    named = {name: pattern.search(message) for name, pattern in NAMED.items()}
-    database = database or (named["database"].group(1) if named["database"] else None)
-    snapshot = snapshot or (named["snapshot"].group(1) if named["snapshot"] else None)
-    region_match = named["region"] or REGION_IN_MESSAGE.search(message)
-    region = region_match.group(1) if region_match else None
+    named = {name: _named(pattern, message) for name, pattern in NAMED.items()}
+    # A cause naming several databases (one start or one reconcile pass for many) names
+    # them all: the email is about each of them, not about the first one.
+    database = database or (",".join(named["database"]) or None)
+    snapshot = snapshot or (named["snapshot"][0] if len(named["snapshot"]) == 1 else None)
+    regions = named["region"] or _named(REGION_IN_MESSAGE, message)
+    region = ",".join(regions) or None
     # Functions are named <stack>-<handler>; handler names have no hyphens.
     step = detail.function_name.rsplit("-", 1)[-1]
     if code in QUOTA_CODES and step in RECONCILED_STEPS:
@@ -235,9 +239,22 @@ def on_handler_failure(
         ]
         return {"email": emails[-1]}
     key = failure_key(step, database, run, code)
+    redriven = REDRIVE_IN_MESSAGE.findall(message)
+    if step == "reconcile" and len(set(redriven)) == 1:
+        # reconcile re-drove one run's copy or export and AWS refused it as it refused the
+        # step itself: the same fault of the same run, told once whichever handler met it.
+        inner, identifier = redriven[0]
+        _, inner_run, _ = _of_snapshot(settings, identifier)
+        key = failure_key(f"{inner}_snapshot", database, inner_run or run, code)
     if step in PERIODIC_STEPS:
         return {"email": send_once(settings, aws, key, report, context)}
     return {"email": deliver(settings, aws, key, report, context)}
+
+
+def _named(pattern: re.Pattern[str], message: str) -> list[str]:
+    """Every distinct value ``pattern`` finds in ``message`` (comma lists split), in order."""
+    found = (part for match in pattern.findall(message) for part in match.split(","))
+    return list(dict.fromkeys(part for part in found if part))
 
 
 def failure_key(step: str, database: str | None, run: str | None, code: str | None) -> str:
@@ -463,6 +480,14 @@ def _failure(
     )
 
 
+def _of_snapshot(settings: Settings, identifier: str) -> tuple[str, str | None, str | None]:
+    """(snapshot, run, database) read from one of our derived snapshot ids."""
+    parts = identifier.removeprefix(f"{settings.snapshot_prefix}-").rsplit("-", 2)
+    if len(parts) != 3:
+        return identifier, None, None
+    return identifier, "-".join(parts[1:]), parts[0]
+
+
 def _what_failed(settings: Settings, payload: Any) -> tuple[str | None, str | None, str | None]:
     """(snapshot, run, database) of the event a failed handler was given, where knowable."""
     try:
@@ -470,10 +495,7 @@ def _what_failed(settings: Settings, payload: Any) -> tuple[str | None, str | No
     except BackupError:
         pass
     else:
-        identifier = rds.snapshot.identifier
-        parts = identifier.removeprefix(f"{settings.snapshot_prefix}-").rsplit("-", 2)
-        run = "-".join(parts[1:]) if len(parts) == 3 else None
-        return identifier, run, parts[0] if len(parts) == 3 else None
+        return _of_snapshot(settings, rds.snapshot.identifier)
     try:
         start: ScheduledEvent | BackupRequestedEvent = parse_event(
             payload, ScheduledEvent | BackupRequestedEvent

@@ -19,12 +19,18 @@ MAIL = {"ses:SendEmail"}  # mail.py never sends raw
 IDEMPOTENCY = {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}
 # Manual snapshot quota Used/Max (tells the quota from the copy limit; start's headroom).
 QUOTA = {"rds:DescribeAccountAttributes"}
+# A COMPLETE export's per-table status files (rds_backup/export_tables.py), read to tell
+# "exported with warnings": list and get under the export prefix, decrypt through S3.
+EXPORT_STATUS = {"s3:ListBucket", "s3:GetObject", "kms:Decrypt"}
+# NOTIFY_MODE=digest: start_backup names the run's databases in its ledger.
+DIGEST_RUN = {"dynamodb:UpdateItem"}
 
 # The AWS actions each handler's code calls (README / DESIGN), and nothing else.
 ALLOWED = {
     "start_backup": LOGS
     | ON_FAILURE_BUS
     | QUOTA
+    | DIGEST_RUN
     | {"rds:CreateDBSnapshot", "rds:AddTagsToResource", "rds:DescribeDBSnapshots"},
     "copy_snapshot": LOGS
     | ON_FAILURE_BUS
@@ -41,6 +47,7 @@ ALLOWED = {
     "notify": LOGS
     | MAIL
     | IDEMPOTENCY
+    | EXPORT_STATUS
     | {"sqs:SendMessage", "rds:DescribeDBSnapshots", "rds:DescribeExportTasks"}
     | {"rds:DeleteDBSnapshot"},
     "cleanup": LOGS
@@ -53,6 +60,7 @@ ALLOWED = {
     | EXPORT
     | MAIL
     | IDEMPOTENCY
+    | EXPORT_STATUS
     | QUOTA
     | {"rds:DescribeDBSnapshots", "rds:CopyDBSnapshot", "rds:AddTagsToResource"}
     | {"rds:DeleteDBSnapshot"},
