@@ -16,6 +16,13 @@ are those seen in exports' files. So every status other than COMPLETE (any case)
 a problem, and ``warningMessage``/``WarningMessage`` and ``target``/``tableName`` are both
 read.
 
+Sources: https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_ExportTask.html
+(WarningMessage), https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_ExportSnapshot.FileNames.html
+(where the files go), https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/aurora-export-snapshot.Considerations.html
+(tables skipped during export) and .../aurora-export-snapshot.Troubleshooting.html
+(PERMISSIONS_DO_NOT_EXIST: some tables were skipped); the RDS User Guide has the same pages
+for instances (USER_ExportSnapshot.*).
+
 Reading needs s3:ListBucket and s3:GetObject on the export prefix and kms:Decrypt through S3
 on the export's key (the files are encrypted like the data).
 """
