@@ -157,7 +157,7 @@ module.exports = {
   exportStatusStatements: async ({ resolveConfigurationProperty }) => {
     const c = await config(resolveConfigurationProperty);
     const keys = regionKeys(c);
-    const prefix = String(c.exportS3Prefix).replace(/^\/+|\/+$/g, '');
+    const prefix = normaliseS3Prefix(c.exportS3Prefix);
     const under = prefix ? `${prefix}/` : '';
     const buckets = [c.sourceBucket, c.targetBucket];
     const bucketArn = (b, path) => ({ 'Fn::Sub': `arn:\${AWS::Partition}:s3:::${b}${path}` });
