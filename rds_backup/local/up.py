@@ -5,7 +5,8 @@ environment and roles, the rules, the archive, the target-region forwarder), opt
 are seeded (rds_backup/local/misconfigure.py), and the endpoint and the environment to export
 are printed. Then the local Lambda runner and the RDS event emulator are pumped, so
 ``rds-backup start`` from another shell runs a real chain; ``status``, ``replay``, ``cleanup``
-and ``doctor`` see it as on AWS. Ctrl-C (or SIGTERM) stops it cleanly.
+and ``doctor`` see it as on AWS, and ``redrive`` hands parked events to the pumped runner
+(rds_backup/local/invoker.py). Ctrl-C (or SIGTERM) stops it cleanly.
 """
 
 from __future__ import annotations
@@ -91,6 +92,7 @@ def banner(local: LocalAws, environment: dict[str, str], names: Sequence[str]) -
         "  rds-backup status",
         "  rds-backup replay --since <an ISO time before the run>",
         "  rds-backup cleanup --dry-run",
+        "  rds-backup redrive --dry-run   (the dead-letter queues, back to their functions)",
         "or, with only AWS_ENDPOINT_URL and the credentials exported, read the configuration "
         "from the deployed functions:",
         f"  rds-backup doctor --stack {stack} --region {source} --endpoint-url {url}",

@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
 from rds_backup.local.harness import LocalAws
 from rds_backup.local.inventory import Export, Inventory, SentEmail, Snapshot
 from rds_backup.naming import snapshot_id
 
 PREFIX = "rds-backup"
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def run_nightly(local: LocalAws) -> str:
@@ -37,3 +51,44 @@ def handler_errors(local: LocalAws) -> list[str]:
         for e in local.timeline.invocations()
         if not e.ok
     ]
+
+
+@contextmanager
+def local_up(*args: str) -> Iterator[LocalUp]:
+    """`rds-backup local up <args>` in a child process, as an operator starts it; yields
+    its endpoint and what it printed once it is serving, then stops it with Ctrl-C."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "rds_backup.cli", "local", "up", *args],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=_read, args=(process.stdout, lines), daemon=True).start()
+    up = LocalUp(process)
+    try:
+        deadline = time.monotonic() + 180
+        while not up.printed or "Ctrl-C stops it." not in up.printed[-1]:
+            up.printed.append(lines.get(timeout=max(1.0, deadline - time.monotonic())))
+        up.url = next(
+            line.split("=", 1)[1].strip() for line in up.printed if "AWS_ENDPOINT_URL=" in line
+        )
+        yield up
+    finally:
+        process.send_signal(signal.SIGINT)
+        _, up.err = process.communicate(timeout=60)
+
+
+@dataclass
+class LocalUp:
+    process: subprocess.Popen[str]
+    url: str = ""
+    printed: list[str] = field(default_factory=list)
+    err: str = ""
+
+
+def _read(stream: Any, into: queue.Queue[str]) -> None:
+    for line in stream:
+        into.put(line)

@@ -5,13 +5,6 @@ local up` builds it): every check ok on the healthy world, and each named fault 
 from __future__ import annotations
 
 import json
-import os
-import queue
-import signal
-import subprocess
-import sys
-import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +17,7 @@ from rds_backup.local import misconfigure
 from rds_backup.local.harness import LocalAws
 from rds_backup.ops import doctor
 from rds_backup.settings import load_settings
+from tests.e2e.support import local_up
 
 ROOT = Path(__file__).resolve().parents[2]
 STACK = "rds-backup-dev"
@@ -167,36 +161,14 @@ def test_local_up_help_lists_every_fault(capsys):
     assert all(f"  {fault.name} " in out for fault in misconfigure.FAULTS)
 
 
-def _lines(stream: Any, into: queue.Queue[str]) -> None:
-    for line in stream:
-        into.put(line)
-
-
 def test_given_local_up_when_interrupted_then_it_served_doctor_and_stops_without_traceback(
     templates, capsys
 ):
-    process = subprocess.Popen(
-        [sys.executable, "-m", "rds_backup.cli", "local", "up", "--misconfigure", "rule-disabled"],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    out: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=_lines, args=(process.stdout, out), daemon=True).start()
-    seen: list[str] = []
-    try:
-        deadline = time.monotonic() + 180
-        while not seen or "Ctrl-C stops it." not in seen[-1]:
-            seen.append(out.get(timeout=max(1.0, deadline - time.monotonic())))
-        url = next(line.split("=", 1)[1].strip() for line in seen if "AWS_ENDPOINT_URL=" in line)
-
+    with local_up("--misconfigure", "rule-disabled") as up:
+        url = up.url
         code = main(["doctor", "--stack", STACK, "--region", "us-east-1", "--endpoint-url", url])
         report = capsys.readouterr().out
-    finally:
-        process.send_signal(signal.SIGINT)
-        _, err = process.communicate(timeout=60)
+    seen, process, err = up.printed, up.process, up.err
     printed = "".join(seen)
     assert f"rds-backup local AWS is up at {url}" in printed
     assert "export SOURCE_REGION=us-east-1" in printed

@@ -5,11 +5,17 @@ handlers), replay reaches only this stack's chain rules (the local AWS honours F
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import boto3
+import pytest
+
+from rds_backup.cli import main
 from rds_backup.local.harness import STACK_NAME, LocalAws
-from tests.e2e.support import PREFIX, emails_about, exports_of, run_nightly
+from rds_backup.local.server import FAKE_CREDENTIALS
+from tests.e2e.support import PREFIX, emails_about, exports_of, local_up, run_nightly
 from tests.support import ACCOUNT, rds_event
 
 SOURCE, TARGET = "us-east-1", "us-west-2"
@@ -109,11 +115,8 @@ def test_given_an_rds_event_the_forwarder_parked_when_redriven_then_each_matchin
     assert [m.outcome for m in emails_about(local_aws.inventory(), "orders")] == ["success"]
 
 
-def test_given_an_event_eventbridge_could_not_deliver_when_redriven_then_its_target_runs_it(
-    local_aws: LocalAws, operator
-) -> None:
-    # given: EventBridge gave up delivering a "Backup Requested" to start_backup
-    event = {
+def _backup_requested(databases: list[str]) -> dict[str, Any]:
+    return {
         "version": "0",
         "id": "0d9e3c1a-9a43-4f4e-8a43-3b1f6f0c2d11",
         "detail-type": "Backup Requested",
@@ -122,8 +125,15 @@ def test_given_an_event_eventbridge_could_not_deliver_when_redriven_then_its_tar
         "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "region": SOURCE,
         "resources": [],
-        "detail": {"databases": ["orders"], "reason": "parked"},
+        "detail": {"databases": databases, "reason": "parked"},
     }
+
+
+def test_given_an_event_eventbridge_could_not_deliver_when_redriven_then_its_target_runs_it(
+    local_aws: LocalAws, operator
+) -> None:
+    # given: EventBridge gave up delivering a "Backup Requested" to start_backup
+    event = _backup_requested(["orders"])
     function = f"arn:aws:lambda:{SOURCE}:{ACCOUNT}:function:{STACK_NAME}-start_backup"
     rule = f"arn:aws:events:{SOURCE}:{ACCOUNT}:rule/{STACK_NAME}-backup-requested"
     _park(local_aws, SOURCE, RULE_DLQ, event, RULE_ARN=rule, TARGET_ARN=function)
@@ -206,3 +216,45 @@ def test_given_a_window_starting_minutes_ago_when_replayed_then_it_is_refused_wi
     assert code == 1
     assert "may not have archived its events yet" in err
     assert "retry after" in err
+
+
+def test_given_local_up_in_another_process_when_a_parked_event_is_redriven_then_its_run_completes(
+    templates, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    # given: `rds-backup local up` serving in its own process, and an event EventBridge
+    # could not deliver to start_backup parked in the rule-target DLQ
+    with local_up() as up:
+        for name, value in FAKE_CREDENTIALS.items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.setenv("AWS_DEFAULT_REGION", SOURCE)
+        sqs = boto3.client("sqs", region_name=SOURCE, endpoint_url=up.url)
+        url = sqs.get_queue_url(QueueName=RULE_DLQ)["QueueUrl"]
+        sqs.send_message(
+            QueueUrl=url,
+            MessageBody=json.dumps(_backup_requested(["orders"])),
+            MessageAttributes={
+                "TARGET_ARN": {
+                    "DataType": "String",
+                    "StringValue": f"arn:aws:lambda:{SOURCE}:{ACCOUNT}:function:"
+                    f"{STACK_NAME}-start_backup",
+                }
+            },
+        )
+        stack = ["--stack", STACK_NAME, "--region", SOURCE, "--endpoint-url", up.url]
+
+        # when: the operator redrives from this process
+        code = main(["redrive", *stack, "--json"])
+        redriven = json.loads(capsys.readouterr().out)
+
+        # then: the local runner over there ran the chain to the end
+        deadline = time.monotonic() + 120
+        outcomes: list[str] = []
+        while time.monotonic() < deadline and outcomes != ["succeeded"]:
+            time.sleep(2)
+            assert main(["status", *stack, "--json"]) == 0
+            runs = json.loads(capsys.readouterr().out)["runs"]
+            outcomes = [r["outcome"] for r in runs if r["database"] == "orders"]
+    assert code == 0
+    assert redriven["invoked"] == 1
+    assert outcomes == ["succeeded"]
+    assert up.process.returncode == 0
