@@ -337,7 +337,9 @@ def check_database_keys(target: Target) -> Finding:
     region = target.settings.source_region
     kms = target.aws.client("kms", region)
     roles = {name: target.function_role(name) for name in COPYING_FUNCTIONS}
-    problems, ways = [], []
+    problems: list[str] = []
+    ways: list[str] = []
+    fixes: dict[str, None] = {}  # ordered, without repeats
     keys: dict[str, list[str]] = {}
     for database, found in target.existing():
         if found.get("StorageEncrypted") and found.get("KmsKeyId"):
@@ -347,6 +349,7 @@ def check_database_keys(target: Target) -> Finding:
         who = ", ".join(databases)
         if meta.get("KeyState") != "Enabled":
             problems.append(f"the key of {who} is {meta.get('KeyState')}")
+            fixes[f"enable {meta['Arn']} (aws kms enable-key)"] = None
         elif meta.get("KeyManager") == "AWS":
             ways.append(f"{who}: AWS managed key (same-account copies re-encrypt with ours)")
         elif missing := [name for name, role in roles.items() if role is None]:
@@ -356,50 +359,94 @@ def check_database_keys(target: Target) -> Finding:
                 "deploy the stack, then run doctor with --stack",
             )
         else:
-            found_ways = {
-                name: _key_access(target, kms, meta["Arn"], str(role))
-                for name, role in roles.items()
-            }
+            access = _KeyAccess(target, kms, meta["Arn"])
+            found_ways = {name: access.way(str(role)) for name, role in roles.items()}
             refused = [name for name, way in found_ways.items() if way is None]
-            if refused:
-                roles_named = " and ".join(refused) + (" roles" if len(refused) > 1 else " role")
-                problems.append(f"the {roles_named} may not use the key of {who} ({meta['Arn']})")
-            else:
+            if not refused:
                 ways.append(f"{who}: {'; '.join(sorted({str(w) for w in found_ways.values()}))}")
+                continue
+            roles_named = " and ".join(refused) + (" roles" if len(refused) > 1 else " role")
+            problems.append(f"the {roles_named} may not use the key of {who} ({meta['Arn']})")
+            fixes[access.fix([str(roles[name]) for name in refused])] = None
     if problems:
-        named = (
-            ", ".join(str(r) for r in roles.values() if r)
-            or "the copy_snapshot and reconcile roles"
-        )
-        return fail(
-            "; ".join(problems),
-            f"add to each key's policy a statement allowing {named} "
-            f"{' and '.join(COPY_KEY_ACTIONS)} (or a grant for them); when the key policy "
-            "delegates to the account, name the key in the stack's database-key setting "
-            "(docs/DEPLOY.md) and redeploy. Enable a disabled key.",
+        return fail("; ".join(problems), "; ".join(fixes))
+    unused = _unused_database_keys(target, kms, keys)
+    if unused:
+        return warn(
+            f"{'; '.join(ways) or 'no encrypted database'}; DB_KMS_KEY_IDS names "
+            f"{', '.join(unused)}, which no configured database uses",
+            "remove it from DB_KMS_KEY_IDS (the copying roles need no more than their "
+            "databases' keys)",
         )
     return ok("; ".join(ways) or "no encrypted database")
 
 
-def _key_access(target: Target, kms: Any, key_arn: str, role: str) -> str | None:
-    key_policy = policy.statements(
-        kms.get_key_policy(KeyId=key_arn, PolicyName="default")["Policy"]
-    )
-    named = policy.for_principal(key_policy, [role])
-    if all(policy.allows(named, action, key_arn) for action in COPY_KEY_ACTIONS):
-        return "its key policy names the copying roles"
-    for page in kms.get_paginator("list_grants").paginate(KeyId=key_arn):
-        for grant in page.get("Grants", []):
-            if grant.get("GranteePrincipal") == role and "CreateGrant" in grant.get(
-                "Operations", []
-            ):
-                return "grants let the copying roles use it"
-    account = policy.for_principal(key_policy, policy.account_principals(target.account))
-    if any(policy.allows(account, action, key_arn) for action in COPY_KEY_ACTIONS):
-        identity = target.role_policy(role)
-        if all(policy.allows(identity, action, key_arn) for action in COPY_KEY_ACTIONS):
-            return "the key policy delegates to IAM and the roles' policies allow it"
-    return None
+class _KeyAccess:
+    """How (if at all) a role may use a customer-managed key for CopyDBSnapshot: the key
+    policy names it, a grant lets it, or the key policy delegates to the account and the
+    role's IAM policy (DB_KMS_KEY_IDS: the stack's ``database-keys`` policy) allows it."""
+
+    def __init__(self, target: Target, kms: Any, key_arn: str) -> None:
+        self.target, self.kms, self.key = target, kms, key_arn
+        self.key_policy = policy.statements(
+            kms.get_key_policy(KeyId=key_arn, PolicyName="default")["Policy"]
+        )
+        account = policy.for_principal(self.key_policy, policy.account_principals(target.account))
+        self.delegates = any(policy.allows(account, a, key_arn) for a in COPY_KEY_ACTIONS)
+        self.grants = [
+            grant
+            for page in kms.get_paginator("list_grants").paginate(KeyId=key_arn)
+            for grant in page.get("Grants", [])
+        ]
+
+    def _allowed(self, statements: list[policy.Statement]) -> bool:
+        return all(policy.allows(statements, action, self.key) for action in COPY_KEY_ACTIONS)
+
+    def way(self, role: str) -> str | None:
+        if self._allowed(policy.for_principal(self.key_policy, [role])):
+            return "its key policy names the copying roles"
+        if any(
+            g.get("GranteePrincipal") == role and "CreateGrant" in g.get("Operations", [])
+            for g in self.grants
+        ):
+            return "grants let the copying roles use it"
+        if self.delegates and self._allowed(self.target.role_policy(role)):
+            return "the key policy delegates to IAM and DB_KMS_KEY_IDS grants the roles"
+        return None
+
+    def fix(self, roles: list[str]) -> str:
+        actions = " and ".join(COPY_KEY_ACTIONS)
+        if self.delegates:
+            return (
+                f"add {self.key} to DB_KMS_KEY_IDS and redeploy (its key policy delegates to "
+                f"the account), or name {', '.join(roles)} in its key policy with {actions}"
+            )
+        return (
+            f"add to the key policy of {self.key} a statement allowing {', '.join(roles)} "
+            f"{actions} (its policy does not delegate to the account, so DB_KMS_KEY_IDS "
+            "cannot help), or create a grant for them"
+        )
+
+
+def _unused_database_keys(target: Target, kms: Any, used: dict[str, list[str]]) -> list[str]:
+    """DB_KMS_KEY_IDS entries that are none of the configured databases' keys."""
+    configured = target.settings.db_kms_key_ids
+    if not configured:
+        return []
+    arns = set()
+    for key in used:
+        arns.add(kms.describe_key(KeyId=key)["KeyMetadata"]["Arn"])
+    unused = []
+    for key in configured:
+        try:
+            arn = kms.describe_key(KeyId=key)["KeyMetadata"]["Arn"]
+        except ClientError as error:
+            if _code(error) != "NotFoundException":
+                raise
+            arn = None
+        if arn not in arns:
+            unused.append(key)
+    return unused
 
 
 @check("target-key", "the KMS key for copies and exports exists and is enabled in its region")
