@@ -117,6 +117,26 @@ module.exports = {
     return [arn(`snapshot:${derivedSnapshot(c)}`), ...databases.map((id) => arn(`db:${id}`))];
   },
 
+  // DB_SELECT_TAG=key=value: CreateDBSnapshot on any instance of the source region that
+  // carries the tag, checked by IAM on the instance (rds:db-tag/<key>; RDS User Guide,
+  // "Specifying conditions: Using custom tags": db-tag applies to DB instances). The new
+  // snapshot itself is allowed by snapshotResources (snapshot:<prefix>-*). Attached only
+  // when the tag is set (condition SelectsByTag); otherwise a harmless placeholder.
+  taggedSnapshotStatements: async ({ resolveConfigurationProperty }) => {
+    const c = await config(resolveConfigurationProperty);
+    const [key, ...rest] = String(c.dbSelectTag || 'rds-backup:unset=').split('=');
+    return [
+      {
+        Effect: 'Allow',
+        Action: ['rds:CreateDBSnapshot'],
+        Resource: {
+          'Fn::Sub': `arn:\${AWS::Partition}:rds:${c.sourceRegion}:\${AWS::AccountId}:db:*`,
+        },
+        Condition: { StringEquals: { [`rds:db-tag/${key.trim()}`]: rest.join('=') } },
+      },
+    ];
+  },
+
   targetKeyStatements: async ({ resolveConfigurationProperty }) => {
     const c = await config(resolveConfigurationProperty);
     return keyStatements(regionKeys(c).target, c.targetRegion);

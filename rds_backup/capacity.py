@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 import sys
+import zlib
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -138,7 +139,12 @@ def _offset(settings: Settings, database: str) -> int | None:
     try:
         return fleet.index(database.lower()) % settings.export_every_days
     except ValueError:
-        return None
+        if settings.select_tag is None:
+            return None
+    # Selected by tag (DB_SELECT_TAG): the tagged fleet may change any night, so the offset
+    # must not depend on it. A stable hash of the name still exports the database exactly
+    # every N nights; the nights are spread about evenly, not exactly.
+    return zlib.crc32(database.lower().encode()) % settings.export_every_days
 
 
 def export_due(settings: Settings, database: str, run_date: date) -> bool:
@@ -148,8 +154,9 @@ def export_due(settings: Settings, database: str, run_date: date) -> bool:
     With EXPORT_EVERY_DAYS = N, a database's offset is its index in the sorted, lower-cased
     configured list modulo N, and it is due when ``(days since 1970-01-01 + offset) % N == 0``:
     every database exactly every N nights, and each night ``ceil(D/N)`` or ``floor(D/N)`` of
-    the D databases. N = 1: always due. A database not in DB_IDENTIFIER is always due (an
-    export is never skipped by mistake).
+    the D databases. N = 1: always due. A database selected by tag (DB_SELECT_TAG) and not
+    named gets a stable offset from its name; one neither named nor tag-selected is always
+    due (an export is never skipped by mistake).
     """
     n = settings.export_every_days
     offset = _offset(settings, database)

@@ -177,6 +177,22 @@ def _kms_key(value: str) -> str:
 
 
 KmsKey = Annotated[str, AfterValidator(_kms_key)]
+NO_DATABASES = (
+    "DB_IDENTIFIER: required but not set (or select databases by tag: DB_SELECT_TAG=key=value)"
+)
+
+
+def _tag(value: str | None) -> str | None:
+    # An RDS tag key is 1-128 Unicode characters and cannot start with "aws:" or "rds:"
+    # (RDS User Guide, "Tagging Amazon RDS resources"); the value is 0-256 characters.
+    if value is None:
+        return None
+    key, sep, tag_value = value.partition("=")
+    if not sep or not key.strip() or len(key) > 128 or len(tag_value) > 256:
+        raise ValueError(f"{value!r} is not key=value (e.g. backup=nightly)")
+    if key.lower().startswith(("aws:", "rds:")):
+        raise ValueError(f"{key!r}: tag keys starting with aws: or rds: are reserved by AWS")
+    return value
 
 
 @dataclass(frozen=True)
@@ -194,12 +210,17 @@ class Settings(BaseModel):
 
     source_region: Region = Field(alias="SOURCE_REGION")
     target_region: Region = Field(alias="TARGET_REGION")
+    # Databases by name (instances or clusters) and/or by tag (rds_backup/selection.py):
+    # at least one of the two; both are resolved against RDS at each run.
     db_identifiers: Annotated[
         list[DbId],
         BeforeValidator(_split_list),
         AfterValidator(_lower_unique),
-        Field(min_length=1, max_length=500),
-    ] = Field(alias="DB_IDENTIFIER")
+        Field(max_length=500),
+    ] = Field(default_factory=list, alias="DB_IDENTIFIER")
+    db_select_tag: Annotated[str | None, BeforeValidator(_blank_is_none), AfterValidator(_tag)] = (
+        Field(default=None, alias="DB_SELECT_TAG")
+    )
     source_bucket: Bucket = Field(alias="SOURCE_BUCKET")
     target_bucket: Bucket = Field(alias="TARGET_BUCKET")
     kms_key_id: KmsKey = Field(alias="KMS_KEY_ID")
@@ -286,6 +307,8 @@ class Settings(BaseModel):
     @model_validator(mode="after")
     def _regions_and_keys_agree(self) -> Settings:
         problems = []
+        if not self.db_identifiers and self.db_select_tag is None:
+            problems.append(NO_DATABASES)
         if self.source_region == self.target_region:
             problems.append(
                 "TARGET_REGION: must differ from SOURCE_REGION "
@@ -329,6 +352,14 @@ class Settings(BaseModel):
                 f"{self.source_region}; set SOURCE_KMS_KEY_ID or use a multi-Region key"
             )
         return problems
+
+    @property
+    def select_tag(self) -> tuple[str, str] | None:
+        """DB_SELECT_TAG as (key, value), or None when databases are only named."""
+        if self.db_select_tag is None:
+            return None
+        key, _, value = self.db_select_tag.partition("=")
+        return key, value
 
     @property
     def account_id(self) -> str:
@@ -403,6 +434,11 @@ def _cross_field_problems(environ: Mapping[str, str]) -> list[str]:
     """The rules between variables, read from the raw environment (used when some field is
     invalid, so the model's after-validator could not run)."""
     problems = []
+    if (
+        not str(environ.get("DB_IDENTIFIER", "")).strip()
+        and not str(environ.get("DB_SELECT_TAG", "")).strip()
+    ):
+        problems.append(NO_DATABASES)
     source = str(environ.get("SOURCE_REGION", "")).strip()
     target = str(environ.get("TARGET_REGION", "")).strip()
     if source and source == target:

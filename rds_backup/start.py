@@ -5,6 +5,10 @@ both regions (rds_backup/limits.py: a source snapshot here, its copy there): dat
 do not fit are named in one "Snapshot Quota Reached" event (→ one email) instead of
 half-running into refusals. Each database's snapshot is tagged with the exports its run
 expects: every night, or every EXPORT_EVERY_DAYS nights (rds_backup/capacity.py).
+
+Which databases: resolved at each run by rds_backup/selection.py (DB_IDENTIFIER names and
+DB_SELECT_TAG); a configured name that is no database, or an ambiguous one, fails by name
+while the others go.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from rds_backup.inventory import owned_snapshots
 from rds_backup.limits import headroom, report_quota
 from rds_backup.naming import run_id, run_time, snapshot_id
 from rds_backup.observability import count, logger
+from rds_backup.selection import Selection, select_databases
 from rds_backup.settings import Settings
 
 STEP = "snapshot"
@@ -73,7 +78,7 @@ def start_backup(
     rds = aws.rds(settings.source_region)
     for warning in capacity.plan(settings).warnings:
         logger.warning("capacity warning", warning=warning)
-    wanted = _selected(settings, databases, result)
+    wanted = _selected(settings, select_databases(settings, aws), databases, result)
     if digest.enabled(settings):
         digest.open_run(settings, aws, result.run, wanted)  # before any outcome can exist
     made = _already_made(settings, aws, result.run)
@@ -158,23 +163,50 @@ def _within_quota(
 
 
 def _selected(
-    settings: Settings, requested: Sequence[str] | None, result: StartResult
+    settings: Settings,
+    selection: Selection,
+    requested: Sequence[str] | None,
+    result: StartResult,
 ) -> list[str]:
-    if requested is None:
-        return list(settings.db_identifiers)
-    configured = {db.lower(): db for db in settings.db_identifiers}
+    """The instances to snapshot: every selected one, or those of ``requested`` (which must
+    be selected). A configured database that could not be resolved fails by name."""
+    asked = None if requested is None else {db.lower() for db in requested}
+    for problem in selection.problems:
+        if asked is None or problem.identifier in asked:
+            result.failed.append(problem.failure(STEP, settings.source_region))
     chosen = []
-    for database in dict.fromkeys(requested):
-        if database.lower() in configured:
-            chosen.append(configured[database.lower()])
-        else:
+    for instance in selection.instances:
+        if asked is None or instance.identifier in asked:
+            chosen.append(instance.identifier)
+    for cluster in selection.clusters:
+        if asked is None or cluster.identifier in asked:
+            # Cluster snapshots (CreateDBClusterSnapshot) are not part of this chain yet.
             result.failed.append(
                 StepFailed(
                     STEP,
-                    "not in DB_IDENTIFIER; only configured databases are backed up by this stack",
-                    database=database,
+                    f"{cluster.identifier} is a DB cluster ({cluster.reason}); cluster "
+                    "backups are not supported by this version",
+                    database=cluster.identifier,
+                    region=settings.source_region,
+                    code="ClusterNotSupported",
+                    remedy="Back up its cluster with AWS Backup, or deploy a version that "
+                    "backs up clusters.",
+                )
+            )
+    known = {item.identifier for item in selection.items} | {
+        p.identifier for p in selection.problems
+    }
+    for name in dict.fromkeys(requested or ()):
+        if name.lower() not in known:
+            result.failed.append(
+                StepFailed(
+                    STEP,
+                    "not selected by this stack (neither named in DB_IDENTIFIER nor tagged "
+                    f"{settings.db_select_tag or 'DB_SELECT_TAG'})",
+                    database=name,
                     code="DatabaseNotConfigured",
-                    remedy="Add the database to DB_IDENTIFIER and redeploy, or fix the request.",
+                    remedy="Add the database to DB_IDENTIFIER (or tag it with DB_SELECT_TAG) "
+                    "and redeploy, or fix the request.",
                 )
             )
     return chosen

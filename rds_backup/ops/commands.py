@@ -19,6 +19,7 @@ from rds_backup.cleanup import apply_cleanup, plan_cleanup
 from rds_backup.ops.errors import OperatorError
 from rds_backup.ops.runs_table import recent_runs, render, table
 from rds_backup.ops.target import archive_name, chain_rule_arns
+from rds_backup.selection import Selection, select_databases
 from rds_backup.settings import Settings
 
 Print = Callable[[str], None]
@@ -32,21 +33,40 @@ def status(
     settings: Settings, aws: Aws, days: int, databases: Sequence[str], out: Print
 ) -> dict[str, Any]:
     rows = recent_runs(settings, aws, clock.now(), days, databases)
+    selection = select_databases(settings, aws)
     out(render(rows, settings))
-    return {"runs": [row.as_dict() for row in rows]}
+    out("")
+    out(_why(selection, databases))
+    return {"runs": [row.as_dict() for row in rows], **selection.as_dict()}
+
+
+def _why(selection: Selection, databases: Sequence[str]) -> str:
+    """Which databases tonight's run backs up and why; the ones that cannot be resolved."""
+    wanted = {db.lower() for db in databases}
+    lines = [
+        f"  {item.identifier} ({item.kind}): {item.reason}"
+        for item in selection.items
+        if not wanted or item.identifier in wanted
+    ]
+    lines += [
+        f"  {problem.identifier}: NOT BACKED UP, {problem.code}: {problem.cause}"
+        for problem in selection.problems
+        if not wanted or problem.identifier in wanted
+    ]
+    return "\n".join(["Selected for the next run:", *(lines or ["  none"])])
 
 
 def start(
     settings: Settings, aws: Aws, databases: Sequence[str], reason: str, out: Print
 ) -> dict[str, Any]:
     """Put a "Backup Requested" event on the stack's bus; start_backup takes it from there."""
-    unknown = [
-        db for db in databases if db.lower() not in {d.lower() for d in settings.db_identifiers}
-    ]
+    selected = select_databases(settings, aws) if databases else Selection()
+    unknown = [db for db in databases if selected.find(db) is None]
     if unknown:
         raise OperatorError(
-            f"not configured in DB_IDENTIFIER: {', '.join(unknown)} "
-            f"(configured: {', '.join(settings.db_identifiers)})"
+            f"not selected by this stack: {', '.join(unknown)} (selected: "
+            f"{', '.join(item.identifier for item in selected.items) or 'none'}; "
+            "see DB_IDENTIFIER and DB_SELECT_TAG)"
         )
     detail: dict[str, Any] = {"requested_by": getpass.getuser(), "reason": reason or "operator"}
     if databases:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
+from rds_backup.aws import Aws
 from rds_backup.cli import main
 from tests.e2e.support import emails_about, run_nightly
 
@@ -32,7 +33,29 @@ def test_given_a_finished_night_when_status_is_printed_then_it_is_a_table(local_
 
     assert code == 0
     assert out.splitlines()[0].split()[:5] == ["DATABASE", "RUN", "AGE", "SOURCE", "COPY"]
-    assert len(out.splitlines()) == 3
+    assert len(out.split("\n\n")[0].splitlines()) == 3
+
+
+def test_given_a_named_and_a_tagged_database_when_status_is_asked_then_it_says_why_each_is_in(
+    local_aws, operator, monkeypatch
+):
+    rds = Aws().rds("us-east-1")
+    arn = rds.describe_db_instances(DBInstanceIdentifier="billing")["DBInstances"][0]
+    rds.add_tags_to_resource(
+        ResourceName=arn["DBInstanceArn"], Tags=[{"Key": "backup", "Value": "nightly"}]
+    )
+    monkeypatch.setenv("DB_IDENTIFIER", "orders,ghost")
+    monkeypatch.setenv("DB_SELECT_TAG", "backup=nightly")
+
+    code, out, _ = operator("status")
+    _, as_json, _ = operator("status", "--json")
+
+    assert code == 0
+    assert "  billing (instance): tag backup=nightly" in out
+    assert "  orders (instance): named in DB_IDENTIFIER" in out
+    assert "  ghost: NOT BACKED UP, DatabaseNotFound" in out
+    why = {d["identifier"]: d["why"] for d in json.loads(as_json)["databases"]}
+    assert why == {"billing": "tag backup=nightly", "orders": "named in DB_IDENTIFIER"}
 
 
 def test_given_an_operator_request_when_started_then_the_chain_runs_for_that_database_only(
@@ -54,7 +77,7 @@ def test_given_an_unconfigured_database_when_started_then_it_is_refused_before_a
     code, _, err = operator("start", "--db", "payroll")
 
     assert code == 1
-    assert "not configured in DB_IDENTIFIER: payroll" in err
+    assert "not selected by this stack: payroll (selected: billing, orders;" in err
 
 
 def test_given_a_failed_export_when_replayed_after_the_fix_then_the_run_succeeds(

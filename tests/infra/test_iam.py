@@ -31,7 +31,8 @@ ALLOWED = {
     | ON_FAILURE_BUS
     | QUOTA
     | DIGEST_RUN
-    | {"rds:CreateDBSnapshot", "rds:AddTagsToResource", "rds:DescribeDBSnapshots"},
+    | {"rds:CreateDBSnapshot", "rds:AddTagsToResource", "rds:DescribeDBSnapshots"}
+    | {"rds:DescribeDBInstances", "rds:DescribeDBClusters"},  # which databases tonight
     "copy_snapshot": LOGS
     | ON_FAILURE_BUS
     | KMS_FOR_RDS

@@ -19,6 +19,7 @@ SETTINGS = {
     "SOURCE_REGION": "eu-west-1",
     "TARGET_REGION": "eu-central-1",
     "DB_IDENTIFIER": "Orders, billing",  # mixed case, as a user may write it
+    "DB_SELECT_TAG": "backup=nightly",
     "KMS_KEY_ID": "alias/backups",
     "SOURCE_KMS_KEY_ID": (
         "arn:aws:kms:eu-west-1:111122223333:key/0b0c1d2e-0000-4000-8000-000000000001"
@@ -80,10 +81,23 @@ def test_given_several_databases_when_packaged_then_start_backup_may_snapshot_ea
     (statement,) = [
         st
         for r, _, st in role_statements(template)
-        if r == role and "rds:CreateDBSnapshot" in as_list(st["Action"])
+        if r == role and "rds:CreateDBSnapshot" in as_list(st["Action"]) and "Condition" not in st
     ]
     resources = sorted(r["Fn::Sub"].rsplit(":", 2)[-2:][1] for r in statement["Resource"])
     assert resources == ["billing", "nightly-*-????????-????", "orders"]
+
+
+def test_given_a_select_tag_when_packaged_then_start_backup_may_snapshot_only_tagged_instances(
+    variant: Path,
+) -> None:
+    template = _template(variant)
+    assert template["Parameters"]["DbSelectTag"]["Default"] == "backup=nightly"
+    policy = template["Resources"]["StartBackupTaggedPolicy"]
+    assert policy["Condition"] == "SelectsByTag"
+    (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert statement["Action"] == ["rds:CreateDBSnapshot"]
+    assert statement["Resource"]["Fn::Sub"].endswith(":rds:eu-west-1:${AWS::AccountId}:db:*")
+    assert statement["Condition"] == {"StringEquals": {"rds:db-tag/backup": "nightly"}}
 
 
 def test_given_an_alias_and_a_regular_key_when_packaged_then_kms_is_scoped_to_them(

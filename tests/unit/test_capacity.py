@@ -215,6 +215,17 @@ def test_given_an_unconfigured_database_when_asked_then_it_is_always_due() -> No
     assert export_due(s, "adhoc", date(2026, 11, 26))
 
 
+def test_given_a_tag_selected_database_when_asked_then_it_is_due_exactly_every_n_nights() -> None:
+    s = settings(DB_IDENTIFIER="", DB_SELECT_TAG="backup=nightly", EXPORT_EVERY_DAYS=4)
+    nights = [date(2026, 11, 26) + timedelta(days=k) for k in range(8)]
+
+    for db in ("orders", "billing", "ledger"):
+        due = [night for night in nights if export_due(s, db, night)]
+        assert len(due) == 2
+        assert due[1] - due[0] == timedelta(days=4)
+        assert export_due(s, db.upper(), due[0])
+
+
 def test_given_every_4_days_when_the_next_night_is_asked_then_it_is_the_next_due_night() -> None:
     s = settings(DB_IDENTIFIER=fleet(5), EXPORT_EVERY_DAYS=4)
     after = date(2026, 11, 26)

@@ -224,3 +224,29 @@ def test_given_database_keys_when_parsed_then_they_are_a_list_and_must_be_in_the
 def test_given_a_malformed_name_when_parsed_then_the_variable_is_named(variable, value):
     with pytest.raises(ConfigError, match=variable):
         parse_settings(VALID | {variable: value})
+
+
+def test_given_a_select_tag_and_no_names_when_parsed_then_the_tag_alone_selects():
+    settings = parse_settings(VALID | {"DB_IDENTIFIER": "", "DB_SELECT_TAG": "backup=nightly"})
+
+    assert settings.db_identifiers == []
+    assert settings.select_tag == ("backup", "nightly")
+
+
+def test_given_a_tag_value_with_an_equals_sign_when_parsed_then_only_the_first_splits():
+    settings = parse_settings(VALID | {"DB_SELECT_TAG": "team=a=b"})
+
+    assert settings.select_tag == ("team", "a=b")
+
+
+def test_given_neither_names_nor_a_tag_when_parsed_then_the_error_says_to_set_one():
+    with pytest.raises(ConfigError, match=r"DB_IDENTIFIER: required but not set .*DB_SELECT_TAG"):
+        parse_settings(VALID | {"DB_IDENTIFIER": " "})
+
+
+@pytest.mark.parametrize("value", ["nightly", "=nightly", "aws:cloudformation:stack=x"])
+def test_given_a_malformed_select_tag_when_parsed_then_it_is_refused_by_name(value):
+    with pytest.raises(ConfigError) as raised:
+        parse_settings(VALID | {"DB_SELECT_TAG": value})
+
+    assert [p.split(":")[0] for p in raised.value.problems] == ["DB_SELECT_TAG"]
