@@ -5,9 +5,10 @@ Two ways to select, used together (their union):
 - **by name**, ``DB_IDENTIFIER`` (comma list): each name is looked up among the DB
   instances (DescribeDBInstances) and the DB clusters (DescribeDBClusters). Instance and
   cluster identifiers are separate namespaces in RDS, so a name can be neither, one, or
-  both; only "exactly one" is usable. A name that is neither, both (ambiguous), or an instance that is
-  a member of a cluster (Aurora or Multi-AZ DB cluster: RDS refuses CreateDBSnapshot on
-  those; the cluster is what gets snapshotted) is a :class:`Problem` naming the identifier.
+  both; only "exactly one" is usable. A name that is neither, both (ambiguous), or an
+  instance that is a member of a cluster (Aurora or Multi-AZ DB cluster: RDS refuses
+  CreateDBSnapshot on those; the cluster is what gets snapshotted) is a :class:`Problem`
+  naming the identifier.
 - **by tag**, ``DB_SELECT_TAG=key=value``: every DB instance and DB cluster of the source
   region carrying that tag, read from the ``TagList`` that DescribeDBInstances and
   DescribeDBClusters return (neither API filters by tag). A database whose tag was removed
@@ -135,6 +136,7 @@ def select_databases(settings: Settings, aws: Aws) -> Selection:
     clusters = _listing(rds, "describe_db_clusters", "DBClusters", "DBClusterIdentifier")
     selection = Selection()
     found: dict[tuple[str, Kind], Selected] = {}
+    tagged: dict[tuple[str, Kind], Selected] = {}
     for name in dict.fromkeys(db.lower() for db in settings.db_identifiers):
         item = _by_name(name, instances.get(name), clusters.get(name), selection)
         if item is not None:
@@ -142,12 +144,16 @@ def select_databases(settings: Settings, aws: Aws) -> Selection:
     if settings.select_tag is not None:
         for item in _by_tag(*settings.select_tag, instances, clusters, selection):
             known = found.get((item.identifier, item.kind))
-            found[(item.identifier, item.kind)] = (
-                Selected(item.identifier, item.kind, (*known.why, *item.why), item.arn)
-                if known
-                else item
-            )
-    selection.items = sorted(found.values(), key=lambda item: (item.identifier, item.kind))
+            if known is not None:
+                found[(item.identifier, item.kind)] = Selected(
+                    item.identifier, item.kind, (*known.why, *item.why), item.arn
+                )
+            else:
+                tagged[(item.identifier, item.kind)] = item
+    found.update(sorted(tagged.items()))
+    # Named databases in DB_IDENTIFIER's order (start_backup snapshots in this order, as it
+    # always did), then the tag-only ones by name.
+    selection.items = list(found.values())
     logger.info(
         "databases selected",
         databases=[f"{item.identifier} ({item.kind}: {item.reason})" for item in selection.items],

@@ -74,6 +74,8 @@ def test_every_figure_is_reported(bench: dict[str, Any]) -> None:
     # (DescribeAccountAttributes) and the run's snapshots (DescribeDBSnapshots), both regions
     assert start["api_calls_by_operation"] == {
         "RDS:CreateDBSnapshot": start["databases"],
+        "RDS:DescribeDBClusters": 1,  # which databases tonight (rds_backup/selection.py)
+        "RDS:DescribeDBInstances": 1,
         "RDS:DescribeAccountAttributes": 2,
         "RDS:DescribeDBSnapshots": 2,
     }

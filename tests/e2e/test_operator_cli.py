@@ -77,7 +77,7 @@ def test_given_an_unconfigured_database_when_started_then_it_is_refused_before_a
     code, _, err = operator("start", "--db", "payroll")
 
     assert code == 1
-    assert "not selected by this stack: payroll (selected: billing, orders;" in err
+    assert "not selected by this stack: payroll (selected: orders, billing;" in err
 
 
 def test_given_a_failed_export_when_replayed_after_the_fix_then_the_run_succeeds(

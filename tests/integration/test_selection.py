@@ -47,10 +47,10 @@ def test_given_names_when_resolved_then_each_is_an_instance_named_in_db_identifi
     selection = select_databases(settings, aws)
 
     assert [(i.identifier, i.kind, i.reason) for i in selection.items] == [
-        ("billing", "instance", "named in DB_IDENTIFIER"),
         ("orders", "instance", "named in DB_IDENTIFIER"),
+        ("billing", "instance", "named in DB_IDENTIFIER"),
     ]
-    assert selection.items[1].arn.endswith(":db:orders")
+    assert selection.items[0].arn.endswith(":db:orders")
     assert selection.problems == []
 
 
@@ -71,8 +71,8 @@ def test_given_a_name_of_a_cluster_when_resolved_then_it_is_a_cluster(settings, 
     selection = select_databases(chosen, aws)
 
     assert [(i.identifier, i.kind) for i in selection.items] == [
-        ("ledger", "cluster"),
         ("orders", "instance"),
+        ("ledger", "cluster"),
     ]
     assert [i.identifier for i in selection.clusters] == ["ledger"]
 
