@@ -44,8 +44,7 @@ def test_given_a_named_and_a_tagged_database_when_status_is_asked_then_it_says_w
     rds.add_tags_to_resource(
         ResourceName=arn["DBInstanceArn"], Tags=[{"Key": "backup", "Value": "nightly"}]
     )
-    monkeypatch.setenv("DB_IDENTIFIER", "orders,ghost")
-    monkeypatch.setenv("DB_SELECT_TAG", "backup=nightly")
+    local_aws.configure(DB_IDENTIFIER="orders,ghost", DB_SELECT_TAG="backup=nightly")
 
     code, out, _ = operator("status")
     _, as_json, _ = operator("status", "--json")
