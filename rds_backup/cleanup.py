@@ -22,7 +22,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from rds_backup import tags
 from rds_backup.aws import Aws
 from rds_backup.errors import StepFailed, is_code, step_failed
-from rds_backup.inventory import export_tasks, manual_snapshots
+from rds_backup.inventory import export_tasks, export_tasks_in_flight, manual_snapshots
 from rds_backup.naming import RUN_ID, export_id, run_time
 from rds_backup.observability import count, logger
 from rds_backup.retention import Decision, Policy, Snapshot, decide
@@ -163,7 +163,10 @@ def plan_cleanup(settings: Settings, aws: Aws, now: datetime) -> CleanupPlan:
         # A listing that fails raises (StepFailed, with its region) before any deletion: a
         # partial view could hide the newest copy.
         snapshots.extend(_snapshots(settings, aws, region))
-        for task in export_tasks(aws, region, STEP):
+        # Every export task (a history RDS keeps) only to find old exports to delete;
+        # otherwise the ones in progress, which keep their snapshot.
+        listed = export_tasks if settings.delete_old_exports else export_tasks_in_flight
+        for task in listed(aws, region, STEP):
             source = str(task.get("SourceArn", "")).rsplit(":", 1)[-1]
             exported[(region, str(task.get("ExportTaskIdentifier", "")).lower())] = source
             if str(task.get("Status", "")).upper() in EXPORTS_IN_FLIGHT:

@@ -5,7 +5,7 @@ DescribeExportTasks pages."""
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -13,6 +13,9 @@ from rds_backup import tags
 from rds_backup.aws import Aws
 from rds_backup.errors import step_failed
 from rds_backup.settings import Settings
+
+if TYPE_CHECKING:
+    from mypy_boto3_rds.type_defs import FilterTypeDef
 
 
 def manual_snapshots(aws: Aws, region: str, step: str) -> Iterator[dict[str, Any]]:
@@ -63,9 +66,46 @@ def owned_snapshots(settings: Settings, aws: Aws, region: str, step: str) -> Ite
 
 
 def export_tasks(aws: Aws, region: str, step: str) -> list[dict[str, Any]]:
-    """Every export task in the region (RDS keeps them after completion)."""
+    """Every export task in the region (RDS keeps them after completion: a history that
+    grows every night; the slot fillers ask for less, below)."""
+    return _export_tasks(aws, region, step, [])
+
+
+# DescribeExportTasks filters (RDS API Reference, DescribeExportTasks): ``status`` takes
+# lower-case values (canceled, canceling, complete, failed, in_progress, starting);
+# ``source-arn`` the exported snapshot's ARN.
+IN_FLIGHT_STATUSES = ("starting", "in_progress", "canceling")
+
+
+def export_tasks_in_flight(aws: Aws, region: str, step: str) -> list[dict[str, Any]]:
+    """The export tasks in progress in the region (what counts against the 5-export limit):
+    a ``status`` filter, so the answer stays small however long the history."""
+    tasks = _export_tasks(
+        aws, region, step, [{"Name": "status", "Values": list(IN_FLIGHT_STATUSES)}]
+    )
+    # Checked here too: an implementation that ignores the filter must not inflate the count.
+    return [t for t in tasks if str(t.get("Status", "")).lower() in IN_FLIGHT_STATUSES]
+
+
+def export_tasks_of(
+    aws: Aws, region: str, snapshot_arns: Sequence[str], step: str
+) -> list[dict[str, Any]]:
+    """Every export task of these snapshots (a ``source-arn`` filter, a few ARNs a call)."""
+    found: list[dict[str, Any]] = []
+    wanted = set(snapshot_arns)
+    for start in range(0, len(snapshot_arns), IDS_PER_CALL):
+        batch = list(snapshot_arns[start : start + IDS_PER_CALL])
+        tasks = _export_tasks(aws, region, step, [{"Name": "source-arn", "Values": batch}])
+        found.extend(t for t in tasks if t.get("SourceArn") in wanted)
+    return found
+
+
+def _export_tasks(
+    aws: Aws, region: str, step: str, filters: list[FilterTypeDef]
+) -> list[dict[str, Any]]:
     try:
-        pages = aws.rds(region).get_paginator("describe_export_tasks").paginate()
+        paginator = aws.rds(region).get_paginator("describe_export_tasks")
+        pages = paginator.paginate(Filters=filters) if filters else paginator.paginate()
         return [dict(task) for page in pages for task in page.get("ExportTasks", [])]
     except (ClientError, BotoCoreError) as error:
         raise step_failed(step, error, region=region) from error

@@ -65,7 +65,13 @@ from rds_backup.errors import (
     step_failed,
 )
 from rds_backup.exports import IN_FLIGHT, ExportAttempt, begin_export, pick_latest
-from rds_backup.inventory import export_tasks, manual_snapshots, snapshots_by_id
+from rds_backup.inventory import (
+    export_tasks,
+    export_tasks_in_flight,
+    export_tasks_of,
+    manual_snapshots,
+    snapshots_by_id,
+)
 from rds_backup.naming import export_id, run_time
 from rds_backup.observability import count, logger
 from rds_backup.settings import Settings
@@ -125,6 +131,7 @@ def read_view(
     all_copies: bool = True,
     extra_ids: Collection[str] = (),
     tasks: dict[str, list[dict[str, Any]]] | None = None,
+    in_flight_tasks: dict[str, list[dict[str, Any]]] | None = None,
 ) -> View:
     """What a filler decides from, in few calls. A failed read raises: deciding from a
     partial view could start too much.
@@ -141,7 +148,9 @@ def read_view(
       into the region are not counted, and if they hold the last slots RDS refuses ours,
       which then wait (RDS enforces the limit either way).
     ``tasks``: export tasks already read. Tags come with the snapshots: never one call per
-    snapshot.
+    snapshot. Export tasks (RDS keeps every one after it ends): without ``all_copies``, the
+    tasks in progress (``in_flight``, if already read) and those of the snapshots found,
+    by ARN, never the whole history; with it (kept sources, status), every task.
     """
     found_sources: dict[str, tags.Owned] = {}
     copies: dict[str, tags.Owned] = {}
@@ -164,17 +173,58 @@ def read_view(
             in_flight += 1
         if owned is not None and mine:
             copies[owned.identifier.lower()] = owned
-    if tasks is None:
-        tasks = read_tasks(settings, aws, step) if exports else {}
-    return View(found_sources, copies, in_flight, tasks)
+    if tasks is None and exports:
+        if all_copies:
+            tasks = read_tasks(settings, aws, step)
+        else:
+            snapshots = [*found_sources.values(), *copies.values()]
+            running = in_flight_tasks or read_in_flight(settings, aws, step)
+            tasks = _merge(running, read_tasks_of(settings, aws, snapshots, step))
+    return View(found_sources, copies, in_flight, tasks or {})
 
 
 def read_tasks(settings: Settings, aws: Aws, step: str) -> dict[str, list[dict[str, Any]]]:
-    """Both regions' export tasks (the 5-export limit counts the whole account)."""
+    """Both regions' export tasks, all of them (the 5-export limit counts the whole account)."""
     return {
         region: export_tasks(aws, region, step)
         for region in (settings.source_region, settings.target_region)
     }
+
+
+def read_in_flight(settings: Settings, aws: Aws, step: str) -> dict[str, list[dict[str, Any]]]:
+    """Both regions' export tasks in progress: what the 5-export limit counts."""
+    return {
+        region: export_tasks_in_flight(aws, region, step)
+        for region in (settings.source_region, settings.target_region)
+    }
+
+
+def read_tasks_of(
+    settings: Settings, aws: Aws, snapshots: Iterable[tags.Owned], step: str
+) -> dict[str, list[dict[str, Any]]]:
+    """The export tasks of ``snapshots`` that may have one (an export of their role is
+    expected), by ARN in their region: enough to know each one's latest attempt."""
+    arns: dict[str, list[str]] = {}
+    for snapshot in snapshots:
+        if _EXPORT_OF_ROLE.get(snapshot.role) in snapshot.exports:
+            arns.setdefault(snapshot.region, []).append(snapshot.arn)
+    return {
+        region: export_tasks_of(aws, region, sorted(set(wanted)), step)
+        for region, wanted in arns.items()
+    }
+
+
+_EXPORT_OF_ROLE = {tags.Role.SOURCE: "source", tags.Role.COPY: "target"}
+
+
+def _merge(*reads: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
+    """Export tasks by region from several reads, each task once."""
+    merged: dict[str, dict[str, dict[str, Any]]] = {}
+    for read in reads:
+        for region, tasks in read.items():
+            for task in tasks:
+                merged.setdefault(region, {})[str(task.get("ExportTaskIdentifier"))] = task
+    return {region: list(tasks.values()) for region, tasks in merged.items()}
 
 
 def _copied_here(raw: dict[str, Any], region: str) -> bool:
@@ -354,18 +404,20 @@ def fill_exports_on_event(
     """An event's fill: count the slots first (export tasks only); with none free and no
     re-drive to remember, stop there; else read the queue (the sources, the copies of
     those sources by id) and fill. Reconcile reads everything instead (lost events)."""
-    tasks = read_tasks(settings, aws, step)
-    in_flight = View({}, {}, 0, tasks).exports_in_flight
+    running = read_in_flight(settings, aws, step)
+    in_flight = View({}, {}, 0, running).exports_in_flight
     if in_flight >= EXPORT_SLOTS and not redrive:
         logger.info("no export slot free; the queue stays as it is", in_flight=in_flight)
         return Filled(Kind.EXPORT, EXPORT_SLOTS - in_flight)
+    keep = settings.keep_source_snapshot  # kept sources are too many to describe
     view = read_view(
         settings,
         aws,
         step,
-        all_copies=settings.keep_source_snapshot,  # kept sources are too many to describe
+        all_copies=keep,
         extra_ids=redrive,
-        tasks=tasks,
+        in_flight_tasks=running,
+        tasks=read_tasks(settings, aws, step) if keep else None,
     )
     return fill_exports(settings, aws, step, view, redrive)
 

@@ -124,10 +124,11 @@ def take_inventory(server: LocalServer, regions: tuple[str, ...], ses_region: st
     return Inventory(tuple(snapshots), tuple(exports), sent_emails(ses_region))
 
 
-def sent_emails(region: str) -> tuple[SentEmail, ...]:
-    """SES's outbox in ``region``: plain sends keep the HTML body; raw sends are parsed."""
+def sent_emails(region: str, start: int = 0) -> tuple[SentEmail, ...]:
+    """SES's outbox in ``region`` (from the ``start``-th message on): plain sends keep the
+    HTML body; raw sends are parsed."""
     found = []
-    for message in ses_backends[ACCOUNT][region].sent_messages:
+    for message in ses_backends[ACCOUNT][region].sent_messages[start:]:
         if hasattr(message, "raw_data"):
             found.append(_from_raw(message))
         elif hasattr(message, "subject"):

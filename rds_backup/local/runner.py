@@ -188,10 +188,23 @@ class LambdaRunner:
             if queue is not None and not queue._messages:
                 continue
             function = self.stack.functions[logical_id]
+            for body in self._take(url, queue):
+                for _ in range(max(1, self.deliveries)):
+                    self.invoke(function, json.loads(body))
+                handled += 1
+        return handled
+
+    def _take(self, url: str, queue: Any) -> list[str]:
+        """Receive up to RECEIVE_BATCH messages and delete them: Lambda's async queue hands
+        them over, and its retries are its own. From moto's queue in-process when known (no
+        request is in flight while the runner drains: handlers run one at a time in this
+        thread), which at fleet scale saves two HTTP requests per invocation; the harness's
+        plumbing, not a handler's call."""
+        if queue is None:
             messages = self.sqs.receive_message(
                 QueueUrl=url, MaxNumberOfMessages=RECEIVE_BATCH, VisibilityTimeout=60
             ).get("Messages", [])
-            if messages:  # Lambda's async queue hands them over; its retries are its own
+            if messages:
                 self.sqs.delete_message_batch(
                     QueueUrl=url,
                     Entries=[
@@ -199,11 +212,15 @@ class LambdaRunner:
                         for n, m in enumerate(messages)
                     ],
                 )
-            for message in messages:
-                for _ in range(max(1, self.deliveries)):
-                    self.invoke(function, json.loads(message["Body"]))
-                handled += 1
-        return handled
+            return [str(m["Body"]) for m in messages]
+        backend = sqs_backends[ACCOUNT][self.stack.region]
+        received = backend.receive_message(queue.name, RECEIVE_BATCH, 0, 60)
+        if received:
+            backend.delete_message_batch(
+                queue.name,
+                [{"Id": str(n), "ReceiptHandle": m.receipt_handle} for n, m in enumerate(received)],
+            )
+        return [str(m.body) for m in received]
 
     def invoke(self, function: Function, event: dict[str, Any]) -> bool:
         """One asynchronous invocation: attempts, then the on-failure path. True if it

@@ -17,6 +17,8 @@ import boto3
 from botocore.config import Config
 from moto.server import ThreadedMotoServer
 
+from rds_backup.local import speedups
+
 FAKE_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "local",
     "AWS_SECRET_ACCESS_KEY": "local",
@@ -33,6 +35,7 @@ class LocalServer:
     def __init__(self, port: int = 0) -> None:
         """``port`` 0 takes a free one."""
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        speedups.install()  # moto's per-request work that never changes, done once
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
         self._server.start()
         host, port = self._server.get_host_and_port()

@@ -47,6 +47,10 @@ class CallLog:
         body = params.get("body", {}) if isinstance(params, dict) else {}
         body = body if isinstance(body, dict) else {}
         resource = next((f"{k}={body[k]}" for k in RESOURCE_KEYS if k in body), "")
+        # A filtered read names what it filters on (tasks in progress, tasks of some ARNs):
+        # two reads with different filters are not the same read repeated.
+        filters = ",".join(f"{v}" for k, v in sorted(body.items()) if k.startswith("Filters."))
+        resource = f"{resource} {filters}".strip()
         region = getattr(request_signer, "region_name", "") or ""
         operation = f"{model.service_model.service_id.replace(' ', '')}:{model.name}"
         self.calls.append((self.invocation, operation, region, resource))

@@ -1,0 +1,216 @@
+"""Memoised hot paths of the moto server (5.2.5): the same answers, computed once.
+
+Each moto request did work whose result never changes while the process runs; at fleet
+scale (tens of thousands of requests) that work was most of the local AWS's time
+(docs/BENCHMARK.md, "Where the time went"). ``install()`` replaces, once per process:
+
+- ``moto.backends.list_of_moto_modules``: the server's dispatcher lists moto's package
+  directory (``os.listdir`` + ``isdir`` of ~175 entries) twice per request to match the
+  Host header. The installed package does not change: the list is read once.
+- ``moto.core.utils.method_names_from_class`` (as imported by ``moto.core.responses``):
+  ``inspect.getmembers`` of the response class on every request, to find the action's
+  method. Classes do not change: one list per class.
+- ``jsonpath_ng.ext.parse`` (what moto's EventBridge input transformer calls): a new ply
+  parser, with its grammar tables, for every input path of every matched target of every
+  event. A parsed path is immutable: one per path text.
+- ``XFormedAttributePicker.get_possible_keys`` (moto's response serialiser): six alias
+  providers instantiated per attribute of every serialised object to find which Python
+  attribute holds a model member. Their answer depends only on the object's class, the
+  member's name and its shape in the service model: one answer per such combination.
+- ``xmltodict.unparse`` as moto's serialisers call it (``moto.core.serialize``; no
+  document header, short empty elements, not pretty): the same XML text written with plain
+  string joins instead of a SAX generator's method call per element. Any other use, or any
+  input outside what moto produces (bytes, comments, namespace maps, odd names), goes to
+  xmltodict itself; ``tests/integration/test_local_speedups.py`` checks both give the same
+  text for every answer of a chain.
+
+Nothing here changes what moto answers or stores; tests run the same with and without it.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import types
+from collections.abc import Callable, Iterator
+from typing import Any
+from xml.sax.saxutils import escape, quoteattr
+
+import xmltodict  # type: ignore[import-untyped]
+
+_installed = False
+ORIGINALS: dict[str, Any] = {}  # what was replaced, by name (tests compare both ways)
+
+
+def install() -> None:
+    """Patch the four hot paths (idempotent)."""
+    global _installed
+    if _installed:
+        return
+    _installed = True
+    _cache_moto_modules()
+    _cache_method_names()
+    _cache_jsonpath()
+    _cache_attribute_keys()
+    _fast_unparse()
+
+
+def _cache_moto_modules() -> None:
+    from moto import backends
+
+    modules = frozenset(backends.list_of_moto_modules())
+    backends.list_of_moto_modules = lambda: modules
+
+
+def _cache_method_names() -> None:
+    from moto.core import responses, utils
+
+    original: Callable[[object], list[str]] = utils.method_names_from_class
+    cached = functools.lru_cache(maxsize=None)(original)
+
+    def method_names_from_class(clazz: object) -> list[str]:
+        return list(cached(clazz))
+
+    responses.method_names_from_class = method_names_from_class  # type: ignore[attr-defined]
+
+
+def _cache_jsonpath() -> None:
+    import jsonpath_ng.ext
+
+    jsonpath_ng.ext.parse = functools.lru_cache(maxsize=1024)(jsonpath_ng.ext.parse)  # type: ignore[attr-defined]
+
+
+def _cache_attribute_keys() -> None:
+    from moto.core.serialize import XFormedAttributePicker
+
+    original = XFormedAttributePicker.get_possible_keys
+    ORIGINALS["get_possible_keys"] = original
+    keys: dict[tuple[Any, ...], tuple[str, ...]] = {}
+
+    def get_possible_keys(self: Any, context: Any) -> Iterator[str]:
+        shape = context.shape
+        parent = getattr(shape, "parent", None)
+        service = getattr(context.service_model, "service_name", None)
+        cache_key = (
+            type(self),
+            type(context.obj),
+            context.key,
+            service,
+            None if shape is None else (shape.name, shape.type_name),
+            None if shape is None else shape.serialization.get("name"),
+            None if parent is None else (parent.name, parent.type_name),
+        )
+        found = keys.get(cache_key)
+        if found is None:
+            found = keys[cache_key] = tuple(original(self, context))
+        return iter(found)
+
+    XFormedAttributePicker.get_possible_keys = get_possible_keys  # type: ignore[method-assign,assignment]
+
+
+class _Unsupported(Exception):
+    """Input the fast writer does not handle: xmltodict writes it."""
+
+
+_SAFE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.:-]*\Z")
+
+
+def unparse(
+    input_dict: Any,
+    output: Any = None,
+    encoding: str = "utf-8",
+    full_document: bool = True,
+    short_empty_elements: bool = False,
+    **kwargs: Any,
+) -> Any:
+    """``xmltodict.unparse``, faster for the one way moto calls it (same text)."""
+    fast = (
+        output is None
+        and not full_document
+        and short_empty_elements
+        and encoding == "utf-8"
+        and not kwargs.get("pretty")
+        and set(kwargs) <= {"pretty"}
+    )
+    if fast:
+        parts: list[str] = []
+        try:
+            for key, value in input_dict.items():
+                _emit(key, value, parts)
+        except _Unsupported:
+            pass
+        else:
+            return "".join(parts)
+    return xmltodict.unparse(
+        input_dict,
+        output,
+        encoding,
+        full_document=full_document,
+        short_empty_elements=short_empty_elements,
+        **kwargs,
+    )
+
+
+def _text(value: Any) -> str:
+    """xmltodict's conversion of a value to text (bytes are left to xmltodict)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        raise _Unsupported
+    return str(value)
+
+
+def _emit(key: Any, value: Any, out: list[str]) -> None:
+    """One key of xmltodict's ``_emit``: an element per item, attributes from ``@`` keys,
+    text from ``#text``, an empty element as ``<key/>``."""
+    if not isinstance(key, str) or not _SAFE_NAME.match(key):
+        raise _Unsupported
+    if not hasattr(value, "__iter__") or isinstance(
+        value, (str, bytes, bytearray, memoryview, dict)
+    ):
+        value = [value]
+    for item in value:
+        if item is None:
+            item = {}
+        elif not isinstance(item, (dict, str)):
+            item = _text(item)
+        if isinstance(item, str):
+            out.append(f"<{key}>{escape(item)}</{key}>" if item else f"<{key}/>")
+            continue
+        text: str | None = None
+        attributes: list[str] = []
+        children: list[str] = []
+        for inner_key, inner in item.items():
+            if inner_key == "#text":
+                text = None if inner is None else _text(inner)
+                continue
+            if isinstance(inner_key, str) and inner_key.startswith("@"):
+                name = inner_key[1:]
+                if isinstance(inner, dict) or not _SAFE_NAME.match(name):
+                    raise _Unsupported  # namespace maps, odd names
+                attributes.append(f" {name}={quoteattr('' if inner is None else _text(inner))}")
+                continue
+            if inner_key == "#comment":
+                raise _Unsupported
+            if isinstance(inner, list) and not inner:
+                continue  # xmltodict skips empty lists
+            _emit(inner_key, inner, children)
+        out.append(f"<{key}{''.join(attributes)}")
+        if children or text:
+            out.append(">")
+            out.extend(children)
+            if text:
+                out.append(escape(text))
+            out.append(f"</{key}>")
+        else:
+            out.append("/>")
+
+
+def _fast_unparse() -> None:
+    from moto.core import serialize
+
+    shim = types.SimpleNamespace(**vars(xmltodict))
+    shim.unparse = unparse
+    serialize.xmltodict = shim  # type: ignore[attr-defined]
