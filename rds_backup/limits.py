@@ -176,9 +176,14 @@ def read_view(
     if tasks is None and exports:
         if all_copies:
             tasks = read_tasks(settings, aws, step)
-        else:
+        elif found_sources or copies or in_flight_tasks is not None:
+            # (no source and no copy: no run in flight, nothing to start or to check)
             snapshots = [*found_sources.values(), *copies.values()]
-            running = in_flight_tasks or read_in_flight(settings, aws, step)
+            running = (
+                in_flight_tasks
+                if in_flight_tasks is not None
+                else read_in_flight(settings, aws, step)
+            )
             tasks = _merge(running, read_tasks_of(settings, aws, snapshots, step))
     return View(found_sources, copies, in_flight, tasks or {})
 

@@ -206,3 +206,53 @@ def test_given_the_quota_filled_mid_night_when_a_copy_is_refused_then_a_person_h
     assert quota[0].sent_at is not None
     assert quota[0].sent_at - NIGHT < timedelta(hours=2)
     assert [s for s in found.snapshots if s.role == "copy"] == []
+
+
+FLEET_ROW_KEYS = {
+    "profile",
+    "databases",
+    "makespan_hours",
+    "lower_bound_hours",
+    "ratio",
+    "dropped",
+    "failure_emails",
+    "success_emails",
+    "api_calls_per_database",
+    "refused_calls",
+    "feasible_nightly",
+    "slots_lower_bound_hours",
+}
+
+
+def test_given_a_small_fleet_when_benched_then_every_row_figure_and_target_is_reported(
+    local_server: LocalServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The shape of ``rds-backup bench --fleet --json`` (rds_backup/local/bench/fleet.py),
+    on a fleet small enough for the suite: one night of 3, two spread nights, two retention
+    nights of 3 databases."""
+    from rds_backup.local.bench import fleet as bench
+
+    monkeypatch.setattr(bench, "SPREAD_NIGHTS", 2)
+    monkeypatch.setattr(bench, "RETENTION_NIGHTS", 2)
+    monkeypatch.setattr(bench, "RETENTION_DATABASES", 3)
+
+    # when
+    row = bench.fleet_row(local_server, "moderate", 3)
+    spread = bench.spread_row(local_server, "moderate", 3)
+    nights = {"default_quota": bench.retention_nights(local_server, None)}
+    targets = bench.targets([row], [spread], nights)
+
+    # then: a healthy night, every figure of the issue's row, spread and nights keys
+    assert set(row) >= FLEET_ROW_KEYS
+    assert (row["dropped"], row["failure_emails"], row["success_emails"]) == (0, 0, 3)
+    assert row["makespan_hours"] >= row["slots_lower_bound_hours"] >= row["lower_bound_hours"]
+    assert spread["max_days_between_exports"] <= spread["export_every_days"]
+    assert spread["success_emails"] == spread["expected_success_emails"] == 6
+    night = nights["default_quota"]
+    assert night["success_emails_per_night"] == [3, 3]
+    assert night["first_quota_email_night"] is None  # 3 x 16 snapshots fit 100
+    assert night["peak_snapshots_per_region"]["target"] >= 3
+    names = [t["name"] for t in targets]
+    assert len(names) == 6
+    assert all({"name", "value", "target", "pass"} <= set(t) for t in targets)
+    assert all(t["pass"] for t in targets if not t["name"].startswith("ratio")), targets
