@@ -7,6 +7,7 @@ in the open (docs/LOCAL_AWS.md):
 |---------------|------------------------------------------------------------------------|
 | `harness`     | `LocalAws`: server + seeded world + wiring + runner + emulator, pumped |
 | `server`      | the moto server on loopback, in-process                                |
+| `speedups`    | moto's per-request work that never changes, memoised (same answers)    |
 | `seed`        | what a real account would hold (databases, keys, buckets, role, …)     |
 | `stack`       | functions, rules, archive read from the generated CloudFormation       |
 | `wiring`      | those rules loaded into local EventBridge, with SQS targets            |
