@@ -419,6 +419,8 @@ def _target(name: str, value: Any, target: str | int | None, passed: bool) -> di
 
 def run_fleet(quick: bool = False) -> dict[str, Any]:
     """``rds-backup bench --fleet``: its own moto server, every row, the targets."""
+    import os
+    import resource
     import time
 
     from rds_backup.local.packaging import load_template
@@ -427,6 +429,11 @@ def run_fleet(quick: bool = False) -> dict[str, Any]:
     load_template("main"), load_template("target")  # package once, before the workers start
     result = measure(quick=quick)
     result["wall_seconds"] = round(time.monotonic() - started, 1)
+    # CPU of this process and its (finished) workers, and the machine's load: the wall
+    # time on a shared machine says as much about the others as about the bench.
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    result["cpu_seconds"] = round(time.process_time() + children.ru_utime + children.ru_stime, 1)
+    result["load_average_1min_at_end"] = round(os.getloadavg()[0], 1)
     result["quick"] = quick
     return result
 
@@ -461,5 +468,8 @@ def render_fleet(result: dict[str, Any]) -> str:
     for t in result["fleet_targets"]:
         mark = "PASS" if t["pass"] else "MISS"
         lines.append(f"  {mark}  {t['name']}: {t['value']} (target {t['target']})")
-    lines.append(f"(wall time {result['wall_seconds']} s)")
+    lines.append(
+        f"(wall time {result['wall_seconds']} s, CPU {result.get('cpu_seconds', '?')} s, "
+        f"load average {result.get('load_average_1min_at_end', '?')} at the end)"
+    )
     return "\n".join(lines)
