@@ -11,9 +11,14 @@
 | Lambda on-failure destination      | LambdaFailureEvent       | lambda-invocation-failure.json   |
 |   the same, source "aws.lambda"    | LambdaFailureEvent       | lambda-invocation-failure-aws-…  |
 | "Snapshot Quota Reached"           | SnapshotQuotaEvent       | snapshot-quota-reached.json      |
+| RDS-EVENT-0075 cluster snapshot    | RdsSnapshotEvent         | rds-cluster-0075-*.json          |
+| RDS-EVENT-0162/0163/0164 (cluster) | RdsSnapshotEvent         | rds-cluster-0164-*.json          |
+| "Cluster Copy Check Due"           | CopyCheckDueEvent        | cluster-copy-check-due.json      |
+| "Cluster Copy Finished"            | CopyFinishedEvent        | cluster-copy-finished.json       |
 """
 
 from events.backup_requested import BackupRequestedEvent
+from events.copy_finished import CopyCheckDueEvent, CopyFinishedEvent
 from events.envelope import EventBridgeEvent
 from events.lambda_failure import LambdaFailureEvent
 from events.quota import SnapshotQuotaEvent
@@ -23,6 +28,8 @@ from events.schedule import ScheduledEvent
 
 __all__ = [
     "BackupRequestedEvent",
+    "CopyCheckDueEvent",
+    "CopyFinishedEvent",
     "EventBridgeEvent",
     "LambdaFailureEvent",
     "RdsEventKind",

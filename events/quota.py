@@ -27,6 +27,8 @@ class SnapshotQuotaDetail(BaseModel):
     run: str = Field(pattern=r"^\d{8}-\d{4}$")
     step: str = Field(max_length=32)  # "snapshot" (start_backup) or "copy"
     databases: list[str] = Field(default_factory=list, max_length=500)  # not backed up
+    # Which quota: DB snapshots or DB cluster snapshots (absent in older events: DB snapshots)
+    quota: Literal["ManualSnapshots", "ManualClusterSnapshots"] = "ManualSnapshots"
 
 
 class SnapshotQuotaEvent(EventBridgeEvent[SnapshotQuotaDetail]):

@@ -23,6 +23,8 @@ from rds_backup import tags
 from rds_backup.aws import Aws
 from rds_backup.errors import StepFailed, is_code, step_failed
 from rds_backup.inventory import export_tasks, export_tasks_in_flight, manual_snapshots
+from rds_backup.kinds import Kind, api, arn_of, identifier_of, kind_of
+from rds_backup.kinds import delete as delete_snapshot
 from rds_backup.naming import RUN_ID, export_id, run_time
 from rds_backup.observability import count, logger
 from rds_backup.retention import Decision, Policy, Snapshot, decide
@@ -33,7 +35,7 @@ if TYPE_CHECKING:
 
 STEP = "cleanup"
 EXPORTS_IN_FLIGHT = frozenset({"STARTING", "IN_PROGRESS", "CANCELING"})
-NOT_FOUND = ("DBSnapshotNotFound", "DBSnapshotNotFoundFault")
+NOT_FOUND = (*api(Kind.INSTANCE).not_found, *api(Kind.CLUSTER).not_found)
 DELETE_BATCH = 1000  # DeleteObjects takes at most 1000 keys
 
 
@@ -230,17 +232,19 @@ def _regions(settings: Settings) -> tuple[str, str]:
 
 
 def _snapshots(settings: Settings, aws: Aws, region: str) -> Iterator[Snapshot]:
-    """Manual snapshots of one region; tags come from the describe response's TagList."""
+    """Manual DB and DB cluster snapshots of one region; tags come from the describe
+    response's TagList."""
     for raw in manual_snapshots(aws, region, STEP):
         mine = tags.owned(settings, raw, region)
         yield Snapshot(
             region=region,
-            identifier=raw.get("DBSnapshotIdentifier", ""),
-            arn=raw.get("DBSnapshotArn", ""),
+            identifier=identifier_of(raw),
+            arn=arn_of(raw),
             status=raw.get("Status", ""),
             created=raw.get("SnapshotCreateTime"),
             database=mine.database if mine else None,
             role=mine.role if mine else None,
+            kind=kind_of(raw),
         )
 
 
@@ -254,7 +258,7 @@ def _delete_snapshot(aws: Aws, decision: Decision, result: CleanupResult) -> Non
         "age_days": decision.age_days,
     }
     try:
-        aws.rds(snapshot.region).delete_db_snapshot(DBSnapshotIdentifier=snapshot.identifier)
+        delete_snapshot(aws.rds(snapshot.region), snapshot.kind, snapshot.identifier)
     except ClientError as error:
         if is_code(error, *NOT_FOUND):
             logger.info("snapshot already gone", **fields)

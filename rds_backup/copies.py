@@ -1,8 +1,11 @@
-"""Cross-region copies: CopyDBSnapshot, called in the target region with the source ARN.
+"""Cross-region copies: CopyDBSnapshot or CopyDBClusterSnapshot (rds_backup/kinds.py), called
+in the target region with the source ARN.
 
 The copy keeps the source's id (derived), so a second start of the same copy is refused by
-RDS as ``DBSnapshotAlreadyExists``: that is the work done. When to copy is decided by
-:mod:`rds_backup.limits` (at most 20 copies in flight per destination region).
+RDS as ``DBSnapshotAlreadyExists`` / ``DBClusterSnapshotAlreadyExistsFault``: that is the
+work done. When to copy is decided by :mod:`rds_backup.limits` (copies in flight per
+destination region: 20 DB snapshots, 5 DB cluster snapshots). No RDS event marks a finished
+cluster copy: a started one arranges its own later check (rds_backup/copy_checks.py).
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 from rds_backup import tags
 from rds_backup.aws import Aws
 from rds_backup.errors import is_code, step_failed
+from rds_backup.kinds import api
+from rds_backup.kinds import copy as copy_snapshot
 from rds_backup.observability import count, logger
 from rds_backup.settings import Settings
 
@@ -37,14 +42,12 @@ def copy_to_target(settings: Settings, aws: Aws, source: tags.Owned) -> str:
         "Tags": tags.as_list(copy_tags),
         "CopyTags": False,
     }
-    if settings.target_option_group:
-        request["OptionGroupName"] = settings.target_option_group
+    if settings.target_option_group and not source.cluster:
+        request["OptionGroupName"] = settings.target_option_group  # clusters have none
     try:
-        aws.rds(settings.target_region).copy_db_snapshot(**request)
+        copy_snapshot(aws.rds(settings.target_region), source.kind, request)
     except (ClientError, BotoCoreError) as error:
-        if isinstance(error, ClientError) and is_code(
-            error, "DBSnapshotAlreadyExists", "DBSnapshotAlreadyExistsFault"
-        ):
+        if isinstance(error, ClientError) and is_code(error, *api(source.kind).already_exists):
             logger.info("copy already exists; duplicate or replayed event")
             return "exists"
         raise step_failed(
@@ -55,6 +58,11 @@ def copy_to_target(settings: Settings, aws: Aws, source: tags.Owned) -> str:
             region=settings.target_region,
             key=settings.keys.target,
         ) from error
-    logger.info("copy started", snapshot=source.identifier, target_region=settings.target_region)
+    logger.info(
+        "copy started",
+        snapshot=source.identifier,
+        kind=source.kind.value,
+        target_region=settings.target_region,
+    )
     count("CopyStarted")
     return "started"

@@ -26,7 +26,17 @@ REMEDIES: dict[str, str] = {
     "DBInstanceNotFound": (
         "The database does not exist in SOURCE_REGION. Check DB_IDENTIFIER and SOURCE_REGION."
     ),
+    "DBClusterNotFoundFault": (
+        "The DB cluster does not exist in SOURCE_REGION. Check DB_IDENTIFIER and SOURCE_REGION."
+    ),
     "DBSnapshotNotFound": "The snapshot no longer exists; it may have been deleted by hand.",
+    "DBClusterSnapshotNotFoundFault": (
+        "The cluster snapshot no longer exists; it may have been deleted by hand."
+    ),
+    "InvalidDBClusterStateFault": (
+        "The DB cluster is not in a state that allows a snapshot (stopped, modifying, or "
+        "another snapshot in progress). The step is retried; replay the event later."
+    ),
     "InvalidDBInstanceState": (
         "The database is not in a state that allows a snapshot (stopped, modifying, or "
         "another snapshot in progress). The step is retried; replay the event later."
@@ -58,6 +68,8 @@ RETRYABLE = {
     "ExportTaskLimitReachedFault",
     "InvalidDBInstanceState",
     "InvalidDBSnapshotState",
+    "InvalidDBClusterStateFault",
+    "InvalidDBClusterSnapshotStateFault",
     "InternalFailure",
     "ServiceUnavailable",
 }

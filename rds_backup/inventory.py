@@ -1,6 +1,7 @@
-"""Everything of ours in a region, in as few calls as possible: DescribeDBSnapshots pages
-(tags come in the response; never one ListTagsForResource per snapshot) and
-DescribeExportTasks pages."""
+"""Everything of ours in a region, in as few calls as possible: DescribeDBSnapshots and
+DescribeDBClusterSnapshots pages (tags come in the response; never one ListTagsForResource
+per snapshot) and DescribeExportTasks pages. Both kinds are listed (rds_backup/kinds.py):
+a stack may back up DB instances and DB clusters, and the 5-export limit is shared."""
 
 from __future__ import annotations
 
@@ -12,23 +13,29 @@ from botocore.exceptions import BotoCoreError, ClientError
 from rds_backup import tags
 from rds_backup.aws import Aws
 from rds_backup.errors import step_failed
+from rds_backup.kinds import KINDS, Kind, api
 from rds_backup.settings import Settings
 
 if TYPE_CHECKING:
     from mypy_boto3_rds.type_defs import FilterTypeDef
 
 
-def manual_snapshots(aws: Aws, region: str, step: str) -> Iterator[dict[str, Any]]:
-    """Every manual DB snapshot in the region, page by page."""
+def manual_snapshots(
+    aws: Aws, region: str, step: str, kinds: tuple[Kind, ...] = KINDS
+) -> Iterator[dict[str, Any]]:
+    """Every manual DB snapshot, then every manual DB cluster snapshot, in the region, page
+    by page (each record keeps its own field names: rds_backup/kinds.py reads them)."""
     try:
-        pages = (
-            aws.rds(region)
-            .get_paginator("describe_db_snapshots")
-            .paginate(SnapshotType="manual", PaginationConfig={"PageSize": 100})
-        )
-        for page in pages:
-            for snapshot in page.get("DBSnapshots", []):
-                yield dict(snapshot)
+        for kind in kinds:
+            spec = api(kind)
+            pages = (
+                aws.rds(region)
+                .get_paginator(spec.describe)  # type: ignore[call-overload]
+                .paginate(SnapshotType="manual", PaginationConfig={"PageSize": 100})
+            )
+            for page in pages:
+                for snapshot in page.get(spec.list_key, []):
+                    yield dict(snapshot)
     except (ClientError, BotoCoreError) as error:
         raise step_failed(step, error, region=region) from error
 
@@ -40,20 +47,23 @@ IDS_PER_CALL = 50
 def snapshots_by_id(
     aws: Aws, region: str, identifiers: Sequence[str], step: str
 ) -> Iterator[dict[str, Any]]:
-    """The manual snapshots among ``identifiers`` (a ``db-snapshot-id`` filter, a few ids a
-    call): what an event needs, without listing every snapshot retention keeps."""
+    """The manual snapshots (both kinds) among ``identifiers`` (a ``db-snapshot-id`` /
+    ``db-cluster-snapshot-id`` filter, a few ids a call): what an event needs, without
+    listing every snapshot retention keeps."""
     rds = aws.rds(region)
     try:
-        for start in range(0, len(identifiers), IDS_PER_CALL):
-            batch = list(identifiers[start : start + IDS_PER_CALL])
-            pages = rds.get_paginator("describe_db_snapshots").paginate(
-                SnapshotType="manual",
-                Filters=[{"Name": "db-snapshot-id", "Values": batch}],
-                PaginationConfig={"PageSize": 100},
-            )
-            for page in pages:
-                for snapshot in page.get("DBSnapshots", []):
-                    yield dict(snapshot)
+        for kind in KINDS:
+            spec = api(kind)
+            for start in range(0, len(identifiers), IDS_PER_CALL):
+                batch = list(identifiers[start : start + IDS_PER_CALL])
+                pages = rds.get_paginator(spec.describe).paginate(  # type: ignore[call-overload]
+                    SnapshotType="manual",
+                    Filters=[{"Name": spec.id_filter, "Values": batch}],
+                    PaginationConfig={"PageSize": 100},
+                )
+                for page in pages:
+                    for snapshot in page.get(spec.list_key, []):
+                        yield dict(snapshot)
     except (ClientError, BotoCoreError) as error:
         raise step_failed(step, error, region=region) from error
 

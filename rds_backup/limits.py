@@ -8,6 +8,13 @@ Concurrency limits (they drain by themselves; DESIGN.md "Limits and real semanti
   copies   at most 20 cross-region copy requests in progress per destination region (RDS
            User Guide, "Copying a DB snapshot"); refusal SnapshotQuotaExceeded, "Cannot copy
            more than 20 snapshots across regions".
+  cluster copies  "You can have up to five snapshot copy requests in progress to a single
+           destination Region per account" (Aurora User Guide, "Copying a DB cluster
+           snapshot", Limitations). Whether DB and DB cluster copies share one budget is not
+           documented: each kind is counted against its own limit here, and a refusal by RDS
+           (SnapshotQuotaExceeded) makes the copy wait either way.
+  The export limit is one for both kinds (StartExportTask takes a DB snapshot or a DB
+  cluster snapshot ARN, "Exporting DB cluster snapshot data to Amazon S3").
 A step refused for one of these is *waiting*, never failed. The queue is not stored: it is
 derived from AWS state each time (principle 1), so a lost or late event loses nothing:
   waiting copy    our source snapshot, available, with no copy in the target region;
@@ -34,7 +41,8 @@ is lost, which RDS allows (best effort), and would need reconcile to repair it.
 
 The manual snapshot quota (does not drain)
   100 manual DB snapshots per region by default, adjustable (DescribeAccountAttributes:
-  ``ManualSnapshots`` Used/Max). Exceeding it is *also* SnapshotQuotaExceeded ("Cannot create
+  ``ManualSnapshots`` Used/Max); DB cluster snapshots have their own quota,
+  ``ManualClusterSnapshots`` (100 by default, "Quotas in Amazon Aurora"). Exceeding it is *also* SnapshotQuotaExceeded ("Cannot create
   more than 100 manual snapshots"), told apart from the copy limit by the message, or, when
   the message says neither, by Used >= Max. It is reported at once, with the numbers and the
   fix: a "Snapshot Quota Reached" event that notify turns into one email per run and region.
@@ -72,12 +80,15 @@ from rds_backup.inventory import (
     manual_snapshots,
     snapshots_by_id,
 )
+from rds_backup.kinds import Kind as SnapshotKind
+from rds_backup.kinds import api, origin_region
 from rds_backup.naming import export_id, run_time
 from rds_backup.observability import count, logger
 from rds_backup.settings import Settings
 
 EXPORT_SLOTS = 5  # per account, all regions
 COPY_SLOTS = 20  # per destination region
+CLUSTER_COPY_SLOTS = 5  # DB cluster snapshot copies, per destination region
 RETRY_EXPORT = f"{tags.NAMESPACE}retry-export"
 COPY_CANCELED = f"{tags.NAMESPACE}copy-canceled"
 SETTLED = frozenset({"available", "failed"})
@@ -102,6 +113,7 @@ class View:
     copies: dict[str, tags.Owned]  # lower-cased id → our copy (target region)
     copies_in_flight: int  # cross-region copies in progress into the target region (anyone's)
     tasks: dict[str, list[dict[str, Any]]]  # region → every export task there
+    cluster_copies_in_flight: int = 0  # DB cluster snapshot copies among those
 
     @property
     def exports_in_flight(self) -> int:
@@ -154,7 +166,7 @@ def read_view(
     """
     found_sources: dict[str, tags.Owned] = {}
     copies: dict[str, tags.Owned] = {}
-    in_flight = 0
+    in_flight = cluster_in_flight = 0
     if sources:
         for raw in manual_snapshots(aws, settings.source_region, step):
             owned = tags.owned(settings, raw, settings.source_region)
@@ -170,7 +182,10 @@ def read_view(
         status = str(raw.get("Status", "")).lower()
         mine = owned is not None and owned.role is tags.Role.COPY
         if status not in SETTLED and (mine or _copied_here(raw, settings.target_region)):
-            in_flight += 1
+            if "DBClusterSnapshotIdentifier" in raw:
+                cluster_in_flight += 1
+            else:
+                in_flight += 1
         if owned is not None and mine:
             copies[owned.identifier.lower()] = owned
     if tasks is None and exports:
@@ -185,7 +200,7 @@ def read_view(
                 else read_in_flight(settings, aws, step)
             )
             tasks = _merge(running, read_tasks_of(settings, aws, snapshots, step))
-    return View(found_sources, copies, in_flight, tasks or {})
+    return View(found_sources, copies, in_flight, tasks or {}, cluster_in_flight)
 
 
 def read_tasks(settings: Settings, aws: Aws, step: str) -> dict[str, list[dict[str, Any]]]:
@@ -233,8 +248,8 @@ def _merge(*reads: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, 
 
 
 def _copied_here(raw: dict[str, Any], region: str) -> bool:
-    origin = raw.get("SourceRegion")
-    return isinstance(origin, str) and bool(origin) and origin != region
+    origin = origin_region(raw)
+    return origin is not None and origin != region
 
 
 # --- the waiting queue -----------------------------------------------------------------------
@@ -348,18 +363,51 @@ def fill_copies(
     view: View | None = None,
     redrive: Collection[str] = (),
 ) -> Filled:
-    """Start the oldest waiting copies while the target region has copy slots free."""
+    """Start the oldest waiting copies while the target region has copy slots free: DB
+    snapshot copies and DB cluster snapshot copies each within their own limit."""
     view = view or read_view(settings, aws, step)
     waiting = waiting_copies(settings, view, {r.lower() for r in redrive})
-    filled = Filled(Kind.COPY, COPY_SLOTS - view.copies_in_flight)
+    filled = _fill_copies_of(
+        settings,
+        aws,
+        [w for w in waiting if not w.snapshot.cluster],
+        COPY_SLOTS - view.copies_in_flight,
+        SnapshotKind.INSTANCE,
+    )
+    clusters = [w for w in waiting if w.snapshot.cluster]
+    if clusters:
+        more = _fill_copies_of(
+            settings,
+            aws,
+            clusters,
+            CLUSTER_COPY_SLOTS - view.cluster_copies_in_flight,
+            SnapshotKind.CLUSTER,
+        )
+        filled.free_before += more.free_before
+        filled.started += more.started
+        filled.already += more.already
+        filled.waiting += more.waiting
+        filled.refused += more.refused
+        filled.quota = filled.quota or more.quota
+    return filled
+
+
+def _fill_copies_of(
+    settings: Settings,
+    aws: Aws,
+    waiting: Sequence[Waiting],
+    free: int,
+    kind: SnapshotKind,
+) -> Filled:
+    filled = Filled(Kind.COPY, free)
 
     def refused(failure: StepFailed, rest: Sequence[Waiting]) -> None:
         # SnapshotQuotaExceeded: the copy limit (wait) or the manual snapshot quota (tell).
         reached = quota_reached(
-            settings, aws, settings.target_region, failure.cause, rest[0].snapshot.run
+            settings, aws, settings.target_region, failure.cause, rest[0].snapshot.run, kind
         )
         if reached is None:
-            logger.info("copy waits for a slot (20 in flight)", snapshot=rest[0].label)
+            logger.info("copy waits for a slot", snapshot=rest[0].label, kind=kind.value)
             return
         reached.databases = [w.snapshot.database for w in rest]
         reached.needed = len(reached.databases)
@@ -526,18 +574,22 @@ class Usage:
         return max(0, self.max - self.used)
 
 
-def manual_snapshot_usage(aws: Aws, region: str, step: str) -> Usage:
-    """``ManualSnapshots`` Used/Max of the region (DescribeAccountAttributes)."""
+def manual_snapshot_usage(
+    aws: Aws, region: str, step: str, kind: SnapshotKind = SnapshotKind.INSTANCE
+) -> Usage:
+    """``ManualSnapshots`` (DB snapshots) or ``ManualClusterSnapshots`` (DB cluster snapshots)
+    Used/Max of the region (DescribeAccountAttributes)."""
+    name = api(kind).quota
     try:
         answer = aws.rds(region).describe_account_attributes()
     except (ClientError, BotoCoreError) as error:
         raise step_failed(step, error, region=region) from error
     for quota in answer.get("AccountQuotas", []):
-        if quota.get("AccountQuotaName") == "ManualSnapshots":
+        if quota.get("AccountQuotaName") == name:
             return Usage(region, int(quota.get("Used", 0)), int(quota.get("Max", 0)))
     raise StepFailed(
         step,
-        "DescribeAccountAttributes did not report ManualSnapshots",
+        f"DescribeAccountAttributes did not report {name}",
         region=region,
         code="QuotaUnknown",
     )
@@ -554,9 +606,11 @@ class QuotaReached:
     run: str
     step: str
     databases: list[str] = field(default_factory=list)
+    quota: str = "ManualSnapshots"  # or ManualClusterSnapshots
 
     def as_detail(self) -> dict[str, Any]:
         return {
+            "quota": self.quota,
             "region": self.region,
             "used": self.used,
             "max": self.max,
@@ -568,17 +622,24 @@ class QuotaReached:
 
 
 def quota_reached(
-    settings: Settings, aws: Aws, region: str, message: str, run: str
+    settings: Settings,
+    aws: Aws,
+    region: str,
+    message: str,
+    run: str,
+    kind: SnapshotKind = SnapshotKind.INSTANCE,
 ) -> QuotaReached | None:
     """A SnapshotQuotaExceeded in ``region``: the manual snapshot quota (returned, with the
     numbers) or the copy limit (None: the step waits). Both variants of the text are
     accepted; when the text names neither, Used >= Max decides."""
     if COPY_LIMIT_TEXT.search(message) and not MANUAL_QUOTA_TEXT.search(message):
         return None
-    usage = manual_snapshot_usage(aws, region, Kind.COPY.value)
+    usage = manual_snapshot_usage(aws, region, Kind.COPY.value, kind)
     if not MANUAL_QUOTA_TEXT.search(message) and usage.used < usage.max:
         return None
-    return QuotaReached(region, usage.used, usage.max, 1, run, Kind.COPY.value)
+    return QuotaReached(
+        region, usage.used, usage.max, 1, run, Kind.COPY.value, quota=api(kind).quota
+    )
 
 
 def report_quota(settings: Settings, aws: Aws, reached: QuotaReached) -> None:
@@ -617,13 +678,18 @@ def report_quota(settings: Settings, aws: Aws, reached: QuotaReached) -> None:
 
 
 def headroom(
-    settings: Settings, aws: Aws, databases: Sequence[str], run: str, step: str
+    settings: Settings,
+    aws: Aws,
+    databases: Sequence[str],
+    run: str,
+    step: str,
+    kind: SnapshotKind = SnapshotKind.INSTANCE,
 ) -> tuple[list[str], QuotaReached | None]:
-    """Which of tonight's databases fit the manual snapshot quota in both regions (a source
-    snapshot in the source region, its copy in the target region), in a fair order that
-    rotates each night; and, when some do not fit, what to report."""
+    """Which of tonight's databases (all of ``kind``) fit that kind's manual snapshot quota
+    in both regions (a source snapshot in the source region, its copy in the target region),
+    in a fair order that rotates each night; and, when some do not fit, what to report."""
     usages = [
-        manual_snapshot_usage(aws, region, step)
+        manual_snapshot_usage(aws, region, step, kind)
         for region in (settings.source_region, settings.target_region)
     ]
     tightest = min(usages, key=lambda u: u.free)
@@ -641,6 +707,7 @@ def headroom(
         run,
         step,
         sorted(refused),
+        quota=api(kind).quota,
     )
     return [db for db in databases if db in fits], reached
 

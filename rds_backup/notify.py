@@ -39,6 +39,8 @@ from rds_backup.errors import (
     is_code,
     step_failed,
 )
+from rds_backup.kinds import CLUSTER, Kind, api
+from rds_backup.kinds import delete as delete_snapshot
 from rds_backup.naming import run_id, run_time
 from rds_backup.observability import backup_succeeded, count, logger
 from rds_backup.report import DigestReport, ExportReport, FailureReport, SuccessReport
@@ -274,14 +276,16 @@ def on_quota_reached(
     """The manual snapshot quota stopped (part of) a run: one email per run and region."""
     detail = event.detail
     names = ", ".join(detail.databases) or "none named"
+    spec = api(Kind.CLUSTER if detail.quota == CLUSTER.quota else Kind.INSTANCE)
+    what = "manual cluster snapshots" if spec is CLUSTER else "manual snapshots"
     cause = (
-        f"The manual snapshot quota of {detail.region} is reached: {detail.used} of "
-        f"{detail.max} manual snapshots are in use and run {detail.run} needs {detail.needed} "
+        f"The {what} quota of {detail.region} is reached: {detail.used} of "
+        f"{detail.max} {what} are in use and run {detail.run} needs {detail.needed} "
         f"more. Not backed up tonight: {names}."
     )
     remedy = (
-        f"Raise the quota in {detail.region} (Service Quotas → Amazon RDS → 'Manual DB "
-        "instance snapshots'; DescribeAccountAttributes shows ManualSnapshots Used/Max), or "
+        f"Raise the quota in {detail.region} (Service Quotas → Amazon RDS → "
+        f"'{spec.quota_label}'; DescribeAccountAttributes shows {spec.quota} Used/Max), or "
         "lower RETENTION_DAYS or KEEP_DAILY/KEEP_WEEKLY/KEEP_MONTHLY so cleanup keeps fewer "
         f"(this stack holds about databases x (RETENTION_DAYS + 1 + generations kept) "
         f"snapshots per region), or delete unneeded manual snapshots in {detail.region}. "
@@ -301,6 +305,8 @@ def on_quota_reached(
     )
     logger.append_keys(run=detail.run, region=detail.region)
     key = f"quota:{detail.region}:{detail.run}"
+    if spec is CLUSTER:
+        key += ":cluster"
     if digest.enabled(settings) and detail.databases:
         # Each database not backed up tonight is a failed line of the run's digest.
         emails = [
@@ -324,10 +330,11 @@ def release_source(settings: Settings, aws: Aws, run: RunState) -> bool:
         return False
     if not all(attempt is not None and attempt.complete for attempt in run.exports.values()):
         return False  # an export waits, runs, or failed and may be re-driven
+    kind = run.source.kind
     try:
-        aws.rds(settings.source_region).delete_db_snapshot(DBSnapshotIdentifier=run.snapshot_id)
+        delete_snapshot(aws.rds(settings.source_region), kind, run.snapshot_id)
     except ClientError as error:
-        if is_code(error, "DBSnapshotNotFound", "DBSnapshotNotFoundFault"):
+        if is_code(error, *api(kind).not_found):
             return True
         raise step_failed(
             "release source",

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 
+from rds_backup.kinds import Kind
 from rds_backup.tags import Role
 
 AVAILABLE = "available"
@@ -70,6 +71,7 @@ class Snapshot:
     created: datetime | None
     database: str | None = None
     role: Role | None = None
+    kind: Kind = Kind.INSTANCE  # a DB snapshot or a DB cluster snapshot (rds_backup/kinds.py)
 
     @property
     def ours(self) -> bool:
@@ -165,10 +167,10 @@ def _protected(snapshots: Sequence[Snapshot], policy: Policy) -> dict[tuple[str,
         for snapshot in chosen:
             kept.setdefault(_key(snapshot), reason)
 
-    per_region = _group(ready, lambda s: (s.database, s.region))
+    per_region = _group(ready, lambda s: (s.database, s.kind, s.region))
     keep((group[0] for group in per_region.values()), Reason.NEWEST_AVAILABLE)
     copies = [s for s in ready if s.region == policy.target_region and s.role is Role.COPY]
-    for group in _group(copies, lambda s: s.database).values():
+    for group in _group(copies, lambda s: (s.database, s.kind)).values():
         keep(group[: policy.min_keep], Reason.MIN_KEEP)
     generations: tuple[tuple[int, Reason, Callable[[datetime], Hashable]], ...] = (
         (policy.keep_daily, Reason.DAILY, lambda t: t.date()),

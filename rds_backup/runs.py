@@ -16,6 +16,7 @@ from rds_backup import console, tags
 from rds_backup.arns import SnapshotArn
 from rds_backup.aws import Aws
 from rds_backup.exports import ExportAttempt, latest_attempt
+from rds_backup.kinds import of_arn_kind
 from rds_backup.naming import export_uri, run_time
 from rds_backup.report import ExportReport
 from rds_backup.settings import Settings
@@ -76,8 +77,9 @@ class RunState:
 
 def load_run(settings: Settings, aws: Aws, snapshot: SnapshotArn, step: str) -> RunState | None:
     """The state of the run owning ``snapshot`` (in either region), or None if not ours."""
-    source = find_owned(settings, aws, settings.source_region, snapshot.identifier, step)
-    copy = find_owned(settings, aws, settings.target_region, snapshot.identifier, step)
+    kind = of_arn_kind(snapshot.kind)
+    source = find_owned(settings, aws, settings.source_region, snapshot.identifier, step, kind)
+    copy = find_owned(settings, aws, settings.target_region, snapshot.identifier, step, kind)
 
     def latest(region: str, arn: str) -> ExportAttempt | None:
         return latest_attempt(aws, region, arn, snapshot.identifier)

@@ -13,16 +13,15 @@ def out_of_scope(settings: Settings, arn: SnapshotArn, regions: Collection[str])
     """Why the event's snapshot is none of ours (logged once), or None if it may be ours.
 
     Ownership itself is proven later from the snapshot's tags; this only rules out, with
-    no AWS call, what cannot be ours: another account, another region, an Aurora cluster
-    snapshot, a name without our prefix (automated ``rds:``, AWS Backup ``awsbackup:``).
+    no AWS call, what cannot be ours: another account, another region, a name without our
+    prefix (automated ``rds:``, AWS Backup ``awsbackup:``). DB snapshots and DB cluster
+    snapshots alike (rds_backup/kinds.py).
     """
     reason = None
     if arn.account != settings.account_id:
         reason = "other account"
     elif arn.region not in regions:
         reason = "not in " + " or ".join(sorted(regions))
-    elif arn.is_cluster:
-        reason = "cluster snapshot"
     elif not arn.identifier.lower().startswith(f"{settings.snapshot_prefix}-"):
         reason = "not ours"
     if reason is not None:

@@ -10,30 +10,38 @@ from events.rds import RdsSnapshotEvent
 from rds_backup import tags
 from rds_backup.aws import Aws
 from rds_backup.errors import StepFailed, is_code, step_failed
+from rds_backup.kinds import Kind, api, describe_one, of_arn_kind
 from rds_backup.observability import logger
 from rds_backup.scope import out_of_scope
 from rds_backup.settings import Settings
 
 
-def describe_snapshot(aws: Aws, region: str, identifier: str, step: str) -> dict[str, Any] | None:
-    """The snapshot as DescribeDBSnapshots returns it (with TagList), or None if gone."""
+def describe_snapshot(
+    aws: Aws, region: str, identifier: str, step: str, kind: Kind = Kind.INSTANCE
+) -> dict[str, Any] | None:
+    """The snapshot as DescribeDB[Cluster]Snapshots returns it (with TagList), or None if
+    gone."""
     try:
-        found = aws.rds(region).describe_db_snapshots(DBSnapshotIdentifier=identifier)
+        snapshots = describe_one(aws.rds(region), kind, identifier)
     except ClientError as error:
-        if is_code(error, "DBSnapshotNotFound", "DBSnapshotNotFoundFault"):
+        if is_code(error, *api(kind).not_found):
             return None
         raise step_failed(step, error, snapshot=identifier, region=region) from error
     except BotoCoreError as error:
         raise step_failed(step, error, snapshot=identifier, region=region) from error
-    snapshots = found.get("DBSnapshots") or []
-    return dict(snapshots[0]) if snapshots else None
+    return snapshots[0] if snapshots else None
 
 
 def find_owned(
-    settings: Settings, aws: Aws, region: str, identifier: str, step: str
+    settings: Settings,
+    aws: Aws,
+    region: str,
+    identifier: str,
+    step: str,
+    kind: Kind = Kind.INSTANCE,
 ) -> tags.Owned | None:
-    """Our snapshot with that id in that region, or None (gone, or not ours)."""
-    snapshot = describe_snapshot(aws, region, identifier, step)
+    """Our snapshot (of ``kind``) with that id in that region, or None (gone, or not ours)."""
+    snapshot = describe_snapshot(aws, region, identifier, step, kind)
     return tags.owned(settings, snapshot, region) if snapshot else None
 
 
@@ -56,7 +64,8 @@ def event_snapshot(
     logger.append_keys(snapshot=arn.identifier, region=arn.region)
     if skipped := out_of_scope(settings, arn, [region]):
         return skipped
-    owned = find_owned(settings, aws, arn.region, arn.identifier, step)
+    kind = of_arn_kind(arn.kind)
+    owned = find_owned(settings, aws, arn.region, arn.identifier, step, kind)
     if owned is None or owned.role is not role:
         logger.info("ignored: snapshot gone or not made by this stack", role=role.value)
         return "not ours or gone"
@@ -68,6 +77,6 @@ def event_snapshot(
             database=owned.database,
             snapshot=owned.identifier,
             region=arn.region,
-            code="InvalidDBSnapshotState",
+            code="InvalidDBClusterSnapshotStateFault" if owned.cluster else "InvalidDBSnapshotState",
         )
     return owned

@@ -1,7 +1,10 @@
-"""First link: create one tagged manual snapshot per database in the source region.
+"""First link: create one tagged manual snapshot per database in the source region: a DB
+snapshot of an instance, a DB cluster snapshot of an Aurora or Multi-AZ DB cluster
+(rds_backup/kinds.py), with the same derived name and tags.
 
 Before creating anything, tonight's run is checked against the manual snapshot quota of
-both regions (rds_backup/limits.py: a source snapshot here, its copy there): databases that
+both regions (rds_backup/limits.py: a source snapshot here, its copy there; instances count
+against ManualSnapshots, clusters against ManualClusterSnapshots): databases that
 do not fit are named in one "Snapshot Quota Reached" event (→ one email) instead of
 half-running into refusals. Each database's snapshot is tagged with the exports its run
 expects: every night, or every EXPORT_EVERY_DAYS nights (rds_backup/capacity.py).
@@ -23,11 +26,14 @@ from rds_backup import capacity, digest, tags
 from rds_backup.aws import Aws
 from rds_backup.errors import StepFailed, is_code, step_failed
 from rds_backup.inventory import owned_snapshots
+from rds_backup.kinds import Kind, api
+from rds_backup.kinds import create as create_snapshot
 from rds_backup.limits import headroom, report_quota
 from rds_backup.naming import run_id, run_time, snapshot_id
 from rds_backup.observability import count, logger
 from rds_backup.selection import Selection, select_databases
 from rds_backup.settings import Settings
+from rds_backup.snapshots import describe_snapshot
 
 STEP = "snapshot"
 
@@ -86,21 +92,25 @@ def start_backup(
         snapshot_id(settings.snapshot_prefix, db, result.run) for db in wanted if db.lower() in made
     )
     todo = [db for db in wanted if db.lower() not in made]
-    for database in _within_quota(settings, aws, todo, result):
+    kinds = database_kinds(settings, aws, todo)
+    for database in _within_quota(settings, aws, todo, kinds, result):
+        kind = kinds[database]
         identifier = snapshot_id(settings.snapshot_prefix, database, result.run)
-        logger.append_keys(database=database, snapshot=identifier, run=result.run)
+        logger.append_keys(
+            database=database, snapshot=identifier, run=result.run, kind=kind.value
+        )
         exports = _exports_tonight(settings, database, when)
         try:
-            rds.create_db_snapshot(
-                DBInstanceIdentifier=database,
-                DBSnapshotIdentifier=identifier,
-                Tags=tags.as_list(
-                    tags.ours(settings, database, result.run, tags.Role.SOURCE, exports)
-                ),
+            create_snapshot(
+                rds,
+                kind,
+                database,
+                identifier,
+                tags.as_list(tags.ours(settings, database, result.run, tags.Role.SOURCE, exports)),
             )
         except ClientError as error:
-            if is_code(error, "DBSnapshotAlreadyExists"):
-                _check_existing_is_ours(settings, aws, database, identifier, result)
+            if is_code(error, *api(kind).already_exists):
+                _check_existing_is_ours(settings, aws, database, identifier, kind, result)
                 continue
             failure = step_failed(
                 STEP, error, database=database, snapshot=identifier, region=settings.source_region
@@ -148,18 +158,43 @@ def _already_made(settings: Settings, aws: Aws, run: str) -> set[str]:
     }
 
 
+def database_kinds(settings: Settings, aws: Aws, databases: Sequence[str]) -> dict[str, Kind]:
+    """Whether each database is a DB instance or a DB cluster (DescribeDBClusters: a cluster
+    when found, else an instance, whose CreateDBSnapshot names a missing one)."""
+    rds = aws.rds(settings.source_region)
+    kinds = {}
+    for database in databases:
+        try:
+            found = rds.describe_db_clusters(DBClusterIdentifier=database).get("DBClusters")
+        except ClientError as error:
+            if not is_code(error, "DBClusterNotFoundFault"):
+                raise step_failed(STEP, error, database=database) from error
+            found = []
+        kinds[database] = Kind.CLUSTER if found else Kind.INSTANCE
+    return kinds
+
+
 def _within_quota(
-    settings: Settings, aws: Aws, databases: list[str], result: StartResult
+    settings: Settings,
+    aws: Aws,
+    databases: list[str],
+    kinds: dict[str, Kind],
+    result: StartResult,
 ) -> list[str]:
     """The databases whose snapshot and copy fit the manual snapshot quota of both regions
-    tonight; the others are named in one "Snapshot Quota Reached" event (→ one email)."""
-    if not databases:
-        return databases
-    fits, reached = headroom(settings, aws, databases, result.run, STEP)
-    if reached is not None:
-        result.over_quota = reached.databases
-        report_quota(settings, aws, reached)
-    return fits
+    tonight (instances: ManualSnapshots; clusters: ManualClusterSnapshots); the others are
+    named in one "Snapshot Quota Reached" event per quota (→ one email)."""
+    fitting: set[str] = set()
+    for kind in Kind:
+        group = [db for db in databases if kinds[db] is kind]
+        if not group:
+            continue
+        fits, reached = headroom(settings, aws, group, result.run, STEP, kind)
+        fitting.update(fits)
+        if reached is not None:
+            result.over_quota.extend(reached.databases)
+            report_quota(settings, aws, reached)
+    return [db for db in databases if db in fitting]
 
 
 def _selected(
@@ -213,12 +248,16 @@ def _selected(
 
 
 def _check_existing_is_ours(
-    settings: Settings, aws: Aws, database: str, identifier: str, result: StartResult
+    settings: Settings,
+    aws: Aws,
+    database: str,
+    identifier: str,
+    kind: Kind,
+    result: StartResult,
 ) -> None:
     """A snapshot with our derived name exists: a duplicate event, unless someone else made it."""
-    found = aws.rds(settings.source_region).describe_db_snapshots(DBSnapshotIdentifier=identifier)
-    snapshot = found["DBSnapshots"][0]
-    if tags.owned(settings, snapshot, settings.source_region) is None:
+    snapshot = describe_snapshot(aws, settings.source_region, identifier, STEP, kind)
+    if snapshot is None or tags.owned(settings, snapshot, settings.source_region) is None:
         result.failed.append(
             StepFailed(
                 STEP,

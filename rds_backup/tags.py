@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
+from rds_backup.kinds import Kind, arn_of, identifier_of, kind_of
 from rds_backup.naming import snapshot_id
 from rds_backup.settings import Settings
 
@@ -64,6 +65,11 @@ class Owned:
     status: str
     tags: dict[str, str]
     raw: Mapping[str, Any]
+    kind: Kind = Kind.INSTANCE
+
+    @property
+    def cluster(self) -> bool:
+        return self.kind is Kind.CLUSTER
 
     @property
     def available(self) -> bool:
@@ -73,15 +79,16 @@ class Owned:
 def owned(settings: Settings, snapshot: Mapping[str, Any], region: str) -> Owned | None:
     """Return the snapshot as :class:`Owned` if this stack made it, else None.
 
-    Ours means (DESIGN.md principle 8): a manual snapshot tagged with our stack name, a
-    known role, a database and a run, whose identifier is exactly the one derived for that
+    Ours means (DESIGN.md principle 8), for a DB snapshot and a DB cluster snapshot alike
+    (``snapshot`` is either describe record, rds_backup/kinds.py): a manual snapshot tagged
+    with our stack name, a known role, a database and a run, whose identifier is exactly the one derived for that
     database and run (``naming.snapshot_id``; RDS compares identifiers case-insensitively).
     Automated, AWS Backup, foreign manual snapshots, other stacks' and look-alikes (an
     operator's ``<our id>-keep`` copy with our tags copied) are not. Every path (copy,
     export, release, reconcile, cleanup, status) decides through this one check.
     """
     tags = as_dict(snapshot.get("TagList"))
-    identifier = str(snapshot.get("DBSnapshotIdentifier", ""))
+    identifier = identifier_of(snapshot)
     if snapshot.get("SnapshotType", "manual") != "manual":
         return None
     if not identifier.lower().startswith(f"{settings.snapshot_prefix}-"):
@@ -95,7 +102,7 @@ def owned(settings: Settings, snapshot: Mapping[str, Any], region: str) -> Owned
         return None
     return Owned(
         identifier=identifier,
-        arn=str(snapshot.get("DBSnapshotArn", "")),
+        arn=arn_of(snapshot),
         region=region,
         database=tags[DATABASE],
         run=tags[RUN],
@@ -104,4 +111,5 @@ def owned(settings: Settings, snapshot: Mapping[str, Any], region: str) -> Owned
         status=str(snapshot.get("Status", "")),
         tags=tags,
         raw=snapshot,
+        kind=kind_of(snapshot),
     )

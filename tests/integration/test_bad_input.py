@@ -159,7 +159,7 @@ def test_given_junk_instead_of_an_event_when_handled_then_it_is_refused(calls, n
 )
 @pytest.mark.parametrize(
     "twist",
-    ["other account", "unknown event id", "truncated", "cluster snapshot", "automated snapshot"],
+    ["other account", "unknown event id", "truncated", "automated snapshot"],
 )
 def test_given_an_out_of_scope_event_when_handled_then_skipped_without_any_call(
     calls, handler, event_id, region, twist
@@ -172,8 +172,6 @@ def test_given_an_out_of_scope_event_when_handled_then_skipped_without_any_call(
         detail["EventID"] = "RDS-EVENT-0999"
     elif twist == "truncated":
         del detail["SourceArn"]
-    elif twist == "cluster snapshot":
-        detail["SourceArn"] = detail["SourceArn"].replace(":snapshot:", ":cluster-snapshot:")
     else:
         detail["SourceArn"] = detail["SourceArn"].replace(":rds-backup-", ":rds:rds-backup-")
 

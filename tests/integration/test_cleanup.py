@@ -227,6 +227,7 @@ def test_given_60_days_of_runs_and_snapshots_not_ours_when_cleaned_then_only_our
     assert calls["ListTagsForResource"] == 0
     assert calls == {
         "DescribeDBSnapshots": 2,
+        "DescribeDBClusterSnapshots": 2,  # one listing per region for each kind
         "DescribeExportTasks": 2,
         "DeleteDBSnapshot": len(history["expired"]),
     }

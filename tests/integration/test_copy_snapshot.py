@@ -212,4 +212,7 @@ def test_given_a_copy_finished_event_and_nothing_waiting_when_handled_then_no_co
     }
     assert calls.of("CopyDBSnapshot") == []
     assert calls.of("StartExportTask") == []
-    assert {name for _, name, _ in calls.calls} <= {"DescribeDBSnapshots"}
+    assert {name for _, name, _ in calls.calls} <= {
+        "DescribeDBSnapshots",
+        "DescribeDBClusterSnapshots",
+    }

@@ -8,6 +8,8 @@ import pytest
 
 from events import (
     BackupRequestedEvent,
+    CopyCheckDueEvent,
+    CopyFinishedEvent,
     LambdaFailureEvent,
     RdsEventKind,
     RdsSnapshotEvent,
@@ -26,6 +28,8 @@ MODELS = {
     "lambda-invocation-failure": LambdaFailureEvent,
     "lambda-invocation-failure-aws-source": LambdaFailureEvent,
     "snapshot-quota-reached": SnapshotQuotaEvent,
+    "cluster-copy-check-due": CopyCheckDueEvent,
+    "cluster-copy-finished": CopyFinishedEvent,
 }
 KINDS = {
     "rds-0042-snapshot-created": RdsEventKind.SNAPSHOT_CREATED,
@@ -35,6 +39,7 @@ KINDS = {
     "rds-0160-export-canceled": RdsEventKind.EXPORT_CANCELED,
     "rds-0161-export-completed": RdsEventKind.EXPORT_COMPLETED,
     "rds-cluster-0075-snapshot-created": RdsEventKind.SNAPSHOT_CREATED,
+    "rds-cluster-0164-export-completed": RdsEventKind.EXPORT_COMPLETED,
 }
 
 
