@@ -73,6 +73,10 @@ class Aws:
         client: EventBridgeClient = self.client("events", region)
         return client
 
+    def scheduler(self, region: str) -> Any:
+        """EventBridge Scheduler (no stubs installed: untyped)."""
+        return self.client("scheduler", region)
+
     def dynamodb(self, region: str) -> DynamoDBClient:
         client: DynamoDBClient = self.client("dynamodb", region)
         return client

@@ -14,7 +14,9 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from rds_backup import tags
+from rds_backup import clock, tags
+from rds_backup.arns import parse_snapshot_arn
+from rds_backup.copy_checks import arrange_check
 from rds_backup.aws import Aws
 from rds_backup.errors import is_code, step_failed
 from rds_backup.kinds import api
@@ -49,6 +51,8 @@ def copy_to_target(settings: Settings, aws: Aws, source: tags.Owned) -> str:
     except (ClientError, BotoCoreError) as error:
         if isinstance(error, ClientError) and is_code(error, *api(source.kind).already_exists):
             logger.info("copy already exists; duplicate or replayed event")
+            if source.cluster:
+                _observe(settings, aws, source)  # the first try may have failed before it
             return "exists"
         raise step_failed(
             STEP,
@@ -58,6 +62,8 @@ def copy_to_target(settings: Settings, aws: Aws, source: tags.Owned) -> str:
             region=settings.target_region,
             key=settings.keys.target,
         ) from error
+    if source.cluster:
+        _observe(settings, aws, source)
     logger.info(
         "copy started",
         snapshot=source.identifier,
@@ -66,3 +72,9 @@ def copy_to_target(settings: Settings, aws: Aws, source: tags.Owned) -> str:
     )
     count("CopyStarted")
     return "started"
+
+
+def _observe(settings: Settings, aws: Aws, source: tags.Owned) -> None:
+    """No RDS event marks a finished cluster copy: arrange its first check."""
+    target = parse_snapshot_arn(source.arn).in_region(settings.target_region)
+    arrange_check(settings, aws, str(target), clock.now())

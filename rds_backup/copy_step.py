@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from events.copy_finished import CopyFinishedEvent
 from events.rds import RdsEventKind, RdsSnapshotEvent
 from rds_backup import tags
 from rds_backup.aws import Aws
@@ -46,7 +47,7 @@ def on_snapshot_created(settings: Settings, aws: Aws, event: RdsSnapshotEvent) -
     return result
 
 
-def on_copy_ended(settings: Settings, aws: Aws, event: RdsSnapshotEvent) -> dict[str, Any]:
+def on_copy_ended(settings: Settings, aws: Aws, event: RdsSnapshotEvent | CopyFinishedEvent) -> dict[str, Any]:
     """A copy into the target region finished or was canceled: its slot is free."""
     if skipped := out_of_scope(settings, event.snapshot, [settings.target_region]):
         return {"skipped": skipped}

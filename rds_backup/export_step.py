@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from events.copy_finished import CopyFinishedEvent
 from events.rds import RdsSnapshotEvent
 from rds_backup import tags
 from rds_backup.aws import Aws
@@ -24,7 +25,7 @@ from rds_backup.snapshots import event_snapshot
 STEP = "export"
 
 
-def on_copy_finished(settings: Settings, aws: Aws, event: RdsSnapshotEvent) -> dict[str, Any]:
+def on_copy_finished(settings: Settings, aws: Aws, event: RdsSnapshotEvent | CopyFinishedEvent) -> dict[str, Any]:
     # Emitted in the target region; the envelope of a forwarded event says the source's.
     copy = event_snapshot(
         settings, aws, event, region=settings.target_region, role=tags.Role.COPY, step=STEP

@@ -24,6 +24,7 @@ from aws_lambda_powertools.utilities.idempotency import (
 from botocore.exceptions import ClientError
 
 from events.backup_requested import BackupRequestedEvent
+from events.copy_finished import CopyFinishedEvent
 from events.lambda_failure import LambdaFailureEvent
 from events.parse import parse_event
 from events.quota import SnapshotQuotaEvent
@@ -69,6 +70,12 @@ EXPORT_REMEDY = (
     "policy, or the key policy), then replay the archived RDS-EVENT-0060 for this snapshot: "
     "export_snapshot starts a new attempt (-a2, -a3, ...) and a success email follows."
 )
+CLUSTER_COPY_REMEDY = (
+    "Check the KMS key in the target region (its policy must let RDS and this stack use it) "
+    "and the cluster snapshot in both regions' RDS consoles. Then delete the failed copy, if "
+    "any, and replay the run's RDS-EVENT-0075 (or start a new run with rds-backup start "
+    "--db <cluster>): the copy is started again and checked until it is available."
+)
 STUCK_REMEDY = (
     "The step's RDS event never came or the step has run far longer than usual. Check the "
     "snapshot and export task in the RDS console of that region; if it is stuck, cancel it, "
@@ -87,7 +94,7 @@ REGION_IN_MESSAGE = re.compile(r"\b([a-z]{2}(?:-gov|-iso[a-z]*)?-[a-z]+-\d)\b")
 
 
 def on_rds_event(
-    settings: Settings, aws: Aws, event: RdsSnapshotEvent, context: Any = None
+    settings: Settings, aws: Aws, event: RdsSnapshotEvent | CopyFinishedEvent, context: Any = None
 ) -> dict[str, Any]:
     arn = event.snapshot
     logger.append_keys(snapshot=arn.identifier, region=arn.region, event_kind=event.kind.value)
@@ -178,6 +185,47 @@ def deliver(
     if digest.enabled(settings) and report.run and report.database:
         return digest.record(settings, aws, key, report, send)
     return send(key, report)
+
+
+def on_cluster_copy_ended(
+    settings: Settings, aws: Aws, event: CopyFinishedEvent, context: Any = None
+) -> dict[str, Any]:
+    """A cluster copy ended (rds_backup/copy_checks.py): available is RDS-EVENT-0060's
+    meaning (release the source; a run without an export tonight is done); failed or
+    vanished is one failure email for the run."""
+    if event.detail.outcome == "available":
+        return on_rds_event(settings, aws, event, context)
+    arn = event.snapshot
+    logger.append_keys(snapshot=arn.identifier, region=arn.region, outcome=event.detail.outcome)
+    if skipped := out_of_scope(settings, arn, [settings.target_region]):
+        return {"skipped": skipped}
+    run = load_run(settings, aws, arn, STEP)
+    if run is None:
+        logger.info("ignored: snapshot gone or not made by this stack")
+        return {"skipped": "not ours or gone"}
+    if run.copy is not None and run.copy.available:
+        logger.info("ignored: the copy is available now (a later check saw it)")
+        return {"skipped": "copy available"}
+    require_idempotency_table(settings)
+    logger.append_keys(database=run.database, run=run.run)
+    vanished = event.detail.outcome == "vanished"
+    cause = (
+        "the cross-region cluster snapshot copy disappeared before it became available "
+        "(deleted while copying, which cancels it, or removed after it failed)"
+        if vanished
+        else f"the cross-region cluster snapshot copy ended {event.detail.status or 'failed'}"
+    )
+    report = _failure(
+        settings,
+        run,
+        "copy",
+        cause,
+        settings.target_region,
+        "ClusterCopyVanished" if vanished else "ClusterCopyFailed",
+        CLUSTER_COPY_REMEDY,
+    )
+    key = f"{run.snapshot_id}:cluster-copy-{event.detail.outcome}"
+    return {"email": deliver(settings, aws, key, report, context)}
 
 
 def on_handler_failure(
@@ -514,6 +562,7 @@ def _what_failed(settings: Settings, payload: Any) -> tuple[str | None, str | No
 
 __all__ = [
     "deliver",
+    "on_cluster_copy_ended",
     "on_handler_failure",
     "on_quota_reached",
     "on_rds_event",

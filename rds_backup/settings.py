@@ -303,6 +303,15 @@ class Settings(BaseModel):
         BeforeValidator(_blank_is_none),
         _optional_matching(CONFIGURATION_SET, "an SES configuration set name"),
     ] = Field(default=None, alias="SES_CONFIGURATION_SET")
+    # Cluster copies have no "finished" event: a one-time EventBridge Scheduler schedule in
+    # this group, run with this role (events:PutEvents on the default bus), checks them
+    # (rds_backup/copy_checks.py). Set by serverless.yml; needed once a cluster is copied.
+    copy_check_role_arn: Annotated[
+        str | None, BeforeValidator(_blank_is_none), _optional_matching(ROLE_ARN, "an IAM role ARN")
+    ] = Field(default=None, alias="COPY_CHECK_ROLE_ARN")
+    copy_check_group: str = Field(
+        default="default", alias="COPY_CHECK_GROUP", pattern=r"^[0-9a-zA-Z._-]{1,64}$"
+    )
 
     @model_validator(mode="after")
     def _regions_and_keys_agree(self) -> Settings:

@@ -6,6 +6,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from events.copy_finished import CopyFinishedEvent
 from events.rds import RdsSnapshotEvent
 from rds_backup import tags
 from rds_backup.aws import Aws
@@ -48,7 +49,7 @@ def find_owned(
 def event_snapshot(
     settings: Settings,
     aws: Aws,
-    event: RdsSnapshotEvent,
+    event: RdsSnapshotEvent | CopyFinishedEvent,
     *,
     region: str,
     role: tags.Role,

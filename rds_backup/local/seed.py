@@ -1,6 +1,8 @@
 """Seed a local AWS (moto, in-process or server) with what a real account would have:
-an encrypted database per id, KMS keys in both regions, the two buckets, the export role
-(trusted by RDS's export service, with the S3 actions StartExportTask documents), a verified
+an encrypted database per id (DB instances, and DB clusters: Aurora PostgreSQL and Aurora
+MySQL in turn), KMS keys in both regions, the two buckets, the export role (trusted by RDS's
+export service, with the S3 actions StartExportTask documents), the role the cluster copy
+checks' schedules run as (trusted by EventBridge Scheduler), a verified
 SES sender and verified recipients (a new SES account is in the sandbox, where only verified
 addresses receive mail) and the idempotency table. Returns the environment for Settings."""
 
@@ -27,6 +29,8 @@ def trust_policy(service: str) -> dict[str, Any]:
 
 
 EXPORT_TRUST = trust_policy("export.rds.amazonaws.com")
+SCHEDULER_TRUST = trust_policy("scheduler.amazonaws.com")
+CLUSTER_ENGINES = ("aurora-postgresql", "aurora-mysql")
 EXPORT_ROLE_NAME = "rds-backup-export"
 EXPORT_POLICY_NAME = "export-to-s3"
 # The actions the RDS API reference (StartExportTask, IamRoleArn) asks of the export role, on
@@ -68,6 +72,7 @@ class WorldSpec:
     multi_region_key: bool = False
     store_to_source_s3: bool = False
     keep_source_snapshot: bool = False
+    clusters: Sequence[str] = ()  # DB clusters, configured in DB_IDENTIFIER with the instances
 
 
 def seed_world(aws: Aws, spec: WorldSpec = WorldSpec()) -> dict[str, str]:
@@ -76,7 +81,7 @@ def seed_world(aws: Aws, spec: WorldSpec = WorldSpec()) -> dict[str, str]:
     env = {
         "SOURCE_REGION": src,
         "TARGET_REGION": tgt,
-        "DB_IDENTIFIER": ",".join(spec.databases),
+        "DB_IDENTIFIER": ",".join([*spec.databases, *spec.clusters]),
         "SOURCE_BUCKET": spec.source_bucket,
         "TARGET_BUCKET": spec.target_bucket,
         "ADMIN_EMAIL": spec.admin_email,
@@ -89,6 +94,8 @@ def seed_world(aws: Aws, spec: WorldSpec = WorldSpec()) -> dict[str, str]:
     source_key = env.get("SOURCE_KMS_KEY_ID") or env["KMS_KEY_ID"]
     for database in spec.databases:
         create_database(aws, src, database, source_key)
+    for position, cluster in enumerate(spec.clusters):
+        create_cluster(aws, src, cluster, CLUSTER_ENGINES[position % 2], source_key)
     for region, bucket in ((src, spec.source_bucket), (tgt, spec.target_bucket)):
         _bucket(aws, region, bucket)
     iam = aws.client("iam", src)
@@ -101,6 +108,10 @@ def seed_world(aws: Aws, spec: WorldSpec = WorldSpec()) -> dict[str, str]:
         PolicyDocument=json.dumps(export_role_policy([spec.source_bucket, spec.target_bucket])),
     )
     env["EXPORT_ROLE_ARN"] = role["Role"]["Arn"]
+    checks = iam.create_role(
+        RoleName="rds-backup-copy-check", AssumeRolePolicyDocument=json.dumps(SCHEDULER_TRUST)
+    )
+    env["COPY_CHECK_ROLE_ARN"] = checks["Role"]["Arn"]
     for address in {spec.sender_email, *spec.admin_email.split(",")}:
         aws.ses(src).verify_email_identity(EmailAddress=address.strip())
     create_idempotency_table(aws, src, spec.idempotency_table)
@@ -131,6 +142,21 @@ def create_database(aws: Aws, region: str, database: str, key: str | None = None
         MasterUserPassword="local-only-password",
         **encryption,
         Tags=[{"Key": "team", "Value": "payments"}],
+    )
+
+
+def create_cluster(
+    aws: Aws, region: str, cluster: str, engine: str = "aurora-postgresql", key: str | None = None
+) -> None:
+    """An Aurora DB cluster in moto; encrypted with ``key`` when given."""
+    encryption: dict[str, Any] = {"StorageEncrypted": True, "KmsKeyId": key} if key else {}
+    aws.rds(region).create_db_cluster(
+        DBClusterIdentifier=cluster,
+        Engine=engine,
+        MasterUsername="app",
+        MasterUserPassword="local-only-password",
+        **encryption,
+        Tags=[{"Key": "team", "Value": "analytics"}],
     )
 
 
