@@ -5,8 +5,8 @@ finished: release the source; a run without an export tonight is done), 0061 (co
 canceled) from either region; to "Lambda Function Invocation Result - Failure" events from
 the other handlers' on-failure destination; and to "Snapshot Quota Reached" (the manual
 snapshot quota stopped part of a run); to "Cluster Copy Finished" (our own event: a cluster
-copy is available, failed or vanished; rds_backup/copy_checks.py). Also deletes the source snapshot when
-KEEP_SOURCE_SNAPSHOT=false and nothing still needs it.
+copy is available, failed or vanished; rds_backup/copy_checks.py). Also deletes the source
+snapshot when KEEP_SOURCE_SNAPSHOT=false and nothing still needs it.
 
 Event models: events/rds.py, events/lambda_failure.py, events/quota.py,
 events/copy_finished.py. Samples: rds-0159/0160/0161-*.json, rds-0060/0061-copy-*.json,

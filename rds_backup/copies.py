@@ -16,8 +16,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from rds_backup import clock, tags
 from rds_backup.arns import parse_snapshot_arn
-from rds_backup.copy_checks import arrange_check
 from rds_backup.aws import Aws
+from rds_backup.copy_checks import arrange_check
 from rds_backup.errors import is_code, step_failed
 from rds_backup.kinds import api
 from rds_backup.kinds import copy as copy_snapshot

@@ -114,9 +114,13 @@ def arrange_check(
         if is_code(error, "ConflictException"):
             logger.info("copy check already arranged", schedule=name, attempt=attempt)
             return "exists"
-        raise step_failed(STEP, error, snapshot=identifier, region=settings.source_region) from error
+        raise step_failed(
+            STEP, error, snapshot=identifier, region=settings.source_region
+        ) from error
     except BotoCoreError as error:
-        raise step_failed(STEP, error, snapshot=identifier, region=settings.source_region) from error
+        raise step_failed(
+            STEP, error, snapshot=identifier, region=settings.source_region
+        ) from error
     logger.info("copy check arranged", schedule=name, attempt=attempt, due=due.isoformat())
     count("CopyCheckArranged")
     return "arranged"
@@ -135,9 +139,7 @@ def check_copy(settings: Settings, aws: Aws, event: CopyCheckDueEvent) -> dict[s
         logger.info("ignored: not made by this stack")
         return {"skipped": "not ours"}
     if copy is None:
-        source = describe_snapshot(
-            aws, settings.source_region, arn.identifier, STEP, Kind.CLUSTER
-        )
+        source = describe_snapshot(aws, settings.source_region, arn.identifier, STEP, Kind.CLUSTER)
         if source is None or owned(settings, source, settings.source_region) is None:
             logger.info("ignored: neither the copy nor its source exists any more")
             return {"skipped": "run gone"}
@@ -152,9 +154,7 @@ def check_copy(settings: Settings, aws: Aws, event: CopyCheckDueEvent) -> dict[s
             return {"outcome": "overdue", "status": status}
         return {
             "outcome": "copying",
-            "next_check": arrange_check(
-                settings, aws, str(arn), event.detail.started, attempt + 1
-            ),
+            "next_check": arrange_check(settings, aws, str(arn), event.detail.started, attempt + 1),
         }
     outcome = "available" if status == "available" else "failed"
     return {"outcome": _finished(settings, aws, event, outcome, status)}

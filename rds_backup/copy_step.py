@@ -47,7 +47,9 @@ def on_snapshot_created(settings: Settings, aws: Aws, event: RdsSnapshotEvent) -
     return result
 
 
-def on_copy_ended(settings: Settings, aws: Aws, event: RdsSnapshotEvent | CopyFinishedEvent) -> dict[str, Any]:
+def on_copy_ended(
+    settings: Settings, aws: Aws, event: RdsSnapshotEvent | CopyFinishedEvent
+) -> dict[str, Any]:
     """A copy into the target region finished or was canceled: its slot is free."""
     if skipped := out_of_scope(settings, event.snapshot, [settings.target_region]):
         return {"skipped": skipped}

@@ -25,7 +25,9 @@ from rds_backup.snapshots import event_snapshot
 STEP = "export"
 
 
-def on_copy_finished(settings: Settings, aws: Aws, event: RdsSnapshotEvent | CopyFinishedEvent) -> dict[str, Any]:
+def on_copy_finished(
+    settings: Settings, aws: Aws, event: RdsSnapshotEvent | CopyFinishedEvent
+) -> dict[str, Any]:
     # Emitted in the target region; the envelope of a forwarded event says the source's.
     copy = event_snapshot(
         settings, aws, event, region=settings.target_region, role=tags.Role.COPY, step=STEP

@@ -78,6 +78,8 @@ def event_snapshot(
             database=owned.database,
             snapshot=owned.identifier,
             region=arn.region,
-            code="InvalidDBClusterSnapshotStateFault" if owned.cluster else "InvalidDBSnapshotState",
+            code="InvalidDBClusterSnapshotStateFault"
+            if owned.cluster
+            else "InvalidDBSnapshotState",
         )
     return owned

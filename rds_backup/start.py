@@ -96,9 +96,7 @@ def start_backup(
     for database in _within_quota(settings, aws, todo, kinds, result):
         kind = kinds[database]
         identifier = snapshot_id(settings.snapshot_prefix, database, result.run)
-        logger.append_keys(
-            database=database, snapshot=identifier, run=result.run, kind=kind.value
-        )
+        logger.append_keys(database=database, snapshot=identifier, run=result.run, kind=kind.value)
         exports = _exports_tonight(settings, database, when)
         try:
             create_snapshot(

@@ -81,8 +81,9 @@ def owned(settings: Settings, snapshot: Mapping[str, Any], region: str) -> Owned
 
     Ours means (DESIGN.md principle 8), for a DB snapshot and a DB cluster snapshot alike
     (``snapshot`` is either describe record, rds_backup/kinds.py): a manual snapshot tagged
-    with our stack name, a known role, a database and a run, whose identifier is exactly the one derived for that
-    database and run (``naming.snapshot_id``; RDS compares identifiers case-insensitively).
+    with our stack name, a known role, a database and a run, whose identifier is exactly the
+    one derived for that database and run (``naming.snapshot_id``; RDS compares identifiers
+    case-insensitively).
     Automated, AWS Backup, foreign manual snapshots, other stacks' and look-alikes (an
     operator's ``<our id>-keep`` copy with our tags copied) are not. Every path (copy,
     export, release, reconcile, cleanup, status) decides through this one check.
