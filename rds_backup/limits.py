@@ -45,7 +45,8 @@ The manual snapshot quota (does not drain)
   ``ManualClusterSnapshots`` (100 by default, "Quotas in Amazon Aurora"). Exceeding it is
   *also* SnapshotQuotaExceeded ("Cannot create more than 100 manual snapshots"), told apart
   from the copy limit by the message, or, when the message says neither, by Used >= Max.
-  It is reported at once, with the numbers and the fix: a "Snapshot Quota Reached" event that notify turns into one email per run and region.
+  It is reported at once, with the numbers and the fix: a "Snapshot Quota Reached" event
+  that notify turns into one email per run and region.
 """
 
 from __future__ import annotations
