@@ -29,6 +29,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo.add_argument(
         "--databases", default="orders,billing", help="comma list (default: orders,billing)"
     )
+    demo.add_argument(
+        "--clusters",
+        default="",
+        help="comma list of DB clusters to add (Aurora PostgreSQL, Aurora MySQL in turn)",
+    )
     demo.add_argument("--store-to-source-s3", action="store_true", help="STORE_TO_SOURCE_S3=true")
     demo.add_argument(
         "--keep-source-snapshot", action="store_true", help="KEEP_SOURCE_SNAPSHOT=true"
@@ -89,6 +94,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         options = DemoOptions(
             databases=tuple(d.strip() for d in args.databases.split(",") if d.strip()),
+            clusters=tuple(c.strip() for c in args.clusters.split(",") if c.strip()),
             replay=args.replay,
             fail_export=args.fail_export,
             store_to_source_s3=args.store_to_source_s3,

@@ -31,6 +31,7 @@ DEFAULT_SNAPSHOT_PREFIX = "rds-backup"
 @dataclass(frozen=True)
 class DemoOptions:
     databases: tuple[str, ...] = ("orders", "billing")
+    clusters: tuple[str, ...] = ()  # DB clusters: Aurora PostgreSQL, Aurora MySQL in turn
     replay: bool = False
     fail_export: bool = False
     store_to_source_s3: bool = False
@@ -48,6 +49,7 @@ def run_demo(options: DemoOptions = DemoOptions()) -> dict[str, Any]:
     out: IO[str] = io.StringIO() if options.quiet else sys.stdout
     spec = WorldSpec(
         databases=options.databases,
+        clusters=options.clusters,
         store_to_source_s3=options.store_to_source_s3,
         keep_source_snapshot=options.keep_source_snapshot,
     )
@@ -131,11 +133,12 @@ def _summary(local: LocalAws, found: Inventory, run: str, options: DemoOptions) 
     source, target = local.regions
     prefix = _snapshot_prefix(local)
     runs = []
-    for database in options.databases:
+    for database in (*options.databases, *options.clusters):
         identifier = snapshot_id(prefix, database, run)
         runs.append(
             {
                 "database": database,
+                "kind": "cluster" if database in options.clusters else "instance",
                 "run": run,
                 "source_snapshot": _snapshot(found, source, identifier),
                 "copy": _snapshot(found, target, identifier),
@@ -166,6 +169,7 @@ def _summary(local: LocalAws, found: Inventory, run: str, options: DemoOptions) 
         },
         "options": {
             "databases": list(options.databases),
+            "clusters": list(options.clusters),
             "STORE_TO_SOURCE_S3": options.store_to_source_s3,
             "KEEP_SOURCE_SNAPSHOT": options.keep_source_snapshot,
             "fail_export": options.fail_export,
@@ -222,6 +226,7 @@ def _totals(local: LocalAws) -> dict[str, Any]:
         "handler_invocations": local.timeline.invocations_by_function(),
         "handler_errors": sum(1 for e in local.timeline.invocations() if not e.ok),
         "rds_events_emitted": len(local.emulator.emitted),
+        "copy_checks_fired": local.schedules.fired,
         "aws_api_calls": calls,
         "aws_api_calls_total": sum(calls.values()),
     }

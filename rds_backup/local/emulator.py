@@ -6,6 +6,11 @@ state in every region and puts the events RDS would put, on that region's defaul
   or, when a ``cancel_copies`` knob matches, the copy is dropped → RDS-EVENT-0061
 - an export task ends in the snapshot's region: complete → 0161, failed → 0159,
   canceled → 0160 (moto's statuses are lower-case, and its exports complete at once)
+- DB clusters ("RDS DB Cluster Snapshot Event", SourceType CLUSTER_SNAPSHOT): a manual
+  cluster snapshot → RDS-EVENT-0074 "Creating manual cluster snapshot" when it starts and
+  0075 "Manual cluster snapshot created" when available; a cluster export ends → 0164 / 0162
+  / 0163; and, as RDS does, **no event** when a cluster copy finishes (the chain observes it
+  with its own scheduled checks, rds_backup/copy_checks.py; the harness fires those).
 
 Each state change is emitted once. Knobs, for fault tests: ``delay`` (seconds between the
 change and its event), ``drop`` (EventIDs never delivered; ``drop_once``: only the next one
@@ -41,6 +46,15 @@ from rds_backup.local.stack import ACCOUNT
 from rds_backup.local.timeline import Timeline
 
 DETAIL_TYPE = "RDS DB Snapshot Event"
+CLUSTER_DETAIL_TYPE = "RDS DB Cluster Snapshot Event"
+# The same export texts; the chain classifies by EventID (events/rds.py).
+CLUSTER_EXPORT_EVENTS = {
+    "complete": ("RDS-EVENT-0164", "The snapshot export task completed."),
+    "failed": ("RDS-EVENT-0162", "The snapshot export task failed."),
+    "canceled": ("RDS-EVENT-0163", "The snapshot export task was canceled."),
+}
+CLUSTER_CREATING = ("RDS-EVENT-0074", "Creating manual cluster snapshot")
+CLUSTER_CREATED = ("RDS-EVENT-0075", "Manual cluster snapshot created")
 EXPORT_EVENTS = {
     # Texts of the RDS User Guide's event table ("DB snapshot events").
     "complete": ("RDS-EVENT-0161", "The snapshot export task completed."),
@@ -214,6 +228,21 @@ class RdsEventEmulator:
                     "creation",
                 )
             self._schedule(region, event_id, snapshot.arn, identifier, message, category, now)
+        for cluster_snapshot in list(backend.cluster_snapshots.values()):
+            if cluster_snapshot.snapshot_type != "manual" or cluster_snapshot.status != "available":
+                continue
+            identifier = cluster_snapshot.db_cluster_snapshot_identifier
+            key = ("cluster-snapshot", region, identifier, str(cluster_snapshot.created))
+            if key in self.seen:
+                continue
+            self.seen.add(key)
+            if cluster_snapshot.cluster.region != region:
+                continue  # a cluster copy landed here: RDS emits nothing
+            for event_id, message in (CLUSTER_CREATING, CLUSTER_CREATED):
+                category = "creation" if event_id == CLUSTER_CREATING[0] else "backup"
+                self._schedule(
+                    region, event_id, cluster_snapshot.arn, identifier, message, category, now
+                )
         for task in list(backend.export_tasks.values()):
             key = ("export", region, str(task.export_task_identifier), "")
             if key in self.seen:
@@ -223,7 +252,7 @@ class RdsEventEmulator:
             if status not in EXPORT_EVENTS:
                 continue  # still running
             self.seen.add(key)
-            event_id, message = EXPORT_EVENTS[status]
+            event_id, message = _export_event(task, status)
             identifier = str(task.source_arn).rsplit(":", 1)[-1]
             self._schedule(
                 region, event_id, str(task.source_arn), identifier, message, "notification", now
@@ -253,9 +282,12 @@ class RdsEventEmulator:
             return
         region = backend.region_name
         now = self.clock.now()
+        if kind in ("cluster-snapshot", "cluster-copy"):
+            self._cluster_created(kind, backend, resource, now)
+            return
         if kind == "export":
             identifier = str(resource.source_arn).rsplit(":", 1)[-1]
-            database = resource.snapshot.database.db_instance_identifier
+            database = _database_of(resource.snapshot)
             took = self.profile.duration("export", identifier, region, database)
             resource.status = "STARTING"
             resource.task_start_time = now
@@ -281,6 +313,45 @@ class RdsEventEmulator:
             lambda: self._snapshot_done(backend, resource),
             label=f"{kind} {region}/{identifier} available",
         )
+
+    def _cluster_created(self, kind: str, backend: Any, snapshot: Any, now: Any) -> None:
+        """Timed mode: a cluster snapshot is ``creating`` (a copy ``copying``) until its
+        sampled duration has passed; a new one in its cluster's region emits 0074 now."""
+        assert self.clock is not None
+        assert self.profile is not None
+        region = backend.region_name
+        identifier = snapshot.db_cluster_snapshot_identifier
+        copying = kind == "cluster-copy"
+        snapshot.status = "copying" if copying else "creating"
+        step = "copy" if copying else "snapshot"
+        took = self.profile.duration(step, identifier, region, snapshot.db_cluster_identifier)
+        if not copying:
+            self._schedule(
+                region, *CLUSTER_CREATING[:1], snapshot.arn, identifier, CLUSTER_CREATING[1],
+                "creation", 0.0,
+            )  # fmt: skip
+        self.clock.call_at(
+            now + took,
+            lambda: self._cluster_done(backend, snapshot, copying),
+            label=f"{kind} {region}/{identifier} available",
+        )
+
+    def _cluster_done(self, backend: Any, snapshot: Any, copying: bool) -> None:
+        region, identifier = backend.region_name, snapshot.db_cluster_snapshot_identifier
+        if backend.cluster_snapshots.get(identifier) is not snapshot:
+            return  # deleted while being created (how a cluster copy is canceled)
+        snapshot.status = "available"
+        self.seen.add(("cluster-snapshot", region, identifier, str(snapshot.created)))
+        if copying:
+            self.timeline.add(
+                "note", region, "cluster copy available", subject=identifier,
+                result="no RDS event (none exists for a cluster copy)",
+            )  # fmt: skip
+            return
+        self._schedule(
+            region, *CLUSTER_CREATED[:1], snapshot.arn, identifier, CLUSTER_CREATED[1],
+            "backup", 0.0,
+        )  # fmt: skip
 
     def _snapshot_done(self, backend: Any, snapshot: Any) -> None:
         region, identifier = backend.region_name, snapshot.db_snapshot_identifier
@@ -313,7 +384,7 @@ class RdsEventEmulator:
             100 if task.status == "COMPLETE" else task.__dict__.get("percent_progress", 0)
         )
         self.seen.add(("export", region, str(task.export_task_identifier), ""))
-        event_id, message = EXPORT_EVENTS[task.status.lower()]
+        event_id, message = _export_event(task, task.status.lower())
         identifier = str(task.source_arn).rsplit(":", 1)[-1]
         self._schedule(
             region, event_id, str(task.source_arn), identifier, message, "notification", 0.0
@@ -417,15 +488,16 @@ class RdsEventEmulator:
 
     def _emit(self, event: RdsEvent) -> None:
         now = domain_clock.now()
+        cluster = ":cluster-snapshot:" in event.arn
         entry = {
             "Source": "aws.rds",
-            "DetailType": DETAIL_TYPE,
+            "DetailType": CLUSTER_DETAIL_TYPE if cluster else DETAIL_TYPE,
             "Resources": [event.arn],
             "Time": now,
             "Detail": json.dumps(
                 {
                     "EventCategories": [event.category],
-                    "SourceType": "SNAPSHOT",
+                    "SourceType": "CLUSTER_SNAPSHOT" if cluster else "SNAPSHOT",
                     "SourceArn": event.arn,
                     "Date": now.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
                     "SourceIdentifier": event.identifier,
@@ -451,6 +523,18 @@ def _allocated_gib(task: Any) -> int:
             getattr(getattr(task, "snapshot", None), "database", None), "allocated_storage", 20
         )
     return int(value or 20)
+
+
+def _export_event(task: Any, status: str) -> tuple[str, str]:
+    """The event an ended export task emits: 0159-0161, or 0162-0164 for a cluster's."""
+    cluster = ":cluster-snapshot:" in str(task.source_arn)
+    return (CLUSTER_EXPORT_EVENTS if cluster else EXPORT_EVENTS)[status]
+
+
+def _database_of(snapshot: Any) -> str:
+    """The instance or cluster a (moto) snapshot was taken of."""
+    cluster = getattr(snapshot, "db_cluster_identifier", None)
+    return str(cluster) if cluster else str(snapshot.database.db_instance_identifier)
 
 
 def _advance_export(task: Any) -> None:

@@ -45,6 +45,7 @@ from rds_backup.local.faults import FaultInjector
 from rds_backup.local.inventory import Inventory, take_inventory
 from rds_backup.local.profiles import Profile
 from rds_backup.local.runner import ApiCalls, LambdaRunner
+from rds_backup.local.schedules import SchedulePump
 from rds_backup.local.seed import WorldSpec, seed_world
 from rds_backup.local.server import LocalServer, patched_environ
 from rds_backup.local.stack import ACCOUNT, Rule, Stack, read_stack
@@ -177,6 +178,13 @@ class LocalAws:
             self.server, self.regions, self.timeline, self.clock, self.profile
         )
         self._exit.callback(self.emulator.close)
+        self.schedules = SchedulePump(
+            self.server,
+            self.spec.source_region,
+            self.timeline,
+            self.clock,
+            self._check_group(main),
+        )
         for runner in self.runners:
             runner.clock = self.clock
         if self.clock is not None:
@@ -194,6 +202,10 @@ class LocalAws:
             instance = backend.databases.get(database)
             if instance is not None:
                 instance.allocated_storage = profile.size_gib(database)
+        for cluster in self.spec.clusters:
+            found = backend.clusters.get(cluster)
+            if found is not None:
+                found.allocated_storage = profile.size_gib(cluster)
 
     def stop(self) -> None:
         self._exit.close()
@@ -309,7 +321,7 @@ class LocalAws:
         deadline = time.monotonic() + max_seconds
         handled = 0
         while True:
-            emitted = self.emulator.tick()
+            emitted = self.emulator.tick() + self.schedules.tick()
             drained = sum(runner.drain() for runner in self.runners)
             handled += drained
             if not emitted and not drained:
@@ -358,9 +370,17 @@ class LocalAws:
         """Invoke handlers for every waiting message, until a full pass finds none (moto
         delivers events to queues synchronously, so nothing arrives later)."""
         handled = 0
-        while drained := sum(runner.drain() for runner in self.runners):
+        while (drained := sum(runner.drain() for runner in self.runners)) or self.schedules.tick():
             handled += drained
         return handled
+
+    @staticmethod
+    def _check_group(main: Stack) -> str:
+        """The schedule group the deployed functions arrange cluster copy checks in."""
+        for function in main.functions.values():
+            if group := function.environment.get("COPY_CHECK_GROUP"):
+                return group
+        return "default"
 
     def _plan_schedules(self) -> None:
         """Queue the first firing of every enabled schedule rule of the main stack."""

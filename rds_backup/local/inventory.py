@@ -18,6 +18,7 @@ from typing import Any
 from moto.ses.models import SESBackend, ses_backends
 
 from rds_backup import clock, tags
+from rds_backup.kinds import identifier_of
 from rds_backup.local.server import LocalServer
 from rds_backup.local.stack import ACCOUNT
 
@@ -93,14 +94,18 @@ def take_inventory(server: LocalServer, regions: tuple[str, ...], ses_region: st
     exports: list[Export] = []
     for region in regions:
         rds = server.client("rds", region)
-        for found in rds.describe_db_snapshots(SnapshotType="manual")["DBSnapshots"]:
+        listed = [
+            *rds.describe_db_snapshots(SnapshotType="manual")["DBSnapshots"],
+            *rds.describe_db_cluster_snapshots(SnapshotType="manual")["DBClusterSnapshots"],
+        ]
+        for found in listed:
             tag_map = tags.as_dict(found.get("TagList"))
             if tags.STACK not in tag_map:
                 continue
             snapshots.append(
                 Snapshot(
                     region=region,
-                    identifier=found["DBSnapshotIdentifier"],
+                    identifier=identifier_of(found),
                     status=found["Status"],
                     database=tag_map.get(tags.DATABASE, ""),
                     run=tag_map.get(tags.RUN, ""),

@@ -9,6 +9,10 @@ moto's classes, so one ``install()`` covers both; it is idempotent).
 - manual DB snapshots per region (automated ones do not count): 100. Refusal
   ``SnapshotQuotaExceeded``, "Cannot create more than 100 manual snapshots".
 - manual DB cluster snapshots per region: 100, the same way ("... manual cluster snapshots").
+- cross-region DB cluster snapshot copies in progress per destination region: 5 ("You can
+  have up to five snapshot copy requests in progress to a single destination Region per
+  account", Aurora User Guide, "Copying a DB cluster snapshot"); refusal
+  ``SnapshotQuotaExceeded``, "Cannot copy more than 5 snapshots across regions".
 
 All refusals are HTTP 400 query-protocol XML errors, like moto's own RDS errors.
 
@@ -50,6 +54,7 @@ class Quotas:
     manual_snapshots: int = 100
     manual_cluster_snapshots: int = 100
     copies: int = 20  # cross-region copies in progress per destination region
+    cluster_copies: int = 5  # cross-region cluster snapshot copies, per destination region
     exports: int = 5  # export tasks in progress per account (read from the default quotas)
 
 
@@ -128,6 +133,16 @@ def copies_in_progress(backend: Any) -> int:
     for identifier in list(active):
         snapshot = backend.database_snapshots.get(identifier)
         if snapshot is None or snapshot.status != "creating":
+            active.discard(identifier)
+    return len(active)
+
+
+def cluster_copies_in_progress(backend: Any) -> int:
+    """Cross-region cluster snapshot copies into the backend's region still ``copying``."""
+    active = _tracked(backend, "_local_cluster_copies")
+    for identifier in list(active):
+        snapshot = backend.cluster_snapshots.get(identifier)
+        if snapshot is None or snapshot.status not in ("copying", "creating"):
             active.discard(identifier)
     return len(active)
 
@@ -231,15 +246,42 @@ def _create_db_cluster_snapshot(
     original = _originals[(RDSBackend, "create_db_cluster_snapshot")]
     if snapshot_type == "manual" and db_cluster_snapshot_identifier not in self.cluster_snapshots:
         _check_cluster_quota(self)
-    return original(
+    snapshot = original(
         self, db_cluster_identifier, db_cluster_snapshot_identifier, snapshot_type, *args, **kwargs
     )
+    if snapshot_type == "manual":
+        _notify("cluster-snapshot", self, snapshot)
+    return snapshot
 
 
-def _copy_db_cluster_snapshot(self: Any, *args: Any, **kwargs: Any) -> Any:
+def _copy_db_cluster_snapshot(
+    self: Any,
+    source_db_cluster_snapshot_identifier: str,
+    target_db_cluster_snapshot_identifier: str,
+    *args: Any,
+    **kwargs: Any,
+) -> Any:
     original = _originals[(RDSBackend, "copy_db_cluster_snapshot")]
-    _check_cluster_quota(self)
-    return original(self, *args, **kwargs)
+    source_region = _arn_region(source_db_cluster_snapshot_identifier) or self.region_name
+    cross_region = source_region != self.region_name
+    if target_db_cluster_snapshot_identifier.lower() not in self.cluster_snapshots:
+        _check_cluster_quota(self)
+        limit = quotas(self.region_name).cluster_copies
+        if cross_region and cluster_copies_in_progress(self) >= limit:
+            raise SnapshotQuota(f"Cannot copy more than {limit} snapshots across regions")
+    snapshot = original(
+        self,
+        source_db_cluster_snapshot_identifier,
+        target_db_cluster_snapshot_identifier,
+        *args,
+        **kwargs,
+    )
+    # moto's copy keeps no origin; RDS answers SourceDBClusterSnapshotArn (see kinds.py).
+    snapshot.local_copy_source_arn = source_db_cluster_snapshot_identifier
+    _notify("cluster-copy", self, snapshot)
+    if cross_region and snapshot.status in ("copying", "creating"):
+        _tracked(self, "_local_cluster_copies").add(snapshot.db_cluster_snapshot_identifier)
+    return snapshot
 
 
 def _check_cluster_quota(backend: Any) -> None:
