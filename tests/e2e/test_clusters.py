@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from typing import Any
 
 import pytest
@@ -27,9 +28,9 @@ def _run(local: LocalAws, when: datetime | None = None) -> str:
 
 
 def _copies(local: LocalAws) -> dict[str, str]:
-    found = local.server.client("rds", TARGET).describe_db_cluster_snapshots(
-        SnapshotType="manual"
-    )["DBClusterSnapshots"]
+    found = local.server.client("rds", TARGET).describe_db_cluster_snapshots(SnapshotType="manual")[
+        "DBClusterSnapshots"
+    ]
     return {s["DBClusterSnapshotIdentifier"]: s["Status"] for s in found}
 
 
@@ -154,7 +155,7 @@ def test_given_a_cluster_copy_of_hours_then_checks_back_off_and_the_export_start
         if e.kind == "schedule" and e.what == "Cluster Copy Check Due"
     ]
     assert len(fired) >= 4
-    gaps = [later - earlier for earlier, later in zip(fired, fired[1:], strict=False)]
+    gaps = [later - earlier for earlier, later in pairwise(fired)]
     assert gaps == sorted(gaps)
     assert gaps[-1] > gaps[0]
     assert _copies(timed)[snapshot] == "available"
