@@ -25,36 +25,48 @@ EXPORT_STATUS = {"s3:ListBucket", "s3:GetObject", "kms:Decrypt"}
 # NOTIFY_MODE=digest: start_backup names the run's databases in its ledger.
 DIGEST_RUN = {"dynamodb:UpdateItem"}
 
+# DB clusters (infra/resources/clusters.yml): the cluster counterparts, and arranging a
+# one-time check of a cluster copy (rds_backup/copy_checks.py).
+READ_CLUSTERS = {"rds:DescribeDBClusterSnapshots"}
+ARRANGE_CHECK = {"scheduler:CreateSchedule", "iam:PassRole"}
 # The AWS actions each handler's code calls (README / DESIGN), and nothing else.
 ALLOWED = {
     "start_backup": LOGS
     | ON_FAILURE_BUS
     | QUOTA
     | DIGEST_RUN
+    | READ_CLUSTERS
     | {"rds:CreateDBSnapshot", "rds:AddTagsToResource", "rds:DescribeDBSnapshots"}
-    | {"rds:DescribeDBInstances", "rds:DescribeDBClusters"},  # which databases tonight
+    | {"rds:DescribeDBInstances", "rds:DescribeDBClusters"}  # which databases tonight
+    | {"rds:CreateDBClusterSnapshot"},
     "copy_snapshot": LOGS
     | ON_FAILURE_BUS
     | KMS_FOR_RDS
     | EXPORT
     | QUOTA
-    | {"rds:DescribeDBSnapshots", "rds:CopyDBSnapshot", "rds:AddTagsToResource"},
+    | READ_CLUSTERS
+    | ARRANGE_CHECK
+    | {"rds:DescribeDBSnapshots", "rds:CopyDBSnapshot", "rds:AddTagsToResource"}
+    | {"rds:CopyDBClusterSnapshot"},
     # AddTagsToResource: only the retry-export mark on our snapshots (a re-drive that waits)
     "export_snapshot": LOGS
     | ON_FAILURE_BUS
     | KMS_FOR_RDS
     | EXPORT
+    | READ_CLUSTERS
     | {"rds:DescribeDBSnapshots", "rds:AddTagsToResource"},
     "notify": LOGS
     | MAIL
     | IDEMPOTENCY
     | EXPORT_STATUS
+    | READ_CLUSTERS
     | {"sqs:SendMessage", "rds:DescribeDBSnapshots", "rds:DescribeExportTasks"}
-    | {"rds:DeleteDBSnapshot"},
+    | {"rds:DeleteDBSnapshot", "rds:DeleteDBClusterSnapshot"},
     "cleanup": LOGS
     | ON_FAILURE_BUS
+    | READ_CLUSTERS
     | {"rds:DescribeDBSnapshots", "rds:DescribeExportTasks", "rds:DeleteDBSnapshot"}
-    | {"s3:ListBucket", "s3:DeleteObject"},
+    | {"rds:DeleteDBClusterSnapshot", "s3:ListBucket", "s3:DeleteObject"},
     "reconcile": LOGS
     | ON_FAILURE_BUS
     | KMS_FOR_RDS
@@ -63,8 +75,11 @@ ALLOWED = {
     | IDEMPOTENCY
     | EXPORT_STATUS
     | QUOTA
+    | READ_CLUSTERS
+    | ARRANGE_CHECK
     | {"rds:DescribeDBSnapshots", "rds:CopyDBSnapshot", "rds:AddTagsToResource"}
-    | {"rds:DeleteDBSnapshot"},
+    | {"rds:DeleteDBSnapshot", "rds:CopyDBClusterSnapshot", "rds:DeleteDBClusterSnapshot"},
+    "check_copy": LOGS | ON_FAILURE_BUS | READ_CLUSTERS | ARRANGE_CHECK,
 }
 READ_ONLY_PREFIXES = ("Describe", "List", "Get")
 
@@ -164,6 +179,13 @@ def test_given_pass_role_when_read_then_only_the_export_role_only_to_rds_export(
     seen = 0
     for where, statement in _all_statements(main_stack):
         if "iam:PassRole" not in as_list(statement["Action"]):
+            continue
+        if where == "ArrangeCopyChecksPolicy":
+            # the cluster copy checks' role, only to EventBridge Scheduler
+            assert statement["Resource"] == {"Fn::GetAtt": ["CopyCheckSchedulerRole", "Arn"]}
+            assert statement["Condition"] == {
+                "StringEquals": {"iam:PassedToService": "scheduler.amazonaws.com"}
+            }, where
             continue
         seen += 1
         assert statement["Resource"] != "*", where

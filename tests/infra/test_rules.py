@@ -65,6 +65,7 @@ def test_given_the_main_stack_when_packaged_then_every_handler_module_has_one_fu
         "notify",
         "cleanup",
         "reconcile",
+        "check_copy",
     }
 
 
