@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rds_backup import tags
+from rds_backup.kinds import Kind
 from rds_backup.naming import snapshot_id
 from rds_backup.retention import Policy, Snapshot, decide
 from rds_backup.settings import parse_settings
@@ -56,6 +57,7 @@ def snapshots(draw: Any) -> dict[str, Any]:
             ]
         )
     )
+    kind = draw(st.sampled_from(["snapshot", "cluster-snapshot"]))  # DB or DB cluster snapshot
     tag_map = {
         key: value
         for key, value in (
@@ -67,9 +69,11 @@ def snapshots(draw: Any) -> dict[str, Any]:
         )
         if draw(st.booleans()) or key == tags.EXPORTS or value
     }
+    fields = ("DBClusterSnapshot", "cluster-snapshot") if kind == "cluster-snapshot" else None
+    name, resource = fields or ("DBSnapshot", "snapshot")
     return {
-        "DBSnapshotIdentifier": identifier,
-        "DBSnapshotArn": f"arn:aws:rds:us-west-2:123456789012:snapshot:{identifier}",
+        f"{name}Identifier": identifier,
+        f"{name}Arn": f"arn:aws:rds:us-west-2:123456789012:{resource}:{identifier}",
         "SnapshotType": draw(st.sampled_from(["manual", "manual", "automated", "awsbackup"])),
         "Status": "available",
         "SnapshotCreateTime": datetime(2026, 10, 1, tzinfo=UTC),
@@ -89,7 +93,11 @@ def exactly_ours(snapshot: dict[str, Any]) -> bool:
     if not found.get(tags.DATABASE) or not found.get(tags.RUN):
         return False
     derived = snapshot_id(SETTINGS.snapshot_prefix, found[tags.DATABASE], found[tags.RUN])
-    return str(snapshot["DBSnapshotIdentifier"]).lower() == derived.lower()
+    return identifier(snapshot).lower() == derived.lower()
+
+
+def identifier(snapshot: dict[str, Any]) -> str:
+    return str(snapshot.get("DBSnapshotIdentifier") or snapshot["DBClusterSnapshotIdentifier"])
 
 
 @settings(max_examples=400, deadline=None)
@@ -103,9 +111,7 @@ def test_given_any_snapshot_when_ownership_is_decided_then_only_the_exact_identi
 
 
 @settings(max_examples=100, deadline=None)
-@given(
-    st.lists(snapshots(), min_size=1, max_size=30, unique_by=lambda s: s["DBSnapshotIdentifier"])
-)
+@given(st.lists(snapshots(), min_size=1, max_size=30, unique_by=lambda s: identifier(s)))
 def test_given_random_snapshot_sets_when_cleanup_decides_then_only_exact_ones_are_deleted(
     found: list[dict[str, Any]],
 ) -> None:
@@ -116,12 +122,13 @@ def test_given_random_snapshot_sets_when_cleanup_decides_then_only_exact_ones_ar
         decided.append(
             Snapshot(
                 region="us-west-2",
-                identifier=raw["DBSnapshotIdentifier"],
-                arn=raw["DBSnapshotArn"],
+                identifier=identifier(raw),
+                arn=raw.get("DBSnapshotArn") or raw["DBClusterSnapshotArn"],
                 status=raw["Status"],
                 created=raw["SnapshotCreateTime"],
                 database=owned.database if owned else None,
                 role=owned.role if owned else None,
+                kind=owned.kind if owned else Kind.INSTANCE,
             )
         )
     policy = Policy(retention_days=15, source_region="us-east-1", target_region="us-west-2")
@@ -130,7 +137,7 @@ def test_given_random_snapshot_sets_when_cleanup_decides_then_only_exact_ones_ar
     decisions = decide(decided, [], policy, datetime(2026, 11, 25, tzinfo=UTC) + timedelta(0))
 
     # then nothing but an exactly-ours snapshot is ever deleted
-    by_id = {raw["DBSnapshotIdentifier"]: raw for raw in found}
+    by_id = {identifier(raw): raw for raw in found}
     for decision in decisions:
         if decision.delete:
             assert exactly_ours(by_id[decision.snapshot.identifier])

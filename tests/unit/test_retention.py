@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from rds_backup.kinds import Kind
 from rds_backup.retention import Decision, Policy, Reason, Snapshot, decide
 from rds_backup.tags import Role
 
@@ -17,8 +18,9 @@ STATUSES = ["available", "available", "available", "failed", "creating", "copyin
 FAST = settings(max_examples=80, deadline=None)
 
 
-def arn(region: str, identifier: str) -> str:
-    return f"arn:aws:rds:{region}:123456789012:snapshot:{identifier}"
+def arn(region: str, identifier: str, kind: Kind = Kind.INSTANCE) -> str:
+    resource = "cluster-snapshot" if kind is Kind.CLUSTER else "snapshot"
+    return f"arn:aws:rds:{region}:123456789012:{resource}:{identifier}"
 
 
 @st.composite
@@ -32,16 +34,18 @@ def worlds(draw) -> tuple[list[Snapshot], set[str], Policy]:
         created = None if draw(st.integers(0, 30)) == 0 else NOW - timedelta(hours=hours)
         identifier = f"rds-backup-{database or 'foreign'}-{index}"
         role_src, role_tgt = (Role.SOURCE, Role.COPY) if database else (None, None)
+        kind = draw(st.sampled_from(list(Kind)))  # DB snapshots and DB cluster snapshots
         if draw(st.booleans()):
             snapshots.append(
                 Snapshot(
                     SRC,
                     identifier,
-                    arn(SRC, identifier),
+                    arn(SRC, identifier, kind),
                     draw(st.sampled_from(STATUSES)),
                     created,
                     database,
                     role_src,
+                    kind,
                 )
             )
         if draw(st.booleans()):
@@ -49,11 +53,12 @@ def worlds(draw) -> tuple[list[Snapshot], set[str], Policy]:
                 Snapshot(
                     TGT,
                     identifier,
-                    arn(TGT, identifier),
+                    arn(TGT, identifier, kind),
                     draw(st.sampled_from(STATUSES)),
                     created,
                     database,
                     role_tgt,
+                    kind,
                 )
             )
     exporting = {s.arn for s in snapshots if draw(st.integers(min_value=0, max_value=9)) == 0}
@@ -113,7 +118,8 @@ def test_given_any_snapshots_when_decided_then_the_newest_available_per_database
     groups = defaultdict(list)
     for s in snapshots:
         if s.ours and s.status == "available" and s.created is not None:
-            groups[(s.database, s.region)].append(s)
+            # per database *and kind*: a cluster's newest copy is kept like an instance's
+            groups[(s.database, s.kind, s.region)].append(s)
     for group in groups.values():
         newest = newest_first(group)[0]
         assert (newest.region, newest.identifier) not in gone
@@ -129,7 +135,7 @@ def test_given_any_snapshots_when_decided_then_min_keep_available_copies_remain(
     copies = defaultdict(list)
     for s in snapshots:
         if s.ours and s.region == TGT and s.role is Role.COPY and s.status == "available":
-            copies[s.database].append(s)
+            copies[(s.database, s.kind)].append(s)
     for group in copies.values():
         remaining = [s for s in group if (s.region, s.identifier) not in gone]
         assert len(remaining) >= min(len(group), policy.min_keep)
@@ -149,9 +155,9 @@ def test_given_no_generations_when_decided_then_every_unprotected_expired_snapsh
     protected = set()
     regions, copies = defaultdict(list), defaultdict(list)
     for s in ready:
-        regions[(s.database, s.region)].append(s)
+        regions[(s.database, s.kind, s.region)].append(s)
         if s.region == TGT and s.role is Role.COPY:
-            copies[s.database].append(s)
+            copies[(s.database, s.kind)].append(s)
     for group in regions.values():
         protected.add(newest_first(group)[0])
     for group in copies.values():
