@@ -29,10 +29,12 @@ class RunRow:
     copy: str
     exports: dict[str, str]  # region → status of the latest attempt ("-" not started)
     outcome: str
+    kind: str = "instance"  # or "cluster" (a DB cluster snapshot: rds_backup/kinds.py)
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "database": self.database,
+            "kind": self.kind,
             "run": self.run,
             "age_hours": self.age_hours,
             "source": self.source,
@@ -87,6 +89,7 @@ def recent_runs(
                 else places.get((Kind.COPY, settings.source_region, identifier), "-"),
                 exports=exports,
                 outcome=run.outcome.value,
+                kind=known.kind.value,
             )
         )
     return sorted(rows, key=lambda r: (r.run, r.database), reverse=True)
@@ -115,7 +118,7 @@ def render(rows: Sequence[RunRow], settings: Settings) -> str:
     ]
     body = [
         [
-            r.database,
+            r.database + (" (cluster)" if r.kind == "cluster" else ""),
             r.run,
             f"{r.age_hours}h",
             r.source,

@@ -7,6 +7,7 @@ events 0162/0163/0164 → one email per run outcome, and KEEP_SOURCE_SNAPSHOT.""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote
 
@@ -294,3 +295,17 @@ def test_given_the_cluster_export_completes_then_one_success_email_and_source_pe
     assert describe_cluster_snapshot(aws, "us-west-2") is not None
     [email] = sent_emails()
     assert "analytics" in email.subject
+
+
+def test_given_a_cluster_run_when_status_runs_then_it_shows_as_a_cluster(settings, aws, context):
+    from rds_backup.ops.runs_table import recent_runs, render
+
+    run_until_copy(context)
+    export_snapshot.handler(finished_event("available"), context)
+
+    rows = {row.database: row for row in recent_runs(settings, aws, datetime.now(UTC), 3650)}
+
+    assert rows["analytics"].kind == "cluster"
+    assert rows["analytics"].copy == "available"
+    assert rows["orders"].kind == "instance"
+    assert "analytics (cluster)" in render(list(rows.values()), settings)
