@@ -24,7 +24,7 @@ from aws_lambda_powertools.utilities.idempotency import (
 from botocore.exceptions import ClientError
 
 from events.backup_requested import BackupRequestedEvent
-from events.copy_finished import CopyFinishedEvent
+from events.copy_finished import CopyCheckDueEvent, CopyFinishedEvent
 from events.lambda_failure import LambdaFailureEvent
 from events.parse import parse_event
 from events.quota import SnapshotQuotaEvent
@@ -546,7 +546,9 @@ def _of_snapshot(settings: Settings, identifier: str) -> tuple[str, str | None, 
 def _what_failed(settings: Settings, payload: Any) -> tuple[str | None, str | None, str | None]:
     """(snapshot, run, database) of the event a failed handler was given, where knowable."""
     try:
-        rds: RdsSnapshotEvent = parse_event(payload, RdsSnapshotEvent)
+        rds: RdsSnapshotEvent | CopyCheckDueEvent | CopyFinishedEvent = parse_event(
+            payload, RdsSnapshotEvent | CopyCheckDueEvent | CopyFinishedEvent
+        )
     except BackupError:
         pass
     else:

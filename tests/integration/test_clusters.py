@@ -309,3 +309,20 @@ def test_given_a_cluster_run_when_status_runs_then_it_shows_as_a_cluster(setting
     assert rows["analytics"].copy == "available"
     assert rows["orders"].kind == "instance"
     assert "analytics (cluster)" in render(list(rows.values()), settings)
+
+
+def test_given_check_copy_failed_after_its_retries_then_the_email_names_the_cluster_run(
+    settings, aws, context
+):
+    failure = load_sample("lambda-invocation-failure")
+    failure["detail"]["requestPayload"] = load_sample("cluster-copy-check-due")
+    failure["detail"]["requestContext"]["functionArn"] = (
+        f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:{settings.stack_name}-check_copy:$LATEST"
+    )
+
+    result = notify.handler(failure, context)
+
+    assert result["email"] == "sent"
+    [email] = sent_emails()
+    assert "ledger" in email.subject
+    assert "check_copy" in email.body
