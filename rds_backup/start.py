@@ -157,19 +157,21 @@ def _already_made(settings: Settings, aws: Aws, run: str) -> set[str]:
 
 
 def database_kinds(settings: Settings, aws: Aws, databases: Sequence[str]) -> dict[str, Kind]:
-    """Whether each database is a DB instance or a DB cluster (DescribeDBClusters: a cluster
-    when found, else an instance, whose CreateDBSnapshot names a missing one)."""
-    rds = aws.rds(settings.source_region)
-    kinds = {}
-    for database in databases:
-        try:
-            found = rds.describe_db_clusters(DBClusterIdentifier=database).get("DBClusters")
-        except ClientError as error:
-            if not is_code(error, "DBClusterNotFoundFault"):
-                raise step_failed(STEP, error, database=database) from error
-            found = []
-        kinds[database] = Kind.CLUSTER if found else Kind.INSTANCE
-    return kinds
+    """Whether each database is a DB instance or a DB cluster: one listing of the region's DB
+    clusters (a fixed cost per run, whatever the fleet); a name that is not a cluster is an
+    instance, whose CreateDBSnapshot names a missing one (DBInstanceNotFound)."""
+    if not databases:
+        return {}
+    try:
+        pages = aws.rds(settings.source_region).get_paginator("describe_db_clusters").paginate()
+        clusters = {
+            str(cluster["DBClusterIdentifier"]).lower()
+            for page in pages
+            for cluster in page.get("DBClusters", [])
+        }
+    except (ClientError, BotoCoreError) as error:
+        raise step_failed(STEP, error, region=settings.source_region) from error
+    return {db: Kind.CLUSTER if db.lower() in clusters else Kind.INSTANCE for db in databases}
 
 
 def _within_quota(

@@ -71,13 +71,16 @@ def test_every_figure_is_reported(bench: dict[str, Any]) -> None:
     assert "our_ms_per_snapshot" in cleanup
     start = bench["start_scale"]
     # one create per database; a fixed cost per run, whatever the fleet: the quota headroom
-    # (DescribeAccountAttributes) and the run's snapshots (DescribeDBSnapshots), both regions
+    # (DescribeAccountAttributes) and the run's snapshots of both kinds (DescribeDBSnapshots,
+    # DescribeDBClusterSnapshots), both regions, and which names are clusters (one listing)
     assert start["api_calls_by_operation"] == {
         "RDS:CreateDBSnapshot": start["databases"],
         "RDS:DescribeDBClusters": 1,  # which databases tonight (rds_backup/selection.py)
         "RDS:DescribeDBInstances": 1,
         "RDS:DescribeAccountAttributes": 2,
         "RDS:DescribeDBSnapshots": 2,
+        "RDS:DescribeDBClusterSnapshots": 2,
+        "RDS:DescribeDBClusters": 1,
     }
     cost = bench["cost"]
     assert cost["usd_per_database_run"] > 0
