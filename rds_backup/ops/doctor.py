@@ -45,6 +45,11 @@ STEP = "doctor"
 # RDS for MariaDB, MySQL and PostgreSQL export snapshots; Oracle, SQL Server, Db2 and RDS
 # Custom do not (module docstring). Aurora instances are backed up through their cluster.
 EXPORT_ENGINES = frozenset({"mariadb", "mysql", "postgres"})
+# DB cluster snapshots that export: Aurora MySQL and Aurora PostgreSQL ("Supported Regions
+# and Aurora DB engines for exporting snapshot data to Amazon S3"); Multi-AZ DB clusters
+# (mysql, postgres): their snapshot page recommends exporting snapshot data, and
+# StartExportTask excludes only exporting *cluster data* from them. Both accepted.
+CLUSTER_EXPORT_ENGINES = frozenset({"aurora-mysql", "aurora-postgresql", "mysql", "postgres"})
 MAGNETIC = "standard"  # StorageType of magnetic storage
 EXPORT_SERVICE = "export.rds.amazonaws.com"
 # What CopyDBSnapshot needs of its caller on an encrypted source snapshot's key (RDS uses the
@@ -66,6 +71,11 @@ CHAIN_RULES = (
     "handler-failed",
     "reconcile",
     "cleanup",
+    # DB clusters: 0075, our cluster copy events, 0162-0164 (rds_backup/copy_checks.py)
+    "cluster-snapshot-created",
+    "cluster-copy-finished",
+    "cluster-run-outcome",
+    "cluster-copy-check",
 )
 FORWARD_RULE = "forward-to-source"
 # The functions that call CopyDBSnapshot (reconcile re-drives copies).
@@ -111,16 +121,25 @@ class Target:
         return capacity.databases(self.settings)
 
     def instance(self, database: str) -> dict[str, Any] | None:
-        """DescribeDBInstances of ``database`` in the source region; None when absent."""
+        """DescribeDBInstances of ``database`` in the source region, else DescribeDBClusters
+        (an Aurora or Multi-AZ DB cluster: its record has ``DBClusterArn``); None when
+        neither exists."""
         if database not in self._instances:
+            rds = self.aws.rds(self.settings.source_region)
+            found: list[Any]
             try:
-                found = self.aws.rds(self.settings.source_region).describe_db_instances(
-                    DBInstanceIdentifier=database
-                )["DBInstances"]
+                found = rds.describe_db_instances(DBInstanceIdentifier=database)["DBInstances"]
             except ClientError as error:
                 if _code(error) not in ("DBInstanceNotFound", "DBInstanceNotFoundFault"):
                     raise
                 found = []
+            if not found:
+                try:
+                    found = rds.describe_db_clusters(DBClusterIdentifier=database)["DBClusters"]
+                except ClientError as error:
+                    if _code(error) not in ("DBClusterNotFoundFault", "DBClusterNotFound"):
+                        raise
+                    found = []
             self._instances[database] = dict(found[0]) if found else None
         return self._instances[database]
 
@@ -278,13 +297,13 @@ def check_config(target: Target) -> Finding:
     )
 
 
-@check("db-exists", "each DB_IDENTIFIER is a DB instance in SOURCE_REGION")
+@check("db-exists", "each DB_IDENTIFIER is a DB instance or a DB cluster in SOURCE_REGION")
 def check_databases_exist(target: Target) -> Finding:
     missing = [db for db in target.databases() if target.instance(db) is None]
     region = target.settings.source_region
     if missing:
         return fail(
-            f"no DB instance {', '.join(missing)} in {region}",
+            f"no DB instance or DB cluster {', '.join(missing)} in {region}",
             "correct DB_IDENTIFIER (as `aws rds describe-db-instances` lists them) or "
             "SOURCE_REGION, and redeploy",
         )
@@ -297,7 +316,10 @@ def check_engines(target: Target) -> Finding:
     for database, found in target.existing():
         engine = str(found.get("Engine", "")).lower()
         engines.add(engine)
-        if engine.startswith("aurora"):
+        if "DBClusterArn" in found:  # a DB cluster: Aurora MySQL/PostgreSQL export
+            if engine not in CLUSTER_EXPORT_ENGINES:
+                problems.append(f"{database} is a {engine} cluster, which cannot export")
+        elif engine.startswith("aurora"):
             problems.append(f"{database} is an Aurora instance ({engine}): back up its cluster")
         elif engine not in EXPORT_ENGINES:
             problems.append(f"{database} runs {engine}, which cannot export snapshots")

@@ -15,7 +15,7 @@ import pytest
 from moto.scheduler.models import scheduler_backends
 
 from events import load_sample
-from handlers import check_copy, copy_snapshot, export_snapshot, notify, start_backup
+from handlers import check_copy, copy_snapshot, export_snapshot, notify, reconcile, start_backup
 from rds_backup import tags
 from rds_backup.copy_checks import BACKOFF, schedule_name
 from rds_backup.local.seed import WorldSpec
@@ -326,3 +326,33 @@ def test_given_check_copy_failed_after_its_retries_then_the_email_names_the_clus
     [email] = sent_emails()
     assert "ledger" in email.subject
     assert "check_copy" in email.body
+
+
+def hourly(at: str) -> dict[str, Any]:
+    return load_sample("scheduled") | {"time": at}
+
+
+def test_given_the_copy_checks_were_lost_when_reconciled_then_the_cluster_chain_finishes(
+    settings, aws, context
+):
+    # given: the cluster copy is available but its check never fired (nor any later one)
+    run_until_copy(context)
+    for check in pending_checks():
+        fire(check)  # fired into the void: check_copy never ran
+
+    # when: the hourly reconcile, twice
+    first = reconcile.handler(hourly("2026-11-25T04:00:00Z"), context)
+    reconcile.handler(hourly("2026-11-25T05:00:00Z"), context)
+    completed = cluster_event("RDS-EVENT-0164", COPY_ARN, "Snapshot export task completed.")
+    late = notify.handler(completed, context)
+
+    # then: the export was started from the queue once and the run told once
+    assert {
+        "snapshot": f"export us-west-2/{SNAPSHOT}",
+        "action": "started from the queue",
+        "free": "5",
+    } in first["actions"]
+    tasks = aws.rds("us-west-2").describe_export_tasks()["ExportTasks"]
+    assert [t["SourceArn"] for t in tasks].count(COPY_ARN) == 1
+    assert late["email"] == "already-sent"
+    assert len([e for e in sent_emails() if "analytics" in e.subject]) == 1
