@@ -45,6 +45,7 @@ class StartResult:
     existing: list[str] = field(default_factory=list)
     failed: list[StepFailed] = field(default_factory=list)
     over_quota: list[str] = field(default_factory=list)  # not started: manual snapshot quota
+    kinds: dict[str, Kind] = field(default_factory=dict)  # the selected DB clusters
 
     def as_dict(self) -> dict[str, object]:
         result: dict[str, object] = {
@@ -92,7 +93,7 @@ def start_backup(
         snapshot_id(settings.snapshot_prefix, db, result.run) for db in wanted if db.lower() in made
     )
     todo = [db for db in wanted if db.lower() not in made]
-    kinds = database_kinds(settings, aws, todo)
+    kinds = {db: result.kinds.get(db, Kind.INSTANCE) for db in todo}
     for database in _within_quota(settings, aws, todo, kinds, result):
         kind = kinds[database]
         identifier = snapshot_id(settings.snapshot_prefix, database, result.run)
@@ -156,24 +157,6 @@ def _already_made(settings: Settings, aws: Aws, run: str) -> set[str]:
     }
 
 
-def database_kinds(settings: Settings, aws: Aws, databases: Sequence[str]) -> dict[str, Kind]:
-    """Whether each database is a DB instance or a DB cluster: one listing of the region's DB
-    clusters (a fixed cost per run, whatever the fleet); a name that is not a cluster is an
-    instance, whose CreateDBSnapshot names a missing one (DBInstanceNotFound)."""
-    if not databases:
-        return {}
-    try:
-        pages = aws.rds(settings.source_region).get_paginator("describe_db_clusters").paginate()
-        clusters = {
-            str(cluster["DBClusterIdentifier"]).lower()
-            for page in pages
-            for cluster in page.get("DBClusters", [])
-        }
-    except (ClientError, BotoCoreError) as error:
-        raise step_failed(STEP, error, region=settings.source_region) from error
-    return {db: Kind.CLUSTER if db.lower() in clusters else Kind.INSTANCE for db in databases}
-
-
 def _within_quota(
     settings: Settings,
     aws: Aws,
@@ -203,8 +186,9 @@ def _selected(
     requested: Sequence[str] | None,
     result: StartResult,
 ) -> list[str]:
-    """The instances to snapshot: every selected one, or those of ``requested`` (which must
-    be selected). A configured database that could not be resolved fails by name."""
+    """The databases to snapshot (instances, and DB clusters: ``result.kinds``): every
+    selected one, or those of ``requested`` (which must be selected). A configured database
+    that could not be resolved fails by name."""
     asked = None if requested is None else {db.lower() for db in requested}
     for problem in selection.problems:
         if asked is None or problem.identifier in asked:
@@ -213,21 +197,29 @@ def _selected(
     for instance in selection.instances:
         if asked is None or instance.identifier in asked:
             chosen.append(instance.identifier)
+    names = [item.identifier for item in selection.items]
     for cluster in selection.clusters:
-        if asked is None or cluster.identifier in asked:
-            # Cluster snapshots (CreateDBClusterSnapshot) are not part of this chain yet.
+        if asked is not None and cluster.identifier not in asked:
+            continue
+        if names.count(cluster.identifier) > 1:
+            # Selected as an instance and as a cluster (by tag): their snapshots would share
+            # the derived id in two RDS namespaces; neither is backed up, by name.
             result.failed.append(
                 StepFailed(
                     STEP,
-                    f"{cluster.identifier} is a DB cluster ({cluster.reason}); cluster "
-                    "backups are not supported by this version",
+                    f"{cluster.identifier} is selected both as a DB instance and as a DB "
+                    "cluster; their snapshots would share one derived name",
                     database=cluster.identifier,
                     region=settings.source_region,
-                    code="ClusterNotSupported",
-                    remedy="Back up its cluster with AWS Backup, or deploy a version that "
-                    "backs up clusters.",
+                    code="DatabaseAmbiguous",
+                    remedy="Tag only one of them with DB_SELECT_TAG, or rename one.",
                 )
             )
+            if cluster.identifier in chosen:
+                chosen.remove(cluster.identifier)
+            continue
+        chosen.append(cluster.identifier)
+        result.kinds[cluster.identifier] = Kind.CLUSTER
     known = {item.identifier for item in selection.items} | {
         p.identifier for p in selection.problems
     }
