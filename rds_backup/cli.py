@@ -6,6 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from rds_backup.observability import log_to_stderr
 from rds_backup.ops.cli import COMMANDS as OPERATOR_COMMANDS
 from rds_backup.ops.cli import add_commands as add_operator_commands
 from rds_backup.ops.cli import run as run_operator
@@ -82,6 +83,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     add_operator_commands(commands)
     args = parser.parse_args(argv)
+    log_to_stderr()
     if args.command == "local":
         from rds_backup.local.misconfigure import parse
         from rds_backup.local.up import run_up

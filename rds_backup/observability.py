@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+import sys
+
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
@@ -31,3 +34,21 @@ def backup_succeeded(database: str) -> None:
         default_dimensions={"service": SERVICE},
     ) as metric:
         metric.add_dimension("database", database.lower())
+
+
+def log_to_stderr() -> None:
+    """The console script's logs go to stderr, so stdout holds only what was asked for (a
+    table, or one JSON document with ``--json``); in Lambda they stay on stdout."""
+    handler = logger.registered_handler
+    if isinstance(handler, logging.StreamHandler):
+        handler.setStream(_Stderr())
+
+
+class _Stderr:
+    """Whatever ``sys.stderr`` is at each write (a test's capture, a redirected shell)."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()

@@ -40,6 +40,11 @@ def add_commands(subparsers: Any) -> None:
     )
     status.add_argument("--days", type=int, default=7, help="how far back (default 7)")
     status.add_argument("--db", action="append", default=[], help="only this database")
+    status.add_argument(
+        "--wide",
+        action="store_true",
+        help="every column, untruncated, with snapshot ids and reasons (wider than 80)",
+    )
 
     start = subparsers.add_parser(
         "start", parents=[common], help='put a "Backup Requested" event on the bus'
@@ -115,7 +120,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _dispatch(args: argparse.Namespace, settings: Any, aws: Aws, out: Any) -> dict[str, Any]:
     if args.command == "status":
-        return commands.status(settings, aws, args.days, args.db, out)
+        return commands.status(settings, aws, args.days, args.db, out, wide=args.wide)
     if args.command == "start":
         return commands.start(settings, aws, args.db, args.reason, out)
     if args.command == "replay":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import json
+import textwrap
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -17,7 +18,7 @@ from rds_backup import clock
 from rds_backup.aws import Aws
 from rds_backup.cleanup import apply_cleanup, plan_cleanup
 from rds_backup.ops.errors import OperatorError
-from rds_backup.ops.runs_table import recent_runs, render, table
+from rds_backup.ops.runs_table import WIDTH, recent_runs, render, table
 from rds_backup.ops.target import archive_name, chain_rule_arns
 from rds_backup.selection import Selection, select_databases
 from rds_backup.settings import Settings
@@ -30,18 +31,35 @@ ARCHIVE_LAG = timedelta(minutes=ARCHIVE_LAG_MINUTES)
 
 
 def status(
-    settings: Settings, aws: Aws, days: int, databases: Sequence[str], out: Print
+    settings: Settings,
+    aws: Aws,
+    days: int,
+    databases: Sequence[str],
+    out: Print,
+    *,
+    wide: bool = False,
 ) -> dict[str, Any]:
-    rows = recent_runs(settings, aws, clock.now(), days, databases)
+    """Recent runs (rds_backup/ops/runs_table.py), then which databases the next run backs
+    up and why. A ``--db`` that is neither selected nor has a run in the window is refused."""
     selection = select_databases(settings, aws)
-    out(render(rows, settings))
+    rows = recent_runs(settings, aws, clock.now(), days, databases, selection)
+    seen = {row.database.lower() for row in rows}
+    unknown = [db for db in databases if db.lower() not in seen and selection.find(db) is None]
+    if unknown:
+        raise OperatorError(
+            f"no database {', '.join(unknown)}: not selected by this stack and no run in the "
+            f"last {days} days (selected: "
+            f"{', '.join(item.identifier for item in selection.items) or 'none'})"
+        )
+    out(render(rows, settings, wide=wide))
     out("")
-    out(_why(selection, databases))
+    out(_why(selection, databases, wide))
     return {"runs": [row.as_dict() for row in rows], **selection.as_dict()}
 
 
-def _why(selection: Selection, databases: Sequence[str]) -> str:
-    """Which databases tonight's run backs up and why; the ones that cannot be resolved."""
+def _why(selection: Selection, databases: Sequence[str], wide: bool = False) -> str:
+    """Which databases the next run backs up and why; the ones that cannot be resolved
+    (wrapped to 80 columns unless ``wide``)."""
     wanted = {db.lower() for db in databases}
     lines = [
         f"  {item.identifier} ({item.kind}): {item.reason}"
@@ -53,6 +71,8 @@ def _why(selection: Selection, databases: Sequence[str]) -> str:
         for problem in selection.problems
         if not wanted or problem.identifier in wanted
     ]
+    if not wide:
+        lines = [textwrap.fill(line, WIDTH, subsequent_indent="    ") for line in lines]
     return "\n".join(["Selected for the next run:", *(lines or ["  none"])])
 
 

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
+
+import pytest
 
 from rds_backup.aws import Aws
 from rds_backup.cli import main
@@ -32,8 +37,10 @@ def test_given_a_finished_night_when_status_is_printed_then_it_is_a_table(local_
     code, out, _ = operator("status")
 
     assert code == 0
-    assert out.splitlines()[0].split()[:5] == ["DATABASE", "RUN", "AGE", "SOURCE", "COPY"]
+    header = ["DATABASE", "RUN", "(UTC)", "SIZE", "COPY", "EXPORT", "OUTCOME"]
+    assert out.splitlines()[0].split() == header
     assert len(out.split("\n\n")[0].splitlines()) == 3
+    assert max(len(line) for line in out.splitlines()) <= 80
 
 
 def test_given_a_named_and_a_tagged_database_when_status_is_asked_then_it_says_why_each_is_in(
@@ -134,3 +141,33 @@ def test_given_a_stack_without_an_archive_when_replayed_then_the_error_names_it(
     assert code == 1
     assert "no archive rds-backup-prod-chain" in err
     assert "deployed" in err
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("status",),
+        ("status", "--wide"),
+        ("start", "--db", "orders"),
+        ("cleanup", "--dry-run"),
+        ("cleanup", "--apply"),
+    ],
+)
+def test_given_json_asked_when_a_command_runs_then_stdout_is_one_json_document_logs_on_stderr(
+    local_aws, command
+):
+    run_nightly(local_aws)
+    env = {**os.environ, **local_aws.environment, "STACK_NAME": "rds-backup-dev"}
+
+    done = subprocess.run(
+        [sys.executable, "-m", "rds_backup.cli", *command, "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert isinstance(json.loads(done.stdout), dict)
+    assert '"level":"INFO"' in done.stderr  # the logs are there, on stderr
