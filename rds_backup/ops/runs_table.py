@@ -310,6 +310,13 @@ def render(rows: Sequence[RunRow], settings: Settings, *, wide: bool = False) ->
         return "no runs in that window"
     text = _wide(rows, settings) if wide else _narrow(rows, settings)
     notes = [f"{row.database} {_when(row.run)}: {reason}" for row in rows for reason in row.reasons]
+    clusters = sorted({row.database for row in rows if row.kind == "cluster"})
+    if clusters and not wide:
+        text += "\n\n" + textwrap.fill(
+            "DB clusters (cluster snapshots): "
+            + ", ".join(f"{name} (cluster)" for name in clusters),
+            WIDTH,
+        )
     if notes and not wide:
         wrapped = [
             textwrap.fill(note, WIDTH, initial_indent="  ", subsequent_indent="    ")
