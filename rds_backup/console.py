@@ -43,7 +43,7 @@ def restore_command(region: str, snapshot_id: str, database: str) -> str:
     """The AWS CLI command that restores the copy as a new instance in ``region``.
 
     RestoreDBInstanceFromDBSnapshot creates a new instance (the name must be free); the
-    subnet, parameter and option groups default unless given (README "Restoring")."""
+    subnet, parameter and option groups default unless given (docs/OPERATIONS.md)."""
     return shlex.join(
         [
             "aws",
