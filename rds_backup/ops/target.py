@@ -50,8 +50,12 @@ def archive_name(settings: Settings) -> str:
 CHAIN_RULES = (
     "backup-requested",
     "snapshot-created",
+    "cluster-snapshot-created",
     "copy-finished",
+    "cluster-copy-finished",
+    "cluster-copy-check",
     "run-outcome",
+    "cluster-run-outcome",
     "snapshot-quota",
     "handler-failed",
 )

@@ -137,7 +137,9 @@ def test_given_start_backup_when_packaged_then_it_may_tag_only_its_new_snapshots
     assert tagging
     for statement in tagging:
         for resource in as_list(statement["Resource"]):
-            assert ":snapshot:rds-backup-" in resource, resource
+            assert ":snapshot:rds-backup-" in resource or ":cluster-snapshot:rds-backup-" in (
+                resource
+            ), resource
             assert ":db:" not in resource
 
 

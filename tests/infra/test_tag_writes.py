@@ -32,8 +32,14 @@ def _snapshot_patterns(statement: dict[str, Any]) -> list[str]:
     return [
         str(resolve(resource))
         for resource in as_list(statement["Resource"])
-        if ":snapshot:" in str(resolve(resource))
+        if str(resolve(resource)).split(":")[5] in ("snapshot", "cluster-snapshot")
     ]
+
+
+def _arn_like(pattern: str, identifier: str) -> str:
+    """An ARN of the pattern's region and resource type (DB or DB cluster snapshot)."""
+    parts = pattern.split(":")
+    return f"arn:aws:rds:{parts[3]}:{ACCOUNT}:{parts[5]}:{identifier}"
 
 
 def _tag_writes(stack: Packaged) -> list[tuple[str, dict[str, Any]]]:
@@ -51,9 +57,7 @@ def test_given_the_stack_when_its_tag_writes_are_read_then_each_allows_a_derived
     assert len(writes) >= 4  # start, copy (copies + canceled mark), export mark, reconcile
     for where, statement in writes:
         for pattern in _snapshot_patterns(statement):
-            region = pattern.split(":")[3]
-            ours = f"arn:aws:rds:{region}:{ACCOUNT}:snapshot:{OURS}"
-            assert _iam_match(pattern, ours), f"{where}: {pattern}"
+            assert _iam_match(pattern, _arn_like(pattern, OURS)), f"{where}: {pattern}"
 
 
 @pytest.mark.parametrize("look_alike", LOOK_ALIKES)
@@ -62,8 +66,7 @@ def test_given_a_look_alike_snapshot_when_matched_then_no_tag_write_reaches_it(
 ) -> None:
     for where, statement in _tag_writes(main_stack):
         for pattern in _snapshot_patterns(statement):
-            region = pattern.split(":")[3]
-            arn = f"arn:aws:rds:{region}:{ACCOUNT}:snapshot:{look_alike}"
+            arn = _arn_like(pattern, look_alike)
             assert not _iam_match(pattern, arn), f"{where} lets {look_alike} be tagged"
 
 
@@ -75,7 +78,7 @@ def test_given_copy_tag_on_create_when_read_then_it_requires_our_stack_value(
         for where, statement in _tag_writes(main_stack)
         if statement.get("Sid") == "TagOurCopies"
     ]
-    assert len(copies) == 2  # copy_snapshot and reconcile start copies
+    assert len(copies) == 2  # copy_snapshot and reconcile start copies (DB snapshots)
     for statement in copies:
         condition = statement["Condition"]["StringEquals"]
         assert condition == {"aws:RequestTag/rds-backup:stack": "rds-backup-dev"}
