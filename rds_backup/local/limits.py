@@ -183,9 +183,7 @@ def _create_db_snapshot(
     original = _originals[(RDSBackend, "create_db_snapshot")]
     fresh = db_snapshot_identifier.lower() not in self.database_snapshots
     if fresh and snapshot_type == "manual":
-        limit = quotas(self.region_name).manual_snapshots
-        if manual_snapshots(self) >= limit:
-            raise SnapshotQuota(f"Cannot create more than {limit} manual snapshots")
+        _check_manual_quota(self)
     snapshot = original(
         self, db_instance_identifier, db_snapshot_identifier, snapshot_type, *args, **kwargs
     )
@@ -205,11 +203,8 @@ def _copy_db_snapshot(
     source_region = _arn_region(source_db_snapshot_identifier) or self.region_name
     cross_region = source_region != self.region_name
     if target_db_snapshot_identifier.lower() not in self.database_snapshots:
+        _check_manual_quota(self)
         limits = quotas(self.region_name)
-        if manual_snapshots(self) >= limits.manual_snapshots:
-            raise SnapshotQuota(
-                f"Cannot create more than {limits.manual_snapshots} manual snapshots"
-            )
         if cross_region and copies_in_progress(self) >= limits.copies:
             raise SnapshotQuota(f"Cannot copy more than {limits.copies} snapshots across regions")
     snapshot = original(
@@ -282,6 +277,12 @@ def _copy_db_cluster_snapshot(
     if cross_region and snapshot.status in ("copying", "creating"):
         _tracked(self, "_local_cluster_copies").add(snapshot.db_cluster_snapshot_identifier)
     return snapshot
+
+
+def _check_manual_quota(backend: Any) -> None:
+    limit = quotas(backend.region_name).manual_snapshots
+    if manual_snapshots(backend) >= limit:
+        raise SnapshotQuota(f"Cannot create more than {limit} manual snapshots")
 
 
 def _check_cluster_quota(backend: Any) -> None:
