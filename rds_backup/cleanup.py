@@ -53,6 +53,14 @@ class ExportFolder:
     def uri(self) -> str:
         return f"s3://{self.bucket}/{self.key_prefix}"
 
+    def as_row(self) -> dict[str, str]:
+        return {
+            "region": self.region,
+            "uri": self.uri,
+            "export_id": self.export_id,
+            "snapshot": self.snapshot,
+        }
+
 
 @dataclass(frozen=True)
 class CleanupPlan:
@@ -99,7 +107,7 @@ class CleanupPlan:
             "keep": len(self.kept),
             "reasons": reasons,
             "snapshots": self.to_rows(),
-            "exports": [folder.uri for folder in self.exports],
+            "exports": [folder.as_row() for folder in self.exports],
         }
 
 
@@ -111,6 +119,10 @@ class CleanupResult:
     exports_deleted: list[str] = field(default_factory=list)  # s3:// folder URIs
     export_objects_deleted: int = 0
     failed: list[StepFailed] = field(default_factory=list)
+    # What happened to each item of the plan, keyed like the plan's rows
+    # ("<region>/<snapshot id>" or an export's s3:// URI): deleted, already gone,
+    # failed: <cause>, kept: <why>. Items the plan keeps are not listed.
+    outcomes: dict[str, str] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         """A small summary (counts; each deletion is in the logs)."""
@@ -121,6 +133,7 @@ class CleanupResult:
             "exports_deleted": len(self.exports_deleted),
             "export_objects_deleted": self.export_objects_deleted,
             "failed": [str(failure) for failure in self.failed],
+            "outcomes": dict(self.outcomes),
         }
 
 
@@ -213,6 +226,7 @@ def apply_cleanup(plan: CleanupPlan, settings: Settings, aws: Aws) -> CleanupRes
     for folder in plan.exports:
         if folder.snapshot.lower() in undeleted:
             logger.warning("export kept; its snapshot was not deleted", export=folder.uri)
+            result.outcomes[folder.uri] = "kept: its snapshot was not deleted"
             continue
         _delete_export(aws, folder, result)
     logger.info(
@@ -263,6 +277,7 @@ def _delete_snapshot(aws: Aws, decision: Decision, result: CleanupResult) -> Non
         if is_code(error, *NOT_FOUND):
             logger.info("snapshot already gone", **fields)
             result.already_gone.append(where)
+            result.outcomes[where] = "already gone"
             return
         _record_failure(error, decision, fields, result)
         return
@@ -272,6 +287,7 @@ def _delete_snapshot(aws: Aws, decision: Decision, result: CleanupResult) -> Non
     logger.info("snapshot deleted", reason=decision.reason.value, **fields)
     count("SnapshotDeleted")
     result.deleted.append(where)
+    result.outcomes[where] = "deleted"
 
 
 def _record_failure(
@@ -290,6 +306,9 @@ def _record_failure(
     logger.error("snapshot not deleted", code=failure.code, cause=failure.cause, **fields)
     count("SnapshotDeleteFailed")
     result.failed.append(failure)
+    result.outcomes[f"{decision.snapshot.region}/{decision.snapshot.identifier}"] = (
+        f"failed: {failure.cause}"
+    )
 
 
 # --- exports (DELETE_OLD_EXPORTS) -------------------------------------------------------
@@ -425,12 +444,14 @@ def _delete_export(aws: Aws, folder: ExportFolder, result: CleanupResult) -> Non
     logger.info("export deleted", objects=deleted, **fields)
     count("ExportDeleted")
     result.exports_deleted.append(folder.uri)
+    result.outcomes[folder.uri] = f"deleted ({deleted} objects)"
 
 
 def _export_failed(failure: StepFailed, fields: dict[str, Any], result: CleanupResult) -> None:
     logger.error("export not deleted", code=failure.code, cause=failure.cause, **fields)
     count("ExportDeleteFailed")
     result.failed.append(failure)
+    result.outcomes[str(fields["export"])] = f"failed: {failure.cause}"
 
 
 def _keys(aws: Aws, folder: ExportFolder) -> Iterator[ObjectIdentifierTypeDef]:

@@ -16,7 +16,13 @@ from botocore.exceptions import ClientError
 from events.backup_requested import DETAIL_TYPE, SOURCE
 from rds_backup import clock
 from rds_backup.aws import Aws
-from rds_backup.cleanup import apply_cleanup, plan_cleanup
+from rds_backup.cleanup import (
+    CleanupFailed,
+    CleanupPlan,
+    CleanupResult,
+    apply_cleanup,
+    plan_cleanup,
+)
 from rds_backup.ops.errors import OperatorError
 from rds_backup.ops.runs_table import WIDTH, recent_runs, render, table
 from rds_backup.ops.target import archive_name, chain_rule_arns
@@ -215,32 +221,74 @@ def _settled_end(
 
 
 def cleanup(settings: Settings, aws: Aws, dry_run: bool, out: Print) -> dict[str, Any]:
+    """The retention plan, snapshots and S3 exports alike; with ``--apply`` the same tables
+    again with what happened to each row, so the dry run and the deed read the same."""
     plan = plan_cleanup(settings, aws, clock.now())
-    rows = plan.to_rows()
+    summary: dict[str, Any] = {"plan": plan.as_dict()}
+    result: CleanupResult | None = None
+    failure: CleanupFailed | None = None
+    if not dry_run:
+        try:
+            result = apply_cleanup(plan, settings, aws)
+        except CleanupFailed as error:
+            result, failure = error.result, error
+        summary["result"] = result.as_dict()
+    _cleanup_tables(settings, plan, result, out)
+    out(
+        f"{len(plan.deletions)} snapshot(s) and {len(plan.exports)} export folder(s) to "
+        f"delete, {len(plan.kept)} snapshot(s) kept"
+        + (" (dry run: nothing deleted)" if dry_run else "")
+    )
+    if result is not None:
+        out(
+            f"done: {len(result.deleted)} snapshot(s) deleted, {len(result.already_gone)} "
+            f"already gone, {len(result.exports_deleted)} export folder(s) deleted "
+            f"({result.export_objects_deleted} objects), {len(result.failed)} failed"
+        )
+    if failure is not None:
+        summary["error"] = str(failure) + (f" {failure.remedy}" if failure.remedy else "")
+    return summary
+
+
+def _cleanup_tables(
+    settings: Settings, plan: CleanupPlan, result: CleanupResult | None, out: Print
+) -> None:
+    def outcome(key: str, planned: str) -> str:
+        if result is None or planned == "keep":
+            return planned
+        return result.outcomes.get(key, planned)
+
+    decision = "DECISION" if result is None else "OUTCOME"
     out(
         table(
-            ["REGION", "SNAPSHOT", "DATABASE", "AGE DAYS", "DECISION", "REASON"],
+            ["REGION", "SNAPSHOT", "DATABASE", "AGE DAYS", decision, "REASON"],
             [
                 [
                     r["region"],
                     r["id"],
                     r["database"] or "-",
                     str(r["age_days"]),
-                    r["decision"],
+                    outcome(f"{r['region']}/{r['id']}", r["decision"]),
                     r["reason"],
                 ]
-                for r in rows
+                for r in plan.to_rows()
             ],
         )
     )
-    summary: dict[str, Any] = {"plan": plan.as_dict()}
+    if not settings.delete_old_exports:
+        out("S3 exports: none touched (DELETE_OLD_EXPORTS=false keeps every export)")
+        return
     out(
-        f"{len(plan.deletions)} to delete, {len(plan.kept)} kept"
-        + (" (dry run: nothing deleted)" if dry_run else "")
+        table(
+            ["REGION", "EXPORT FOLDER", "OF SNAPSHOT", decision],
+            [
+                [folder.region, folder.uri, folder.snapshot, outcome(folder.uri, "delete")]
+                for folder in plan.exports
+            ],
+        )
+        if plan.exports
+        else "S3 exports: none past retention"
     )
-    if not dry_run:
-        summary["result"] = apply_cleanup(plan, settings, aws).as_dict()
-    return summary
 
 
 def _follow(

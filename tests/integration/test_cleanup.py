@@ -19,6 +19,7 @@ from rds_backup.errors import StepFailed
 from rds_backup.local import limits as local_limits
 from rds_backup.local.seed import ACCOUNT, WorldSpec
 from rds_backup.naming import export_id, run_id, snapshot_id
+from rds_backup.ops import commands
 from rds_backup.retention import Reason
 
 DAYS = 60
@@ -513,3 +514,68 @@ def test_given_a_hashed_export_of_a_gone_snapshot_when_cleaned_then_both_buckets
     # then both folders are found through RDS's export records, and only those
     assert sorted(folder.uri for folder in plan.exports) == sorted(folders.values())
     assert {folder.snapshot for folder in plan.exports} == {identifier}
+
+
+def printed(lines: list[str]):
+    return lambda line: lines.extend(str(line).splitlines())
+
+
+@SHORT
+def test_given_expired_exports_when_cleanup_is_dry_run_then_the_plan_lists_each_export_folder(
+    aws, exports, now, monkeypatch
+):
+    settings = cleanup_handler.load_settings()
+    monkeypatch.setattr(commands.clock, "now", lambda: now)
+    lines: list[str] = []
+
+    summary = commands.cleanup(settings, aws, dry_run=True, out=printed(lines))
+
+    expired = {f"s3://{key.rsplit('/', 2)[0]}/" for key in exports["expired"]}
+    listed = {row["uri"] for row in summary["plan"]["exports"]}
+    assert listed == expired
+    assert all(any(uri in line and "delete" in line for line in lines) for uri in expired)
+    assert "EXPORT FOLDER" in "\n".join(lines)
+    assert lines[-1].endswith("(dry run: nothing deleted)")
+    assert "3 export folder(s) to delete" in lines[-1]
+    assert all_keys(aws, settings) == set(exports["expired"]) | set(exports["kept"])
+
+
+@SHORT
+def test_given_the_plan_when_cleanup_is_applied_then_the_same_rows_print_with_what_happened(
+    aws, exports, history, now, monkeypatch
+):
+    settings = cleanup_handler.load_settings()
+    monkeypatch.setattr(commands.clock, "now", lambda: now)
+    stuck = history["runs"][("orders", 18)]
+    fail(aws, settings.target_region, "DeleteDBSnapshot", "InvalidDBSnapshotState", stuck)
+    dry: list[str] = []
+    applied: list[str] = []
+    plan = commands.cleanup(settings, aws, dry_run=True, out=printed(dry))["plan"]
+
+    summary = commands.cleanup(settings, aws, dry_run=False, out=printed(applied))
+
+    assert summary["plan"]["snapshots"] == plan["snapshots"]
+    outcomes = summary["result"]["outcomes"]
+    assert outcomes[f"{settings.target_region}/{stuck}"].startswith("failed: ")
+    kept = [uri for uri, what in outcomes.items() if what.startswith("kept: its snapshot")]
+    assert len(kept) == 1
+    assert export_id(stuck, settings.target_region) in kept[0]
+    assert sum(what.startswith("deleted (") for what in outcomes.values()) == 2
+    assert "OUTCOME" in applied[0]
+    assert len(applied) == len(dry) + 1  # the same rows, then what was done
+    assert applied[-1].startswith("done: ")
+    assert applied[-1].endswith("1 failed")
+    assert "1 deletion(s) failed" in summary["error"]
+
+
+@SHORT
+def test_given_exports_kept_by_configuration_when_dry_run_then_the_plan_says_none_are_touched(
+    aws, settings, history, now, monkeypatch
+):
+    monkeypatch.setattr(commands.clock, "now", lambda: now)
+    lines: list[str] = []
+
+    summary = commands.cleanup(settings, aws, dry_run=True, out=printed(lines))
+
+    assert summary["plan"]["exports"] == []
+    assert any("DELETE_OLD_EXPORTS=false" in line for line in lines)
