@@ -1,4 +1,5 @@
-"""``rds-backup`` console script: the demo on the local AWS, and operator commands."""
+"""The ``rds-backup`` console script: the demo and the bench on the embedded local AWS, and
+the operator commands (rds_backup/ops/cli.py) against a deployed stack."""
 
 from __future__ import annotations
 
@@ -7,18 +8,46 @@ import sys
 from collections.abc import Sequence
 
 from rds_backup.observability import log_to_stderr
+from rds_backup.ops import conventions
 from rds_backup.ops.cli import COMMANDS as OPERATOR_COMMANDS
 from rds_backup.ops.cli import add_commands as add_operator_commands
+from rds_backup.ops.cli import check as check_operator
 from rds_backup.ops.cli import run as run_operator
+
+DESCRIPTION = (
+    "Nightly Amazon RDS backups across two regions: the operator commands for a deployed "
+    "stack, and a demo and a bench on the embedded local AWS."
+)
+EPILOG = "exit statuses: README.md, 'Operating it' (the AWS CLI's return codes where one fits)"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="rds-backup", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
+    """Run one command; Ctrl-C and a closed stdout end it without a traceback."""
+    return conventions.guarded(lambda: _main(argv))
+
+
+def _main(argv: Sequence[str] | None) -> int:
+    parser, operator_parsers = build_parser()
+    args = parser.parse_args(argv)
+    if args.command in OPERATOR_COMMANDS:
+        check_operator(operator_parsers[args.command], args)
+    log_to_stderr()
+    return _run(args)
+
+
+def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
+    """The whole command line; also each operator command's own parser (for its checks)."""
+    parser = argparse.ArgumentParser(prog="rds-backup", description=DESCRIPTION, epilog=EPILOG)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {conventions.version()}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     demo = commands.add_parser(
-        "demo", help="run one nightly backup end to end on the embedded local AWS (moto)"
+        "demo",
+        help="run one nightly backup end to end on the embedded local AWS (moto)",
+        description="Run one nightly backup end to end on the embedded local AWS (moto, the "
+        "RDS event emulator and the real handlers): a timeline, each chain's state and the "
+        "emails written as HTML.",
     )
-    demo.add_argument("--json", action="store_true", help="print a machine-readable summary")
+    conventions.add_output_options(demo)
     demo.add_argument(
         "--replay", action="store_true", help="then replay the archive and report what changed"
     )
@@ -28,16 +57,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="fail the first database's export (with --replay: fix it, then replay)",
     )
     demo.add_argument(
-        "--databases", default="orders,billing", help="comma list (default: orders,billing)"
+        "--databases",
+        default="orders,billing",
+        metavar="NAME,...",
+        help="DB instances to back up (default: orders,billing)",
     )
     demo.add_argument(
         "--clusters",
         default="",
-        help="comma list of DB clusters to add (Aurora PostgreSQL, Aurora MySQL in turn)",
+        metavar="NAME,...",
+        help="DB clusters to add (Aurora PostgreSQL, Aurora MySQL in turn)",
     )
-    demo.add_argument("--store-to-source-s3", action="store_true", help="STORE_TO_SOURCE_S3=true")
     demo.add_argument(
-        "--keep-source-snapshot", action="store_true", help="KEEP_SOURCE_SNAPSHOT=true"
+        "--store-to-source-s3",
+        action="store_true",
+        help="also export in the source region (STORE_TO_SOURCE_S3=true)",
+    )
+    demo.add_argument(
+        "--keep-source-snapshot",
+        action="store_true",
+        help="keep the source snapshot after the copy (KEEP_SOURCE_SNAPSHOT=true)",
     )
     demo.add_argument(
         "--notify",
@@ -51,9 +90,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="the last database's export completes with tables left out (exported with warnings)",
     )
     bench = commands.add_parser(
-        "bench", help="measure imports, memory, API calls, scale and cost (docs/BENCHMARK.md)"
+        "bench",
+        help="measure imports, memory, API calls, scale and cost (docs/BENCHMARK.md)",
+        description="Measure cold import, peak memory, API calls per chain, cleanup at scale "
+        "and cost, each against its target (docs/BENCHMARK.md).",
     )
-    bench.add_argument("--json", action="store_true", help="print every figure as JSON")
+    conventions.add_output_options(bench)
     bench.add_argument("--quick", action="store_true", help="fewer repeats, smaller scales")
     bench.add_argument(
         "--fleet",
@@ -61,8 +103,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="a night of 5-100 databases under AWS's limits on the virtual clock (key: fleet)",
     )
     local = commands.add_parser(
-        "local", help="the embedded local AWS (docs/LOCAL_AWS.md)"
-    ).add_subparsers(dest="local_command", required=True)
+        "local",
+        help="the embedded local AWS (docs/LOCAL_AWS.md)",
+        description="The embedded local AWS (docs/LOCAL_AWS.md).",
+    ).add_subparsers(dest="local_command", required=True, metavar="COMMAND")
     from rds_backup.local.misconfigure import catalogue
 
     up = local.add_parser(
@@ -72,7 +116,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "interrupted, and print the endpoint and the environment to export so every operator "
         "command can be tried without an account.",
         epilog="faults for --misconfigure (each makes one doctor check fail):\n" + catalogue(),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=conventions.HelpFormatter,
     )
     up.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
     up.add_argument(
@@ -81,9 +125,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         metavar="NAME,...",
         help="seed these faults (listed below)",
     )
-    add_operator_commands(commands)
-    args = parser.parse_args(argv)
-    log_to_stderr()
+    return parser, add_operator_commands(commands)
+
+
+def _run(args: argparse.Namespace) -> int:
     if args.command == "local":
         from rds_backup.local.misconfigure import parse
         from rds_backup.local.up import run_up
@@ -103,10 +148,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             keep_source_snapshot=args.keep_source_snapshot,
             notify=args.notify,
             warn_export=args.warn_export,
-            quiet=args.json,
+            quiet=args.output == "json",
         )
         summary = run_demo(options)
-        if args.json:
+        if args.output == "json":
             print(dumps(summary))
         return 0
     if args.command == "bench" and args.fleet:
@@ -114,13 +159,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         from rds_backup.local.bench.fleet import render_fleet, run_fleet
 
         fleet = run_fleet(quick=args.quick)
-        print(dumps(fleet) if args.json else render_fleet(fleet))
+        print(dumps(fleet) if args.output == "json" else render_fleet(fleet))
         return 0
     if args.command == "bench":
         from rds_backup.local.bench import BenchOptions, dumps, render, run_bench
 
         result = run_bench(BenchOptions(quick=args.quick))
-        print(dumps(result) if args.json else render(result))
+        print(dumps(result) if args.output == "json" else render(result))
         return 0
     return 2
 

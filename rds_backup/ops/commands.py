@@ -7,7 +7,7 @@ import json
 import textwrap
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -23,7 +23,7 @@ from rds_backup.cleanup import (
     apply_cleanup,
     plan_cleanup,
 )
-from rds_backup.ops.errors import OperatorError
+from rds_backup.ops.errors import OperatorError, UnknownValue
 from rds_backup.ops.runs_table import WIDTH, recent_runs, render, table
 from rds_backup.ops.target import archive_name, chain_rule_arns
 from rds_backup.selection import Selection, select_databases
@@ -34,6 +34,7 @@ REPLAY_DONE = {"COMPLETED", "FAILED", "CANCELLED"}
 # How long after an event reaches the bus it may reach the archive (see _settled_end).
 ARCHIVE_LAG_MINUTES = 10
 ARCHIVE_LAG = timedelta(minutes=ARCHIVE_LAG_MINUTES)
+STATE_DAYS = 35  # how far back replay looks for the runs it may change
 
 
 def status(
@@ -49,18 +50,26 @@ def status(
     up and why. A ``--db`` that is neither selected nor has a run in the window is refused."""
     selection = select_databases(settings, aws)
     rows = recent_runs(settings, aws, clock.now(), days, databases, selection)
-    seen = {row.database.lower() for row in rows}
-    unknown = [db for db in databases if db.lower() not in seen and selection.find(db) is None]
-    if unknown:
-        raise OperatorError(
-            f"no database {', '.join(unknown)}: not selected by this stack and no run in the "
-            f"last {days} days (selected: "
-            f"{', '.join(item.identifier for item in selection.items) or 'none'})"
-        )
+    _refuse_unknown(databases, selection, {row.database for row in rows}, days)
     out(render(rows, settings, wide=wide))
     out("")
     out(_why(selection, databases, wide))
     return {"runs": [row.as_dict() for row in rows], **selection.as_dict()}
+
+
+def _refuse_unknown(
+    databases: Sequence[str], selection: Selection, with_runs: Iterable[str], days: int
+) -> None:
+    """A ``--db`` that is neither selected by the stack nor has a run in the last ``days``
+    is a typo or another stack's database: refused, naming the ones it could be."""
+    seen = {name.lower() for name in with_runs}
+    unknown = [db for db in databases if db.lower() not in seen and selection.find(db) is None]
+    if unknown:
+        raise UnknownValue(
+            f"no database {', '.join(unknown)}: not selected by this stack and no run in the "
+            f"last {days} days (selected: "
+            f"{', '.join(item.identifier for item in selection.items) or 'none'})"
+        )
 
 
 def _why(selection: Selection, databases: Sequence[str], wide: bool = False) -> str:
@@ -89,7 +98,7 @@ def start(
     selected = select_databases(settings, aws) if databases else Selection()
     unknown = [db for db in databases if selected.find(db) is None]
     if unknown:
-        raise OperatorError(
+        raise UnknownValue(
             f"not selected by this stack: {', '.join(unknown)} (selected: "
             f"{', '.join(item.identifier for item in selected.items) or 'none'}; "
             "see DB_IDENTIFIER and DB_SELECT_TAG)"
@@ -155,6 +164,9 @@ def replay(
             "(is the stack deployed in this region?)"
         )
     before = _states(settings, aws, databases)
+    if databases:
+        runs = {key.split(" ", 1)[0] for key in before}
+        _refuse_unknown(databases, select_databases(settings, aws), runs, STATE_DAYS)
     replay_name = f"{settings.stack_name}-{since:%Y%m%d%H%M}-{uuid.uuid4().hex[:6]}"[:64]
     events.start_replay(
         ReplayName=replay_name,
@@ -185,6 +197,7 @@ def replay(
         "replay": replay_name,
         "state": state,
         "changed": changed,
+        "since": since.isoformat(),
         "until": until.isoformat(),
         "clamped": clamped,
         "rules": sorted(rules),
@@ -300,14 +313,22 @@ def _follow(
     timeout: float,
     poll: float,
 ) -> str:
+    """Poll DescribeReplay until it ends; a progress line per poll. How far it got comes
+    from EventLastReplayedTime (EventBridge API Reference, DescribeReplay); before the
+    first event is replayed (and on moto, which does not return it) the line says only the
+    state, except that a COMPLETED replay has replayed its whole window."""
     deadline = time.monotonic() + timeout
+    started = time.monotonic()
     while True:
         described = events.describe_replay(ReplayName=name)
         state = str(described.get("State", ""))
         last = described.get("EventLastReplayedTime")
         if last is not None:
             done = (last - since).total_seconds() / max((until - since).total_seconds(), 1)
-            out(f"  {state.lower():<10} {min(max(done, 0.0), 1.0):>4.0%} replayed")
+            progress = f"{min(max(done, 0.0), 1.0):>4.0%} replayed"
+        else:
+            progress = "100% replayed" if state == "COMPLETED" else "no event replayed yet"
+        out(f"  {state.lower():<10} {progress} ({time.monotonic() - started:.0f}s)")
         if state in REPLAY_DONE:
             out(
                 f"replay {state.lower()}"
@@ -327,7 +348,7 @@ def _follow(
 def _states(settings: Settings, aws: Aws, databases: Sequence[str]) -> dict[str, str]:
     """Each step's state, keyed by run and step, for the before/after report."""
     states: dict[str, str] = {}
-    for row in recent_runs(settings, aws, clock.now(), days=35, databases=databases):
+    for row in recent_runs(settings, aws, clock.now(), days=STATE_DAYS, databases=databases):
         key = f"{row.database} {row.run}"
         states[f"{key} copy"] = row.copy
         for region, status in row.exports.items():

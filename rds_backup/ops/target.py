@@ -8,7 +8,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from rds_backup.aws import Aws
-from rds_backup.ops.errors import OperatorError
+from rds_backup.ops.errors import ConfigurationError
 from rds_backup.settings import Settings, load_settings, parse_settings
 
 # The function whose environment holds the whole configuration (every function has it).
@@ -20,19 +20,22 @@ def operator_settings(aws: Aws, stack: str | None, region: str | None) -> Settin
     given, else from this shell's environment (the same variables as the functions)."""
     if stack is None:
         if "SOURCE_REGION" not in os.environ:
-            raise OperatorError(
+            raise ConfigurationError(
                 "which stack? pass --stack NAME --region REGION (e.g. --stack rds-backup-dev "
                 "--region eu-west-1) to read its configuration, or export its variables"
             )
         return load_settings()
     if region is None:
-        raise OperatorError("--stack needs --region: the region the stack is deployed in")
+        raise ConfigurationError(
+            "--stack needs a region, the one the stack is deployed in: pass --region, set "
+            "AWS_REGION, or give the profile a region"
+        )
     function = f"{stack}-{CONFIG_FUNCTION}"
     try:
         config = aws.client("lambda", region).get_function_configuration(FunctionName=function)
     except ClientError as error:
         if error.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
-            raise OperatorError(
+            raise ConfigurationError(
                 f"no function {function} in {region}: is stack {stack} deployed there? "
                 "(check --stack and --region)"
             ) from error

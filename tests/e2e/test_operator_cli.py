@@ -12,6 +12,7 @@ import pytest
 
 from rds_backup.aws import Aws
 from rds_backup.cli import main
+from rds_backup.ops.conventions import Exit
 from tests.e2e.support import emails_about, run_nightly
 
 
@@ -82,7 +83,7 @@ def test_given_an_unconfigured_database_when_started_then_it_is_refused_before_a
 ):
     code, _, err = operator("start", "--db", "payroll")
 
-    assert code == 1
+    assert code == Exit.BAD_VALUE == 252
     assert "not selected by this stack: payroll (selected: orders, billing;" in err
 
 
@@ -125,10 +126,19 @@ def test_given_a_finished_night_when_cleanup_is_dry_run_then_the_plan_is_shown_a
     assert local_aws.inventory().snapshots == before
 
 
-def test_given_an_unreachable_endpoint_when_asked_then_one_line_says_what_to_check(operator):
-    code = main(["status", "--endpoint-url", "http://127.0.0.1:9"])
+def test_given_an_unreachable_endpoint_when_asked_then_one_line_says_what_to_check(capsys):
+    code = main(
+        [
+            *("status", "--stack", "rds-backup-dev", "--region", "us-east-1"),
+            *("--endpoint-url", "http://127.0.0.1:9"),
+        ]
+    )
 
-    assert code == 1
+    err = capsys.readouterr().err
+    assert code == Exit.UNREACHABLE == 255
+    (line,) = err.splitlines()
+    assert line.startswith("rds-backup status: cannot reach AWS in us-east-1 (http://127.0.0.1:9/")
+    assert line.endswith("): check --region and --endpoint-url")
 
 
 def test_given_a_stack_without_an_archive_when_replayed_then_the_error_names_it(

@@ -1,0 +1,222 @@
+"""The operator commands against the local AWS, as the AWS CLI's conventions have them
+(rds_backup/ops/conventions.py): one JSON document on stdout with ``--json`` or ``--output
+json``, replay's progress where a person sees it, a closed pipe and Ctrl-C without a
+traceback, ``--profile`` and AWS_REGION honoured, and an unknown ``--db`` refused with the
+known ones named."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from rds_backup.cli import main
+from rds_backup.local import misconfigure
+from rds_backup.ops import commands
+from rds_backup.ops.conventions import Exit
+from rds_backup.settings import load_settings
+from tests.e2e.support import run_nightly
+
+ROOT = Path(__file__).resolve().parents[2]
+STACK = "rds-backup-dev"
+
+
+def _window() -> tuple[str, str]:
+    now = datetime.now(UTC)
+    return (now - timedelta(hours=2)).isoformat(), (now - timedelta(minutes=11)).isoformat()
+
+
+def _said(err: str) -> list[str]:
+    """What stderr tells a person (the JSON log lines left out)."""
+    return [line for line in err.splitlines() if line and not line.startswith("{")]
+
+
+def _arguments(command: str) -> list[str]:
+    if command == "replay":
+        since, until = _window()
+        return ["replay", "--since", since, "--until", until, "--timeout", "60"]
+    return {
+        "status": ["status"],
+        "start": ["start", "--db", "orders"],
+        "cleanup": ["cleanup", "--dry-run"],
+        "doctor": ["doctor"],
+        "redrive": ["redrive", "--dry-run"],
+    }[command]
+
+
+@pytest.mark.parametrize("spelling", [["--json"], ["--output", "json"]], ids=" ".join)
+@pytest.mark.parametrize("command", ["status", "start", "replay", "cleanup", "doctor", "redrive"])
+def test_given_json_asked_either_way_when_an_operator_command_runs_then_stdout_is_one_document(
+    local_aws, operator, command, spelling, monkeypatch
+):
+    # given: a finished night on a deployed stack (doctor reads its functions and rules)
+    environment = misconfigure.build(local_aws)
+    for key, value in environment.items():
+        monkeypatch.setenv(key, value)
+    run_nightly(local_aws)
+
+    # when
+    code, out, err = operator(*_arguments(command), *spelling)
+
+    # then: the whole of stdout is one JSON object; nothing meant for a person is in it
+    assert code == Exit.OK, err
+    document = json.loads(out)
+    assert isinstance(document, dict)
+    assert document
+
+
+def test_given_a_replay_in_table_mode_when_followed_then_progress_lines_are_printed(
+    local_aws, operator
+):
+    run_nightly(local_aws)
+    since, until = _window()
+
+    code, out, _ = operator("replay", "--since", since, "--until", until, "--timeout", "60")
+
+    assert code == Exit.OK
+    lines = out.splitlines()
+    assert lines[0].startswith("replay rds-backup-dev-")
+    assert any(line.strip().startswith("completed  100% replayed") for line in lines), out
+    assert "replay completed" in lines
+
+
+def test_given_a_replay_with_json_when_followed_then_progress_is_on_stderr_and_the_window_utc(
+    local_aws, operator
+):
+    run_nightly(local_aws)
+    since = (datetime.now(UTC) - timedelta(hours=2)).replace(microsecond=0)
+    plus_two = since.astimezone(timezone(timedelta(hours=2)))
+
+    code, out, err = operator("replay", "--since", plus_two.isoformat(), "--output", "json")
+
+    assert code == Exit.OK
+    summary = json.loads(out)
+    assert summary["since"] == since.isoformat()
+    assert any(line.strip().startswith("completed  100% replayed") for line in err.splitlines())
+    assert "replay completed" in err.splitlines()
+    assert f"window {since:%Y-%m-%dT%H:%M:%S}Z .. " in err
+
+
+def test_given_the_demo_with_output_json_when_run_then_stdout_is_one_document(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-m", "rds_backup.cli", "demo", "--output", "json"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+    assert done.returncode == Exit.OK, done.stderr
+    summary = json.loads(done.stdout)
+    assert {run["database"] for run in summary["runs"]} >= {"orders", "billing"}
+
+
+def test_given_a_reader_that_closes_early_when_status_prints_then_it_ends_quietly(local_aws):
+    # given: a finished night and a reader that has gone before anything is written
+    run_nightly(local_aws)
+    env = {**os.environ, **local_aws.environment, "STACK_NAME": STACK}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "rds_backup.cli", "status", "--endpoint-url", local_aws.server.url],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        cwd=ROOT,
+    )
+    assert process.stdout is not None
+    assert process.stderr is not None
+
+    # when: `rds-backup status | head -0`
+    process.stdout.close()
+    err = process.stderr.read().decode()
+    process.wait(timeout=120)
+
+    # then: no traceback and no "Exception ignored", the status a closed pipe gives
+    assert process.returncode == Exit.CLOSED_PIPE == 141, err
+    assert "Traceback" not in err
+    assert "BrokenPipeError" not in err
+
+
+def test_given_ctrl_c_during_a_command_when_interrupted_then_one_line_and_exit_130(
+    local_aws, operator, monkeypatch
+):
+    def interrupted(*_: object, **__: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(commands, "status", interrupted)
+
+    code, out, err = operator("status")
+
+    assert code == Exit.INTERRUPTED == 130
+    assert out == ""
+    assert _said(err) == ["rds-backup: interrupted"]
+
+
+def test_given_a_profile_and_aws_region_when_a_stack_is_named_then_they_are_used(
+    local_aws, monkeypatch, tmp_path, capsys
+):
+    # given: a deployed stack, its credentials in a named profile, its region in AWS_REGION
+    misconfigure.build(local_aws)
+    (tmp_path / "config").write_text("[profile backup-ops]\nregion = eu-central-1\n")
+    (tmp_path / "credentials").write_text(
+        "[backup-ops]\naws_access_key_id = testing\naws_secret_access_key = testing\n"
+    )
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("AWS_REGION", local_aws.spec.source_region)
+    run_nightly(local_aws)
+    load_settings.cache_clear()
+    capsys.readouterr()
+
+    # when: no --region (AWS_REGION beats the profile's eu-central-1)
+    code = main(
+        [
+            *("status", "--stack", STACK, "--profile", "backup-ops", "--json"),
+            *("--endpoint-url", local_aws.server.url),
+        ]
+    )
+
+    # then
+    assert code == Exit.OK, capsys.readouterr().err
+    assert {run["database"] for run in json.loads(capsys.readouterr().out)["runs"]} == {
+        "orders",
+        "billing",
+    }
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["status", "--db", "payrol"],
+        [
+            "replay",
+            "--since",
+            "2026-11-25T02:00Z",
+            "--until",
+            "2026-11-25T09:00Z",
+            "--db",
+            "payrol",
+        ],
+        ["start", "--db", "payrol"],
+    ],
+    ids=lambda c: c[0],
+)
+def test_given_an_unknown_database_when_asked_then_it_is_refused_naming_the_known_ones(
+    local_aws, operator, command
+):
+    code, out, err = operator(*command)
+
+    assert code == Exit.BAD_VALUE == 252
+    assert out == ""
+    (line,) = [line for line in _said(err) if "payrol" in line]
+    assert line == _said(err)[-1]
+    assert line.startswith(f"rds-backup {command[0]}: ")
+    assert "payrol" in line
+    assert "(selected: orders, billing" in line
