@@ -41,6 +41,7 @@ class LocalServer:
         host, port = self._server.get_host_and_port()
         self.url = f"http://{host}:{port}"
         self._clients: dict[tuple[str, str], Any] = {}
+        self._session: boto3.session.Session | None = None
 
     def client(self, service: str, region: str) -> Any:
         """A client for the harness itself (not counted as a handler's API call)."""
@@ -50,11 +51,14 @@ class LocalServer:
         return self._clients[key]
 
     def _new_client(self, service: str, region: str) -> Any:
-        return boto3.session.Session(
-            aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-            aws_session_token=FAKE_CREDENTIALS["AWS_SESSION_TOKEN"],
-        ).client(
+        # One session for all of them: a session loads botocore's endpoint data (~0.1 s).
+        if self._session is None:
+            self._session = boto3.session.Session(
+                aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+                aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+                aws_session_token=FAKE_CREDENTIALS["AWS_SESSION_TOKEN"],
+            )
+        return self._session.client(
             service,  # type: ignore[call-overload]
             region_name=region,
             endpoint_url=self.url,
@@ -67,7 +71,17 @@ class LocalServer:
         with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - loopback
             response.read()
 
+    def dispatch_in_process(self) -> None:
+        """Handlers' requests to this server go to its WSGI app without a socket
+        (``local/direct.py``; the fleet benchmark)."""
+        from rds_backup.local import direct
+
+        direct.install(self.url, self._server._server.app)  # type: ignore[union-attr]
+
     def stop(self) -> None:
+        from rds_backup.local import direct
+
+        direct.uninstall(self.url)
         self._server.stop()
 
     @property

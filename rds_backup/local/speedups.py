@@ -9,7 +9,7 @@ scale (tens of thousands of requests) that work was most of the local AWS's time
   Host header. The installed package does not change: the list is read once.
 - ``moto.core.utils.method_names_from_class`` (as imported by ``moto.core.responses``):
   ``inspect.getmembers`` of the response class on every request, to find the action's
-  method. Classes do not change: one list per class.
+  method. One list per class and member count (a method added later is seen).
 - ``jsonpath_ng.ext.parse`` (what moto's EventBridge input transformer calls): a new ply
   parser, with its grammar tables, for every input path of every matched target of every
   event. A parsed path is immutable: one per path text.
@@ -66,10 +66,16 @@ def _cache_method_names() -> None:
     from moto.core import responses, utils
 
     original: Callable[[object], list[str]] = utils.method_names_from_class
-    cached = functools.lru_cache(maxsize=None)(original)
+
+    @functools.cache
+    def cached(clazz: object, _members: int) -> list[str]:
+        return original(clazz)
 
     def method_names_from_class(clazz: object) -> list[str]:
-        return list(cached(clazz))
+        # Keyed also on how many members the class and its bases have: a method added
+        # later (the local AWS's DescribeAccountAttributes, local/limits.py) is seen.
+        members = sum(len(vars(c)) for c in getattr(clazz, "__mro__", ()))
+        return list(cached(clazz, members))
 
     responses.method_names_from_class = method_names_from_class  # type: ignore[attr-defined]
 

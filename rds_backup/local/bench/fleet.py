@@ -286,8 +286,12 @@ def retention_nights(server: LocalServer, quota: int | None) -> dict[str, Any]:
 def _job(job: tuple[str, str, int]) -> tuple[str, str, int, dict[str, Any]]:
     """One simulation in a worker process, with its own moto server (moto's backends are
     per process)."""
+    import time
+
     kind, profile_name, n = job
+    cpu = time.process_time()
     server = LocalServer()
+    server.dispatch_in_process()  # no socket per call: local/direct.py
     try:
         with quiet_handlers():
             if kind == "fleet":
@@ -298,6 +302,7 @@ def _job(job: tuple[str, str, int]) -> tuple[str, str, int, dict[str, Any]]:
                 result = retention_nights(server, None if n == 0 else n)
     finally:
         server.stop()
+    result["cpu_seconds"] = round(time.process_time() - cpu, 1)  # this simulation's own
     return kind, profile_name, n, result
 
 

@@ -1,0 +1,81 @@
+"""The fleet benchmark's in-process dispatch (rds_backup/local/direct.py) answers exactly what
+the loopback wire answers: the same parsed answers, the same errors, the same night."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+
+from rds_backup.local.bench import fleet as bench
+from rds_backup.local.server import FAKE_CREDENTIALS, HARNESS_CONFIG, LocalServer
+
+REGION = "us-east-1"
+
+
+@pytest.fixture
+def direct_server() -> Iterator[LocalServer]:
+    server = LocalServer()
+    server.dispatch_in_process()
+    yield server
+    server.stop()
+
+
+def client(server: LocalServer, service: str) -> object:
+    """A client from a new session (built-in handlers are read when a session is made)."""
+    return boto3.session.Session(**{k.lower(): v for k, v in FAKE_CREDENTIALS.items()}).client(
+        service, region_name=REGION, endpoint_url=server.url, config=HARNESS_CONFIG
+    )
+
+
+def answers(rds, s3) -> dict[str, object]:
+    rds.create_db_instance(
+        DBInstanceIdentifier="orders", DBInstanceClass="db.t3.micro", Engine="postgres"
+    )
+    rds.create_db_snapshot(DBInstanceIdentifier="orders", DBSnapshotIdentifier="orders-1")
+    s3.create_bucket(Bucket="exports")
+    s3.put_object(Bucket="exports", Key="a/b.parquet", Body=b"\x00PAR1" * 1000)
+    with pytest.raises(ClientError) as missing:
+        rds.describe_db_snapshots(DBSnapshotIdentifier="nope")
+    snapshots = rds.describe_db_snapshots()["DBSnapshots"]
+    for snapshot in snapshots:
+        snapshot.pop("SnapshotCreateTime", None)
+        snapshot.pop("InstanceCreateTime", None)
+        snapshot.pop("OriginalSnapshotCreateTime", None)
+    return {
+        "snapshots": snapshots,
+        "error": missing.value.response["Error"],
+        "status": missing.value.response["ResponseMetadata"]["HTTPStatusCode"],
+        "object": s3.get_object(Bucket="exports", Key="a/b.parquet")["Body"].read(),
+        "listing": [o["Key"] for o in s3.list_objects_v2(Bucket="exports")["Contents"]],
+    }
+
+
+def test_given_the_same_calls_when_sent_in_process_or_over_loopback_then_the_answers_are_equal(
+    direct_server: LocalServer,
+):
+    wire = LocalServer()
+    wire.reset()
+    try:
+        over_loopback = answers(client(wire, "rds"), client(wire, "s3"))
+    finally:
+        wire.stop()
+
+    direct_server.reset()  # moto's state is the process's: both servers share it
+    in_process = answers(client(direct_server, "rds"), client(direct_server, "s3"))
+
+    assert in_process == over_loopback
+    assert in_process["error"]["Code"] == "DBSnapshotNotFound"
+
+
+def test_given_a_small_fleet_when_benched_in_process_then_the_night_is_the_loopback_night(
+    local_server: LocalServer, direct_server: LocalServer
+):
+    over_loopback = bench.fleet_row(local_server, "moderate", 3)
+
+    in_process = bench.fleet_row(direct_server, "moderate", 3)
+
+    assert in_process == over_loopback
+    assert in_process["success_emails"] == 3
