@@ -16,7 +16,8 @@ scale (tens of thousands of requests) that work was most of the local AWS's time
 - ``XFormedAttributePicker.get_possible_keys`` (moto's response serialiser): six alias
   providers instantiated per attribute of every serialised object to find which Python
   attribute holds a model member. Their answer depends only on the object's class, the
-  member's name and its shape in the service model: one answer per such combination.
+  member's name and its shape in the service model: one answer per such combination; and
+  ``ResponseSerializer.get_value`` then picks the field from those keys directly.
 - ``xmltodict.unparse`` as moto's serialisers call it (``moto.core.serialize``; no
   document header, short empty elements, not pretty): the same XML text written with plain
   string joins instead of a SAX generator's method call per element. Any other use, or any
@@ -112,6 +113,46 @@ def _cache_attribute_keys() -> None:
         return iter(found)
 
     XFormedAttributePicker.get_possible_keys = get_possible_keys  # type: ignore[method-assign,assignment]
+    _fast_get_value(keys)
+
+
+def _fast_get_value(keys: dict[tuple[Any, ...], tuple[str, ...]]) -> None:
+    """``ResponseSerializer.get_value`` for a member whose possible keys are known: what
+    ``AttributePicker.__call__`` does without transformers (the first key the object has,
+    else None), minus a context object and a joined path per member. Anything else (a
+    picker with response transformers, another picker, keys not yet known) goes the
+    original way, which also fills ``keys``."""
+    from moto.core.constants import MISSING
+    from moto.core.serialize import ResponseSerializer, XFormedAttributePicker
+    from moto.core.utils import get_value as value_of
+
+    original = ResponseSerializer.get_value
+    ORIGINALS["get_value"] = original
+
+    def get_value(self: Any, value: Any, key: str, shape: Any) -> Any:
+        picker = self._value_picker
+        if type(picker) is XFormedAttributePicker and not picker.response_transformers:
+            parent = getattr(shape, "parent", None)
+            found = keys.get(
+                (
+                    XFormedAttributePicker,
+                    type(value),
+                    key,
+                    self.operation_model.service_model.service_name,
+                    None if shape is None else (shape.name, shape.type_name),
+                    None if shape is None else shape.serialization.get("name"),
+                    None if parent is None else (parent.name, parent.type_name),
+                )
+            )
+            if found is not None:
+                for possible in found:
+                    picked = value_of(value, possible, MISSING)
+                    if picked is not MISSING:
+                        return picked
+                return None
+        return original(self, value, key, shape)
+
+    ResponseSerializer.get_value = get_value  # type: ignore[method-assign]
 
 
 class _Unsupported(Exception):
