@@ -18,7 +18,10 @@ from typing import Any
 from events.copy_finished import CopyFinishedEvent
 from events.rds import RdsEventKind, RdsSnapshotEvent
 from rds_backup import tags
+from rds_backup.arns import SnapshotArn
 from rds_backup.aws import Aws
+from rds_backup.kinds import KINDS
+from rds_backup.kinds import Kind as SnapshotKind
 from rds_backup.limits import fill_copies, fill_exports, mark_copy_canceled, read_view
 from rds_backup.scope import out_of_scope
 from rds_backup.settings import Settings
@@ -34,9 +37,15 @@ def on_snapshot_created(settings: Settings, aws: Aws, event: RdsSnapshotEvent) -
     if isinstance(source, str):
         return {"skipped": source}
     source_exports = "source" in source.exports
-    # The sources are both queues; their copies are read by id (limits.read_view).
+    # The sources are both queues; their copies are read by id (limits.read_view). A copy
+    # slot is per snapshot kind; the export slots are shared by both kinds.
     view = read_view(
-        settings, aws, STEP, exports=source_exports, all_copies=settings.keep_source_snapshot
+        settings,
+        aws,
+        STEP,
+        exports=source_exports,
+        all_copies=settings.keep_source_snapshot,
+        kinds=KINDS if source_exports else (_kind(event.snapshot),),
     )
     redrive = {source.identifier} if event.is_replay else set()
     copies = fill_copies(settings, aws, STEP, view, redrive=redrive)
@@ -58,6 +67,19 @@ def on_copy_ended(
         result["marked_canceled"] = mark_copy_canceled(
             settings, aws, event.snapshot.identifier, STEP
         )
-    view = read_view(settings, aws, STEP, exports=False, all_copies=settings.keep_source_snapshot)
+    # The copy slot freed is of this copy's kind (each kind has its own limit; if RDS shared
+    # one, the other kind's waiting copies start at the next event of theirs or reconcile).
+    view = read_view(
+        settings,
+        aws,
+        STEP,
+        exports=False,
+        all_copies=settings.keep_source_snapshot,
+        kinds=(_kind(event.snapshot),),
+    )
     result["copies"] = fill_copies(settings, aws, STEP, view).as_dict()
     return result
+
+
+def _kind(snapshot: SnapshotArn) -> SnapshotKind:
+    return SnapshotKind.CLUSTER if snapshot.is_cluster else SnapshotKind.INSTANCE

@@ -45,14 +45,18 @@ IDS_PER_CALL = 50
 
 
 def snapshots_by_id(
-    aws: Aws, region: str, identifiers: Sequence[str], step: str
+    aws: Aws,
+    region: str,
+    identifiers: Sequence[str],
+    step: str,
+    kinds: tuple[Kind, ...] = KINDS,
 ) -> Iterator[dict[str, Any]]:
     """The manual snapshots (both kinds) among ``identifiers`` (a ``db-snapshot-id`` /
     ``db-cluster-snapshot-id`` filter, a few ids a call): what an event needs, without
     listing every snapshot retention keeps."""
     rds = aws.rds(region)
     try:
-        for kind in KINDS:
+        for kind in kinds:
             spec = api(kind)
             for start in range(0, len(identifiers), IDS_PER_CALL):
                 batch = list(identifiers[start : start + IDS_PER_CALL])

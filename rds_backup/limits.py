@@ -27,7 +27,7 @@ largest database first (longest expected), then the snapshot made first; ties br
 hash of run and database that changes every night, so no database always comes last.
 
 The event that frees a slot fills it at once: a copy ending (0060/0061) → copy_snapshot
-fills copy slots; an export ending (0159/0160/0161) or a copy becoming ready (0060) →
+fills the copy slots of that copy's kind (DB or DB cluster snapshot); an export ending (0159/0160/0161) or a copy becoming ready (0060) →
 export_snapshot fills export slots. Reconcile fills both every hour (lost events).
 
 No double start, and no counter of our own: every step's resource id is derived, so RDS
@@ -81,8 +81,8 @@ from rds_backup.inventory import (
     manual_snapshots,
     snapshots_by_id,
 )
+from rds_backup.kinds import KINDS, api, origin_region
 from rds_backup.kinds import Kind as SnapshotKind
-from rds_backup.kinds import api, origin_region
 from rds_backup.naming import export_id, run_time
 from rds_backup.observability import count, logger
 from rds_backup.settings import Settings
@@ -145,6 +145,7 @@ def read_view(
     extra_ids: Collection[str] = (),
     tasks: dict[str, list[dict[str, Any]]] | None = None,
     in_flight_tasks: dict[str, list[dict[str, Any]]] | None = None,
+    kinds: tuple[SnapshotKind, ...] = KINDS,
 ) -> View:
     """What a filler decides from, in few calls. A failed read raises: deciding from a
     partial view could start too much.
@@ -164,20 +165,27 @@ def read_view(
     snapshot. Export tasks (RDS keeps every one after it ends): without ``all_copies``, the
     tasks in progress (``in_flight``, if already read) and those of the snapshots found,
     by ARN, never the whole history; with it (kept sources, status), every task.
+    ``kinds``: the snapshot kinds to read. A copy slot is per kind (DB and DB cluster
+    snapshot copies each have their own limit), so a copy event's fill reads its own kind
+    only; the export limit is shared, so an export fill reads both.
     """
     found_sources: dict[str, tags.Owned] = {}
     copies: dict[str, tags.Owned] = {}
     in_flight = cluster_in_flight = 0
     if sources:
-        for raw in manual_snapshots(aws, settings.source_region, step):
+        for raw in manual_snapshots(aws, settings.source_region, step, kinds):
             owned = tags.owned(settings, raw, settings.source_region)
             if owned is not None and owned.role is tags.Role.SOURCE:
                 found_sources[owned.identifier.lower()] = owned
     if all_copies:
-        target = manual_snapshots(aws, settings.target_region, step)
+        target = manual_snapshots(aws, settings.target_region, step, kinds)
     else:
         wanted = sorted(set(found_sources) | {i.lower() for i in extra_ids})
-        target = snapshots_by_id(aws, settings.target_region, wanted, step) if wanted else iter(())
+        target = (
+            snapshots_by_id(aws, settings.target_region, wanted, step, kinds)
+            if wanted
+            else iter(())
+        )
     for raw in target:
         owned = tags.owned(settings, raw, settings.target_region)
         status = str(raw.get("Status", "")).lower()

@@ -216,3 +216,15 @@ def test_given_a_copy_finished_event_and_nothing_waiting_when_handled_then_no_co
         "DescribeDBSnapshots",
         "DescribeDBClusterSnapshots",
     }
+
+
+def test_given_a_db_snapshot_copy_event_when_slots_are_filled_then_no_cluster_snapshot_is_read(
+    settings, aws, context, snapshot, calls
+):
+    # given: a DB snapshot's 0042 (copy slots are per snapshot kind; no source export)
+    # when
+    copy_snapshot.handler(load_sample("rds-0042-snapshot-created"), context)
+
+    # then: the DB snapshot queue was read, the DB cluster snapshot one was not
+    assert calls.of("DescribeDBSnapshots")
+    assert calls.of("DescribeDBClusterSnapshots") == []
