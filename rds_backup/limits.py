@@ -27,8 +27,9 @@ largest database first (longest expected), then the snapshot made first; ties br
 hash of run and database that changes every night, so no database always comes last.
 
 The event that frees a slot fills it at once: a copy ending (0060/0061) → copy_snapshot
-fills the copy slots of that copy's kind (DB or DB cluster snapshot); an export ending (0159/0160/0161) or a copy becoming ready (0060) →
-export_snapshot fills export slots. Reconcile fills both every hour (lost events).
+fills the copy slots of that copy's kind (DB or DB cluster snapshot); an export ending
+(0159/0160/0161) or a copy becoming ready (0060) → export_snapshot fills export slots.
+Reconcile fills both every hour (lost events).
 
 No double start, and no counter of our own: every step's resource id is derived, so RDS
 refuses a second start of the same step (``*AlreadyExists*``), atomically; and RDS enforces
