@@ -25,6 +25,9 @@ scale (tens of thousands of requests) that work was most of the local AWS's time
   xmltodict itself; ``tests/integration/test_local_speedups.py`` checks both give the same
   text for every answer of a chain.
 
+- ``ResponseSerializer._serialize_type_structure`` for a DB snapshot: its structure is
+  kept while the snapshot's state (every attribute; tags by content) is unchanged.
+
 Nothing here changes what moto answers or stores; tests run the same with and without it.
 """
 
@@ -34,6 +37,7 @@ import functools
 import re
 import types
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
@@ -44,7 +48,7 @@ ORIGINALS: dict[str, Any] = {}  # what was replaced, by name (tests compare both
 
 
 def install() -> None:
-    """Patch the four hot paths (idempotent)."""
+    """Patch the hot paths (idempotent)."""
     global _installed
     if _installed:
         return
@@ -54,6 +58,7 @@ def install() -> None:
     _cache_jsonpath()
     _cache_attribute_keys()
     _fast_unparse()
+    _cache_snapshot_structures()
 
 
 def _cache_moto_modules() -> None:
@@ -253,6 +258,52 @@ def _emit(key: Any, value: Any, out: list[str]) -> None:
             out.append(f"</{key}>")
         else:
             out.append("/>")
+
+
+def _state(obj: Any) -> tuple[Any, ...]:
+    """Everything a DB snapshot's answer is made of: its own attributes (plain values as
+    they are, lists and dicts such as its tags by content, other objects - its private copy
+    of the instance, its backend - by identity, as moto never changes them)."""
+    state = []
+    for name, value in vars(obj).items():
+        if value is None or isinstance(value, str | int | float | datetime):
+            state.append((name, value))
+        elif isinstance(value, list | dict | tuple):
+            state.append((name, repr(value)))
+        else:
+            state.append((name, id(value)))
+    return tuple(state)
+
+
+def _cache_snapshot_structures() -> None:
+    """A DB snapshot's serialised structure, kept while its state is unchanged.
+
+    Each event's fill lists every source and copy in flight (rds_backup/limits.py): at 100
+    databases, most of a night is moto writing the same unchanged snapshots again. The
+    structure (moto's dict before XML) is kept per snapshot, serialiser class and member,
+    with the snapshot's full state (:func:`_state`); any change of state writes it anew.
+    The dict is shared, never changed afterwards (moto only reads it to write XML)."""
+    from moto.core.serialize import ResponseSerializer
+    from moto.rds.models import DBSnapshot
+
+    original = ResponseSerializer._serialize_type_structure
+    ORIGINALS["_serialize_type_structure"] = original
+    kept: dict[tuple[Any, ...], tuple[tuple[Any, ...], Any]] = {}
+
+    def serialize_structure(self: Any, serialized: Any, value: Any, shape: Any, key: str) -> None:
+        if not key or type(value) is not DBSnapshot:
+            original(self, serialized, value, shape, key)
+            return
+        where = (id(value), type(self), self.operation_model.name, shape.name, key)
+        state = _state(value)
+        known = kept.get(where)
+        if known is None or known[0] != state:
+            fresh: dict[str, Any] = {}
+            original(self, fresh, value, shape, key)
+            kept[where] = known = (state, fresh)
+        serialized.update(known[1])
+
+    ResponseSerializer._serialize_type_structure = serialize_structure  # type: ignore[method-assign]
 
 
 def _fast_unparse() -> None:

@@ -66,9 +66,46 @@ def test_given_cached_keys_and_picks_when_snapshots_are_described_then_moto_answ
         XFormedAttributePicker, "get_possible_keys", speedups.ORIGINALS["get_possible_keys"]
     )
     monkeypatch.setattr(ResponseSerializer, "get_value", speedups.ORIGINALS["get_value"])
+    monkeypatch.setattr(
+        ResponseSerializer,
+        "_serialize_type_structure",
+        speedups.ORIGINALS["_serialize_type_structure"],
+    )
     # then: the same snapshots and export tasks, field for field
     assert answers() == cached
     assert any(snapshots for snapshots, _ in cached)
+
+
+def test_given_a_kept_snapshot_answer_when_its_tags_or_status_change_then_the_change_is_answered(
+    world: dict[str, str],
+) -> None:
+    # given: our snapshot, described once (its structure kept)
+    speedups.install()
+    through_export()
+    rds = boto3.client("rds", "us-east-1")
+    before = rds.describe_db_snapshots(SnapshotType="manual")["DBSnapshots"][0]
+    arn = before["DBSnapshotArn"]
+
+    def again() -> dict[str, Any]:
+        listed = rds.describe_db_snapshots(SnapshotType="manual")["DBSnapshots"]
+        return next(s for s in listed if s["DBSnapshotArn"] == arn)
+
+    # when: a tag is added in place, and the status changes on moto's object
+    rds.add_tags_to_resource(ResourceName=arn, Tags=[{"Key": "late", "Value": "tag"}])
+    tagged = again()
+    from moto.rds.models import rds_backends
+
+    from rds_backup.local.seed import ACCOUNT
+
+    rds_backends[ACCOUNT]["us-east-1"].database_snapshots[
+        before["DBSnapshotIdentifier"]
+    ].status = "deleting"
+    deleting = again()
+
+    # then: each change is in the next answer
+    assert {"Key": "late", "Value": "tag"} in tagged["TagList"]
+    assert {"Key": "late", "Value": "tag"} not in before["TagList"]
+    assert (before["Status"], deleting["Status"]) == ("available", "deleting")
 
 
 @pytest.mark.parametrize(
