@@ -23,6 +23,7 @@ from rds_backup.cleanup import (
     apply_cleanup,
     plan_cleanup,
 )
+from rds_backup.ops.conventions import Exit
 from rds_backup.ops.errors import OperatorError, UnknownValue
 from rds_backup.ops.runs_table import WIDTH, recent_runs, render, table
 from rds_backup.ops.target import archive_name, chain_rule_arns
@@ -316,7 +317,29 @@ def _follow(
     """Poll DescribeReplay until it ends; a progress line per poll. How far it got comes
     from EventLastReplayedTime (EventBridge API Reference, DescribeReplay); before the
     first event is replayed (and on moto, which does not return it) the line says only the
-    state, except that a COMPLETED replay has replayed its whole window."""
+    state, except that a COMPLETED replay has replayed its whole window. Ctrl-C stops the
+    following, not the replay: the message says how to follow or cancel it."""
+    try:
+        return _poll(events, name, since, until, out, timeout, poll)
+    except KeyboardInterrupt as interrupted:
+        region = events.meta.region_name
+        raise OperatorError(
+            f"interrupted; replay {name} goes on in EventBridge: follow it with aws events "
+            f"describe-replay --replay-name {name} --region {region}, or stop it with aws "
+            f"events cancel-replay --replay-name {name} --region {region}",
+            Exit.INTERRUPTED,
+        ) from interrupted
+
+
+def _poll(
+    events: Any,
+    name: str,
+    since: datetime,
+    until: datetime,
+    out: Print,
+    timeout: float,
+    poll: float,
+) -> str:
     deadline = time.monotonic() + timeout
     started = time.monotonic()
     while True:

@@ -37,6 +37,7 @@ from rds_backup.aws import Aws
 from rds_backup.errors import StepFailed
 from rds_backup.limits import manual_snapshot_usage
 from rds_backup.ops import policy
+from rds_backup.ops.errors import signed_out
 from rds_backup.ops.target import archive_name, operator_settings
 from rds_backup.settings import ConfigError, Settings
 
@@ -248,6 +249,8 @@ def run_checks(target: Target) -> list[Check]:
             finding = function(target)
             results.append(Check(name, finding.status, finding.found, finding.fix))
         except (ClientError, BotoCoreError, StepFailed) as error:
+            if signed_out(error):
+                raise  # no check can look: one line for the run (ops/errors.py), not 16
             results.append(
                 Check(
                     name,

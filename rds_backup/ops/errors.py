@@ -68,6 +68,16 @@ CREDENTIAL_ERRORS = frozenset(
 TOKEN_ERRORS = (TokenRetrievalError, SSOTokenLoadError, UnauthorizedSSOTokenError, SSOError)
 
 
+def signed_out(error: BaseException) -> bool:
+    """Whether ``error`` says the caller has no usable credentials (no profile, none found,
+    expired or invalid, an SSO sign-in lapsed): every call would fail alike."""
+    if isinstance(error, ClientError):
+        return error.response.get("Error", {}).get("Code", "") in CREDENTIAL_ERRORS
+    return isinstance(
+        error, (ProfileNotFound, NoCredentialsError, PartialCredentialsError, *TOKEN_ERRORS)
+    )
+
+
 @contextmanager
 def explained(region: str | None, profile: str | None = None) -> Iterator[None]:
     """Translate the usual ways an operator command fails into a sentence and a status."""

@@ -13,11 +13,13 @@ import sys
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
+import boto3
 import pytest
+from botocore.awsrequest import AWSResponse
 
 from rds_backup.cli import main
 from rds_backup.local import misconfigure
-from rds_backup.ops import commands
+from rds_backup.ops import commands, conventions
 from rds_backup.ops.conventions import Exit
 from rds_backup.settings import load_settings
 from tests.e2e.support import run_nightly
@@ -220,3 +222,41 @@ def test_given_an_unknown_database_when_asked_then_it_is_refused_naming_the_know
     assert line.startswith(f"rds-backup {command[0]}: ")
     assert "payrol" in line
     assert "(selected: orders, billing" in line
+
+
+def test_given_ctrl_c_while_a_replay_is_followed_then_it_says_how_to_follow_or_cancel_it(
+    local_aws, operator, monkeypatch
+):
+    # given: a replay EventBridge is still running (moto completes one at once, so its
+    # DescribeReplay answer is given here: State RUNNING, nothing replayed yet)
+    real = conventions.session
+
+    def still_running(profile: str | None) -> boto3.Session:
+        chosen = real(profile)
+        answer = {"State": "RUNNING", "ResponseMetadata": {"HTTPStatusCode": 200}}
+        chosen.events.register(
+            "before-call.events.DescribeReplay",
+            lambda **_: (AWSResponse("", 200, {}, None), answer),
+        )
+        return chosen
+
+    def ctrl_c(seconds: float) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(conventions, "session", still_running)
+    monkeypatch.setattr(commands.time, "sleep", ctrl_c)
+    since, until = _window()
+
+    # when: the operator presses Ctrl-C during the wait between two polls
+    code, out, err = operator("replay", "--since", since, "--until", until)
+
+    # then
+    assert code == Exit.INTERRUPTED
+    assert "  running    no event replayed yet (0s)" in out.splitlines()
+    (line,) = [line for line in _said(err) if "interrupted" in line]
+    replay = out.split()[1].rstrip(":")
+    assert line == (
+        f"rds-backup replay: interrupted; replay {replay} goes on in EventBridge: follow it with "
+        f"aws events describe-replay --replay-name {replay} --region us-east-1, or stop it "
+        f"with aws events cancel-replay --replay-name {replay} --region us-east-1"
+    )
