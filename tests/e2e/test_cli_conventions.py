@@ -224,7 +224,7 @@ def test_given_an_unknown_database_when_asked_then_it_is_refused_naming_the_know
     assert "(selected: orders, billing" in line
 
 
-def test_given_ctrl_c_while_a_replay_is_followed_then_it_says_how_to_follow_or_cancel_it(
+def test_given_a_replay_still_running_when_ctrl_c_is_pressed_then_it_says_how_to_follow_it(
     local_aws, operator, monkeypatch
 ):
     # given: a replay EventBridge is still running (moto completes one at once, so its
