@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta, timezone
@@ -260,3 +261,26 @@ def test_given_a_replay_still_running_when_ctrl_c_is_pressed_then_it_says_how_to
         f"aws events describe-replay --replay-name {replay} --region us-east-1, or stop it "
         f"with aws events cancel-replay --replay-name {replay} --region us-east-1"
     )
+
+
+def test_given_a_tag_selected_database_when_named_with_db_then_it_is_known_and_a_typo_is_not(
+    local_aws, operator
+):
+    # given: orders named in DB_IDENTIFIER, billing selected only by its tag
+    rds = local_aws.server.client("rds", local_aws.spec.source_region)
+    billing = rds.describe_db_instances(DBInstanceIdentifier="billing")["DBInstances"][0]
+    rds.add_tags_to_resource(
+        ResourceName=billing["DBInstanceArn"], Tags=[{"Key": "backup", "Value": "nightly"}]
+    )
+    local_aws.configure(DB_IDENTIFIER="orders", DB_SELECT_TAG="backup=nightly")
+
+    # when
+    known, _, _ = operator("start", "--db", "billing")
+    typo, _, err = operator("start", "--db", "biling")
+
+    # then: the tag-selected database is one of the stack's; the typo is refused naming both
+    assert known == Exit.OK
+    assert typo == Exit.BAD_VALUE
+    (line,) = [line for line in _said(err) if "biling" in line]
+    assert "not selected by this stack: biling (selected: " in line
+    assert {"orders", "billing"} <= set(re.split(r"[ ,;()]+", line))
