@@ -96,6 +96,17 @@ const normaliseS3Prefix = (value) =>
     .filter(Boolean)
     .join('/');
 
+// DB_IDENTIFIER's names, lowered and de-duplicated. RDS stores identifiers in lower case
+// (db:Orders is db:orders in ARNs) and IAM compares ARNs case-sensitively.
+const identifiers = (c) => [
+  ...new Set(
+    String(c.dbIdentifier || '')
+      .split(',')
+      .map((id) => id.trim().toLowerCase())
+      .filter(Boolean)
+  ),
+];
+
 module.exports = {
   // What CreateDBSnapshot (with tags) is authorized on: db:<id> for every DB_IDENTIFIER
   // (comma list) and snapshot:<prefix>-* in the source region.
@@ -104,35 +115,55 @@ module.exports = {
     const arn = (what) => ({
       'Fn::Sub': `arn:\${AWS::Partition}:rds:${c.sourceRegion}:\${AWS::AccountId}:${what}`,
     });
-    // RDS stores identifiers in lower case (db:Orders is db:orders in ARNs) and IAM compares
-    // ARNs case-sensitively: a mixed-case DB_IDENTIFIER must be lowered here.
-    const databases = [
-      ...new Set(
-        String(c.dbIdentifier)
-          .split(',')
-          .map((id) => id.trim().toLowerCase())
-          .filter(Boolean)
-      ),
-    ];
-    return [arn(`snapshot:${derivedSnapshot(c)}`), ...databases.map((id) => arn(`db:${id}`))];
+    return [arn(`snapshot:${derivedSnapshot(c)}`), ...identifiers(c).map((id) => arn(`db:${id}`))];
   },
 
-  // DB_SELECT_TAG=key=value: CreateDBSnapshot on any instance of the source region that
-  // carries the tag, checked by IAM on the instance (rds:db-tag/<key>; RDS User Guide,
-  // "Specifying conditions: Using custom tags": db-tag applies to DB instances). The new
-  // snapshot itself is allowed by snapshotResources (snapshot:<prefix>-*). Attached only
-  // when the tag is set (condition SelectsByTag); otherwise a harmless placeholder.
+  // What CreateDBClusterSnapshot is authorized on by name: cluster:<id> for every
+  // DB_IDENTIFIER (a name may be an instance or a cluster; resources/clusters.yml adds the
+  // new cluster snapshot's own derived-shaped ARN).
+  // With no names (databases chosen by DB_SELECT_TAG only) the one resource is an identifier
+  // RDS refuses (two consecutive hyphens), so the statement allows nothing.
+  clusterResources: async ({ resolveConfigurationProperty }) => {
+    const c = await config(resolveConfigurationProperty);
+    const names = identifiers(c);
+    return (names.length ? names : ['none--named']).map((id) => ({
+      'Fn::Sub': `arn:\${AWS::Partition}:rds:${c.sourceRegion}:\${AWS::AccountId}:cluster:${id}`,
+    }));
+  },
+
+  // DB_SELECT_TAG=key=value: a snapshot of any instance or cluster of the source region that
+  // carries the tag, checked by IAM on the database (RDS User Guide, "Specifying conditions:
+  // Using custom tags": rds:db-tag applies to DB instances, rds:cluster-tag to DB clusters).
+  // The new snapshot itself is allowed by snapshotResources / resources/clusters.yml. The
+  // cluster statement also requires our stack tag on create, as every cluster snapshot
+  // statement does. Attached only when the tag is set (condition SelectsByTag); otherwise
+  // a harmless placeholder.
   taggedSnapshotStatements: async ({ resolveConfigurationProperty }) => {
     const c = await config(resolveConfigurationProperty);
+    const stackName = await resolveConfigurationProperty(['custom', 'stackName']);
     const [key, ...rest] = String(c.dbSelectTag || 'rds-backup:unset=').split('=');
+    const inRegion = (what) => ({
+      'Fn::Sub': `arn:\${AWS::Partition}:rds:${c.sourceRegion}:\${AWS::AccountId}:${what}`,
+    });
     return [
       {
+        Sid: 'SnapshotTaggedInstances',
         Effect: 'Allow',
         Action: ['rds:CreateDBSnapshot'],
-        Resource: {
-          'Fn::Sub': `arn:\${AWS::Partition}:rds:${c.sourceRegion}:\${AWS::AccountId}:db:*`,
-        },
+        Resource: inRegion('db:*'),
         Condition: { StringEquals: { [`rds:db-tag/${key.trim()}`]: rest.join('=') } },
+      },
+      {
+        Sid: 'SnapshotTaggedClusters',
+        Effect: 'Allow',
+        Action: ['rds:CreateDBClusterSnapshot'],
+        Resource: inRegion('cluster:*'),
+        Condition: {
+          StringEquals: {
+            [`rds:cluster-tag/${key.trim()}`]: rest.join('='),
+            'aws:RequestTag/rds-backup:stack': stackName,
+          },
+        },
       },
     ];
   },

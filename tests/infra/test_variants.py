@@ -88,17 +88,41 @@ def test_given_several_databases_when_packaged_then_start_backup_may_snapshot_ea
     assert resources == ["billing", "nightly-*-????????-????", "orders"]
 
 
-def test_given_a_select_tag_when_packaged_then_start_backup_may_snapshot_only_tagged_instances(
+def test_given_a_select_tag_when_packaged_then_start_backup_may_snapshot_only_tagged_databases(
     variant: Path,
 ) -> None:
     template = _template(variant)
     assert template["Parameters"]["DbSelectTag"]["Default"] == "backup=nightly"
     policy = template["Resources"]["StartBackupTaggedPolicy"]
     assert policy["Condition"] == "SelectsByTag"
-    (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
-    assert statement["Action"] == ["rds:CreateDBSnapshot"]
-    assert statement["Resource"]["Fn::Sub"].endswith(":rds:eu-west-1:${AWS::AccountId}:db:*")
-    assert statement["Condition"] == {"StringEquals": {"rds:db-tag/backup": "nightly"}}
+    instances, clusters = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert instances["Action"] == ["rds:CreateDBSnapshot"]
+    assert instances["Resource"]["Fn::Sub"].endswith(":rds:eu-west-1:${AWS::AccountId}:db:*")
+    assert instances["Condition"] == {"StringEquals": {"rds:db-tag/backup": "nightly"}}
+    assert clusters["Action"] == ["rds:CreateDBClusterSnapshot"]
+    assert clusters["Resource"]["Fn::Sub"].endswith(":rds:eu-west-1:${AWS::AccountId}:cluster:*")
+    assert clusters["Condition"]["StringEquals"]["rds:cluster-tag/backup"] == "nightly"
+
+
+def test_given_named_databases_when_packaged_then_start_backup_may_snapshot_only_those_clusters(
+    variant: Path,
+) -> None:
+    template = _template(variant)
+    statements = template["Resources"]["StartBackupClustersPolicy"]["Properties"]["PolicyDocument"][
+        "Statement"
+    ]
+    creating = [s for s in statements if "rds:CreateDBClusterSnapshot" in as_list(s["Action"])]
+
+    targets = sorted(
+        r["Fn::Sub"].split("}:", 2)[-1] for s in creating for r in as_list(s["Resource"])
+    )
+
+    assert targets == [
+        "cluster-snapshot:nightly-*-????????-????",
+        "cluster:billing",
+        "cluster:orders",
+    ]
+    assert all(s["Condition"]["StringEquals"]["aws:RequestTag/rds-backup:stack"] for s in creating)
 
 
 def test_given_an_alias_and_a_regular_key_when_packaged_then_kms_is_scoped_to_them(
