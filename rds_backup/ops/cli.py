@@ -11,7 +11,8 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -189,8 +190,27 @@ def check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.endpoint_url:
-        os.environ["AWS_ENDPOINT_URL"] = args.endpoint_url
+    # --endpoint-url for this command only (botocore reads AWS_ENDPOINT_URL): a caller in the
+    # same process, e.g. a test or another command, must not inherit it.
+    with _endpoint(args.endpoint_url):
+        return _run(args)
+
+
+@contextmanager
+def _endpoint(url: str | None) -> Iterator[None]:
+    before = os.environ.get("AWS_ENDPOINT_URL")
+    if url:
+        os.environ["AWS_ENDPOINT_URL"] = url
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("AWS_ENDPOINT_URL", None)
+        else:
+            os.environ["AWS_ENDPOINT_URL"] = before
+
+
+def _run(args: argparse.Namespace) -> int:
     as_json = args.output == "json"
     profile = conventions.profile_name(args.profile)
     try:

@@ -126,7 +126,11 @@ def test_given_a_finished_night_when_cleanup_is_dry_run_then_the_plan_is_shown_a
     assert local_aws.inventory().snapshots == before
 
 
-def test_given_an_unreachable_endpoint_when_asked_then_one_line_says_what_to_check(capsys):
+def test_given_an_unreachable_endpoint_when_asked_then_one_line_says_what_to_check(
+    capsys, monkeypatch
+):
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+
     code = main(
         [
             *("status", "--stack", "rds-backup-dev", "--region", "us-east-1"),
@@ -139,6 +143,8 @@ def test_given_an_unreachable_endpoint_when_asked_then_one_line_says_what_to_che
     (line,) = err.splitlines()
     assert line.startswith("rds-backup status: cannot reach AWS in us-east-1 (http://127.0.0.1:9/")
     assert line.endswith("): check --region and --endpoint-url")
+    # --endpoint-url held for that command only: nothing later in this process inherits it
+    assert "AWS_ENDPOINT_URL" not in os.environ
 
 
 def test_given_a_stack_without_an_archive_when_replayed_then_the_error_names_it(
