@@ -39,6 +39,10 @@ def run_up(port: int = 0, names: Sequence[str] = (), out: Print = print) -> int:
         print(f"rds-backup local up: {error}", file=sys.stderr)
         return 2
     previous = signal.signal(signal.SIGTERM, _interrupt)
+    # Ctrl-C must stop it even when started with SIGINT ignored (a shell's background job or
+    # a CI runner's: POSIX shells start asynchronous commands with SIGINT ignored, and Python
+    # then keeps it ignored).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     server = None
     try:
         server = LocalServer(port)

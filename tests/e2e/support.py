@@ -64,6 +64,9 @@ def local_up(*args: str) -> Iterator[LocalUp]:
         stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        # As a shell's background job or a CI runner starts it: SIGINT ignored. Ctrl-C must
+        # stop it all the same (local/up.py installs its own handler).
+        preexec_fn=_ignore_sigint,
     )
     lines: queue.Queue[str] = queue.Queue()
     threading.Thread(target=_read, args=(process.stdout, lines), daemon=True).start()
@@ -79,6 +82,10 @@ def local_up(*args: str) -> Iterator[LocalUp]:
     finally:
         process.send_signal(signal.SIGINT)
         _, up.err = process.communicate(timeout=60)
+
+
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 @dataclass
