@@ -279,10 +279,10 @@ def _delete_snapshot(aws: Aws, decision: Decision, result: CleanupResult) -> Non
             result.already_gone.append(where)
             result.outcomes[where] = "already gone"
             return
-        _record_failure(error, decision, fields, result)
+        _record_failure(error, decision, where, fields, result)
         return
     except BotoCoreError as error:
-        _record_failure(error, decision, fields, result)
+        _record_failure(error, decision, where, fields, result)
         return
     logger.info("snapshot deleted", reason=decision.reason.value, **fields)
     count("SnapshotDeleted")
@@ -293,6 +293,7 @@ def _delete_snapshot(aws: Aws, decision: Decision, result: CleanupResult) -> Non
 def _record_failure(
     error: ClientError | BotoCoreError,
     decision: Decision,
+    where: str,
     fields: dict[str, Any],
     result: CleanupResult,
 ) -> None:
@@ -306,9 +307,7 @@ def _record_failure(
     logger.error("snapshot not deleted", code=failure.code, cause=failure.cause, **fields)
     count("SnapshotDeleteFailed")
     result.failed.append(failure)
-    result.outcomes[f"{decision.snapshot.region}/{decision.snapshot.identifier}"] = (
-        f"failed: {failure.cause}"
-    )
+    result.outcomes[where] = f"failed: {failure.cause}"
 
 
 # --- exports (DELETE_OLD_EXPORTS) -------------------------------------------------------

@@ -24,7 +24,6 @@ scale (tens of thousands of requests) that work was most of the local AWS's time
   input outside what moto produces (bytes, comments, namespace maps, odd names), goes to
   xmltodict itself; ``tests/integration/test_local_speedups.py`` checks both give the same
   text for every answer of a chain.
-
 - ``ResponseSerializer._serialize_type_structure`` for a DB snapshot: its structure is
   kept while the snapshot's state (every attribute; tags by content) is unchanged.
 
@@ -100,18 +99,8 @@ def _cache_attribute_keys() -> None:
     keys: dict[tuple[Any, ...], tuple[str, ...]] = {}
 
     def get_possible_keys(self: Any, context: Any) -> Iterator[str]:
-        shape = context.shape
-        parent = getattr(shape, "parent", None)
         service = getattr(context.service_model, "service_name", None)
-        cache_key = (
-            type(self),
-            type(context.obj),
-            context.key,
-            service,
-            None if shape is None else (shape.name, shape.type_name),
-            None if shape is None else shape.serialization.get("name"),
-            None if parent is None else (parent.name, parent.type_name),
-        )
+        cache_key = _keys_key(type(self), context.obj, context.key, service, context.shape)
         found = keys.get(cache_key)
         if found is None:
             found = keys[cache_key] = tuple(original(self, context))
@@ -119,6 +108,21 @@ def _cache_attribute_keys() -> None:
 
     XFormedAttributePicker.get_possible_keys = get_possible_keys  # type: ignore[method-assign,assignment]
     _fast_get_value(keys)
+
+
+def _keys_key(picker: type, obj: Any, key: str, service: str | None, shape: Any) -> tuple[Any, ...]:
+    """What a member's possible keys depend on: the picker, the object's class, the member's
+    name, the service, and the member's shape (name, type, serialised name, parent)."""
+    parent = getattr(shape, "parent", None)
+    return (
+        picker,
+        type(obj),
+        key,
+        service,
+        None if shape is None else (shape.name, shape.type_name),
+        None if shape is None else shape.serialization.get("name"),
+        None if parent is None else (parent.name, parent.type_name),
+    )
 
 
 def _fast_get_value(keys: dict[tuple[Any, ...], tuple[str, ...]]) -> None:
@@ -137,18 +141,8 @@ def _fast_get_value(keys: dict[tuple[Any, ...], tuple[str, ...]]) -> None:
     def get_value(self: Any, value: Any, key: str, shape: Any) -> Any:
         picker = self._value_picker
         if type(picker) is XFormedAttributePicker and not picker.response_transformers:
-            parent = getattr(shape, "parent", None)
-            found = keys.get(
-                (
-                    XFormedAttributePicker,
-                    type(value),
-                    key,
-                    self.operation_model.service_model.service_name,
-                    None if shape is None else (shape.name, shape.type_name),
-                    None if shape is None else shape.serialization.get("name"),
-                    None if parent is None else (parent.name, parent.type_name),
-                )
-            )
+            service = self.operation_model.service_model.service_name
+            found = keys.get(_keys_key(XFormedAttributePicker, value, key, service, shape))
             if found is not None:
                 for possible in found:
                     picked = value_of(value, possible, MISSING)
