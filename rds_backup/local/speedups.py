@@ -25,7 +25,16 @@ scale (tens of thousands of requests) that work was most of the local AWS's time
   xmltodict itself; ``tests/integration/test_local_speedups.py`` checks both give the same
   text for every answer of a chain.
 - ``ResponseSerializer._serialize_type_structure`` for a DB snapshot: its structure is
-  kept while the snapshot's state (every attribute; tags by content) is unchanged.
+  kept while the snapshot's state (every attribute; tags by content) is unchanged, and so is
+  its XML text once written (the fast writer keeps it beside the kept structure).
+- ``BaseResponse._enrich_response``: moto writes a fresh request id into every answer's
+  ``<RequestId>`` with a look-behind regex, tried at every character of the body (a
+  100-snapshot listing is ~110 kB). With one ``<RequestId>`` (or none) the same text is
+  found with ``str.find``; anything else goes to moto's regex.
+- ``moto.rds.utils.apply_filter`` (as ``moto.rds.models`` calls it for every filtered
+  Describe*): the filter definitions and values were looked up, and case-insensitive values
+  lower-cased, again for every resource in the region. They are prepared once per call;
+  the same resources match, in the same order.
 
 Nothing here changes what moto answers or stores; tests run the same with and without it.
 """
@@ -58,6 +67,8 @@ def install() -> None:
     _cache_attribute_keys()
     _fast_unparse()
     _cache_snapshot_structures()
+    _fast_rds_filters()
+    _fast_request_ids()
 
 
 def _cache_moto_modules() -> None:
@@ -218,6 +229,17 @@ def _emit(key: Any, value: Any, out: list[str]) -> None:
     ):
         value = [value]
     for item in value:
+        shared = _SHARED.get(id(item)) if isinstance(item, dict) else None
+        if shared is not None and shared[0] is item:
+            text_of = shared[1].get(key)
+            if text_of is None:
+                del _SHARED[id(item)]  # written once the ordinary way, then kept
+                fragment: list[str] = []
+                _emit(key, [item], fragment)
+                _SHARED[id(item)] = shared
+                text_of = shared[1][key] = "".join(fragment)
+            out.append(text_of)
+            continue
         if item is None:
             item = {}
         elif not isinstance(item, (dict, str)):
@@ -254,13 +276,33 @@ def _emit(key: Any, value: Any, out: list[str]) -> None:
             out.append("/>")
 
 
+# Structures kept by _cache_snapshot_structures: id → (the dict, held so its id is not
+# reused while kept; its XML as the fast writer wrote it, by element name). Such a dict is
+# never changed (moto only reads it), so its text cannot go stale; both are dropped when
+# the snapshot's state changes.
+_SHARED: dict[int, tuple[dict[str, Any], dict[str, str]]] = {}
+
+
+def _share(fresh: dict[str, Any], old: dict[str, Any] | None) -> None:
+    for structure in (old or {}).values():
+        if isinstance(structure, dict):
+            _SHARED.pop(id(structure), None)
+    for structure in fresh.values():
+        if isinstance(structure, dict):
+            _SHARED[id(structure)] = (structure, {})
+
+
+_PLAIN = frozenset({str, int, float, bool, datetime, type(None)})
+
+
 def _state(obj: Any) -> tuple[Any, ...]:
     """Everything a DB snapshot's answer is made of: its own attributes (plain values as
     they are, lists and dicts such as its tags by content, other objects - its private copy
     of the instance, its backend - by identity, as moto never changes them)."""
     state = []
     for name, value in vars(obj).items():
-        if value is None or isinstance(value, str | int | float | datetime):
+        # type(value) in _PLAIN: the common case, without isinstance's walk of the union
+        if type(value) in _PLAIN or isinstance(value, str | int | float | datetime):
             state.append((name, value))
         elif isinstance(value, list | dict | tuple):
             state.append((name, repr(value)))
@@ -294,6 +336,7 @@ def _cache_snapshot_structures() -> None:
         if known is None or known[0] != state:
             fresh: dict[str, Any] = {}
             original(self, fresh, value, shape, key)
+            _share(fresh, None if known is None else known[1])
             kept[where] = known = (state, fresh)
         serialized.update(known[1])
 
@@ -306,3 +349,93 @@ def _fast_unparse() -> None:
     shim = types.SimpleNamespace(**vars(xmltodict))
     shim.unparse = unparse
     serialize.xmltodict = shim  # type: ignore[attr-defined]
+
+
+def _fast_rds_filters() -> None:
+    from moto.rds import models
+
+    ORIGINALS["apply_filter"] = vars(models)["apply_filter"]
+    models.apply_filter = apply_filter  # type: ignore[attr-defined]
+
+
+def apply_filter(resources: Any, filters: Any, filter_defs: dict[str, Any]) -> Any:
+    """``moto.rds.utils.apply_filter`` with the filters prepared once per call.
+
+    The same rule as moto's: a resource matches when every defined filter has one of its
+    attributes among the filter's values (a case-insensitive filter lower-cases its values,
+    not the attribute, as moto does) and at least one filter is defined."""
+    from collections import OrderedDict
+
+    from moto.rds.utils import get_object_value
+
+    checks: list[tuple[tuple[str, ...], list[Any], frozenset[Any] | None]] = []
+    for name, values in filters.items():
+        definition = filter_defs.get(name)
+        if definition is None or definition.attrs_to_check is None:
+            continue
+        wanted = [v.lower() for v in values] if definition.case_insensitive else list(values)
+        try:
+            fast: frozenset[Any] | None = frozenset(wanted)
+        except TypeError:
+            fast = None
+        checks.append((tuple(definition.attrs_to_check), wanted, fast))
+    matched: OrderedDict[Any, Any] = OrderedDict()
+    if not checks:
+        return matched
+    for identifier, obj in resources.items():
+        for attrs, wanted, fast in checks:
+            if not any(_among(get_object_value(obj, a), wanted, fast) for a in attrs):
+                break
+        else:
+            matched[identifier] = obj
+    return matched
+
+
+def _among(value: Any, wanted: list[Any], fast: frozenset[Any] | None) -> bool:
+    if fast is not None:
+        try:
+            return value in fast
+        except TypeError:  # an unhashable attribute (a list): compared as moto does
+            pass
+    return value in wanted
+
+
+_OPEN, _CLOSE = "<RequestId>", "</RequestId>"
+
+
+def _fast_request_ids() -> None:
+    from moto.core.responses import BaseResponse
+
+    ORIGINALS["_enrich_response"] = BaseResponse._enrich_response
+    BaseResponse._enrich_response = staticmethod(_fast_enrich)  # type: ignore[method-assign]
+
+
+def _fast_enrich(headers: dict[str, str], body: Any) -> tuple[dict[str, str], Any]:
+    return enrich_response(ORIGINALS["_enrich_response"], headers, body)
+
+
+def enrich_response(
+    original: Callable[[dict[str, str], Any], tuple[dict[str, str], Any]],
+    headers: dict[str, str],
+    body: Any,
+) -> tuple[dict[str, str], Any]:
+    """moto's ``_enrich_response``: the status header as text, a new request id in the
+    headers and in the body's ``<RequestId>``. moto's pattern is
+    ``(?<=<RequestId>).*(?=</RequestId>)``: from the one opening tag, greedily to the last
+    closing tag on the same line."""
+    found = body.count(_OPEN) if isinstance(body, str) else -1
+    if found not in (0, 1):
+        return original(headers, body)
+    from moto.utilities.aws_headers import gen_amzn_requestid_long
+
+    if "status" in headers:
+        headers["status"] = str(headers["status"])
+    request_id = gen_amzn_requestid_long(headers)
+    if found == 0:
+        return headers, body
+    start = body.index(_OPEN) + len(_OPEN)
+    line_end = body.find("\n", start)
+    close = body.rfind(_CLOSE, start, len(body) if line_end == -1 else line_end)
+    if close == -1:
+        return headers, body
+    return headers, body[:start] + request_id + body[close:]

@@ -130,3 +130,99 @@ def test_given_edge_values_when_written_then_the_text_is_xmltodicts(body: dict[s
             speedups.unparse(body, **MOTO_WAY)
     else:
         assert speedups.unparse(body, **MOTO_WAY) == expected
+
+
+def test_given_an_unchanged_snapshot_when_described_again_then_its_kept_xml_is_xmltodicts(
+    world: dict[str, str], both_ways: list[tuple[Any, str, str]]
+) -> None:
+    # given: our snapshot and its copy, described once (structure and text kept)
+    through_export()
+    rds = boto3.client("rds", "us-east-1")
+    rds.describe_db_snapshots(SnapshotType="manual")
+    both_ways.clear()
+
+    # when: described again, nothing changed
+    rds.describe_db_snapshots(SnapshotType="manual")
+
+    # then: the answer was written from kept text, and it is xmltodict's text
+    assert any(texts for _, texts in speedups._SHARED.values())
+    assert len(both_ways) == 1
+    _, expected, fast = both_ways[0]
+    assert fast == expected
+    assert "<DBSnapshot>" in fast
+
+
+class _Thing:
+    def __init__(self, name: str, kind: str, tags: list[str]) -> None:
+        self.db_snapshot_identifier = name
+        self.snapshot_type = kind
+        self.tags = tags  # an unhashable attribute
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [
+        {"db-snapshot-id": ["a", "C"]},  # case-insensitive: values lower-cased, not attributes
+        {"db-snapshot-id": ["a", "b"], "snapshot-type": ["manual"]},
+        {"snapshot-type": ["automated", "manual"]},
+        {"undefined": ["x"]},  # no defined filter: nothing matches (moto's rule)
+        {"undefined": ["x"], "snapshot-type": ["manual"]},
+        {"snapshot-type": ["manual"], "undefined": ["x"]},
+        {"tags": [["t1"], "t2"]},  # unhashable filter values
+        {"tags": ["t1"]},
+        {"db-snapshot-id": []},
+    ],
+)
+def test_given_filters_when_resources_are_filtered_then_the_same_match_as_moto(
+    filters: dict[str, list[Any]],
+) -> None:
+    from moto.rds.utils import FilterDef
+
+    # given: resources, upper- and lower-case names, one with a list attribute
+    resources = {
+        "a": _Thing("a", "manual", ["t1"]),
+        "B": _Thing("B", "manual", ["t2"]),
+        "b": _Thing("b", "automated", []),
+        "c": _Thing("c", "manual", ["t1"]),
+    }
+    definitions = {
+        "db-snapshot-id": FilterDef(["db_snapshot_identifier"], "ids", case_insensitive=True),
+        "snapshot-type": FilterDef(["snapshot_type"], "types"),
+        "tags": FilterDef(["tags"], "tags"),
+        "undefined": FilterDef(None, ""),
+    }
+    speedups.install()
+
+    # when: filtered by the prepared filter and by moto's
+    fast = speedups.apply_filter(resources, filters, definitions)
+    moto_way = speedups.ORIGINALS["apply_filter"](resources, filters, definitions)
+
+    # then: the same resources, in the same order
+    assert list(fast.items()) == list(moto_way.items())
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "<R><ResponseMetadata><RequestId>old</RequestId></ResponseMetadata></R>",
+        "<R><Empty/></R>",  # no request id: only the header gets one
+        "<R><RequestId>a</RequestId><RequestId>b</RequestId></R>",  # several: moto's regex
+        "<R><RequestId>a</RequestId><X>1</X></RequestId></R>",  # greedy to the last close
+        "<R><RequestId>a\n</RequestId></R>",  # the close is on the next line: untouched
+        "<R><RequestId>a</RequestId>\n</RequestId></R>",
+        "<R><RequestId>never closed</R>",
+        b"<R><RequestId>bytes</RequestId></R>",
+        "",
+    ],
+)
+def test_given_an_answer_when_its_request_id_is_written_then_the_body_is_motos(body: Any) -> None:
+    from moto.moto_api._internal import mock_random
+
+    speedups.install()
+    answers = []
+    for enrich in (speedups.ORIGINALS["_enrich_response"], speedups._fast_enrich):
+        mock_random.seed(7)
+        answers.append(enrich({"status": 200}, body))
+
+    assert answers[0] == answers[1]
+    assert answers[0][0]["status"] == "200"
