@@ -13,6 +13,7 @@ from rds_backup.local.bench import fleet as bench
 from rds_backup.local.server import FAKE_CREDENTIALS, HARNESS_CONFIG, LocalServer
 
 REGION = "us-east-1"
+SERVER_ADDED = {"connection", "date", "server", "access-control-allow-origin"}
 
 
 @pytest.fixture
@@ -39,7 +40,9 @@ def answers(rds, s3) -> dict[str, object]:
     s3.put_object(Bucket="exports", Key="a/b.parquet", Body=b"\x00PAR1" * 1000)
     with pytest.raises(ClientError) as missing:
         rds.describe_db_snapshots(DBSnapshotIdentifier="nope")
-    snapshots = rds.describe_db_snapshots()["DBSnapshots"]
+    described = rds.describe_db_snapshots()
+    snapshots = described["DBSnapshots"]
+    fetched = s3.get_object(Bucket="exports", Key="a/b.parquet")
     for snapshot in snapshots:
         snapshot.pop("SnapshotCreateTime", None)
         snapshot.pop("InstanceCreateTime", None)
@@ -48,8 +51,27 @@ def answers(rds, s3) -> dict[str, object]:
         "snapshots": snapshots,
         "error": missing.value.response["Error"],
         "status": missing.value.response["ResponseMetadata"]["HTTPStatusCode"],
-        "object": s3.get_object(Bucket="exports", Key="a/b.parquet")["Body"].read(),
+        "object": fetched["Body"].read(),
+        # The application's headers (names: dates and request ids differ per call). Not
+        # compared: what the HTTP server adds (connection, date, its own server name) and
+        # flask_cors's header for browsers, which the in-process path leaves out.
+        "headers": [
+            sorted(set(answer["ResponseMetadata"]["HTTPHeaders"]) - SERVER_ADDED)
+            for answer in (described, fetched)
+        ],
+        "content_type": fetched["ContentType"],
+        "head_length": s3.head_object(Bucket="exports", Key="a/b.parquet")["ContentLength"],
+        "missing_key": _error(lambda: s3.get_object(Bucket="exports", Key="none")),
         "listing": [o["Key"] for o in s3.list_objects_v2(Bucket="exports")["Contents"]],
+    }
+
+
+def _error(call) -> dict[str, object]:
+    with pytest.raises(ClientError) as raised:
+        call()
+    return {
+        "error": raised.value.response["Error"],
+        "status": raised.value.response["ResponseMetadata"]["HTTPStatusCode"],
     }
 
 
