@@ -73,10 +73,12 @@ class LocalServer:
 
     def dispatch_in_process(self) -> None:
         """Handlers' requests to this server go to its WSGI app without a socket
-        (``local/direct.py``; the fleet benchmark)."""
-        from rds_backup.local import direct
+        (``local/direct.py``; the fleet benchmark), and botocore keeps its parse of each
+        listed record by its text (``local/parse_memo.py``; for the rest of the process)."""
+        from rds_backup.local import direct, parse_memo
 
         direct.install(self.url, self._server._server.app)  # type: ignore[union-attr]
+        parse_memo.install()
 
     def stop(self) -> None:
         from rds_backup.local import direct
