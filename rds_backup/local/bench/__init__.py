@@ -10,6 +10,8 @@
 | `cleanup_scale` | cleanup over 10,000 + 1,000 snapshots: calls, our time per snapshot       |
 | `start_scale`   | start_backup for 200 databases: calls, our time                           |
 | `cost`          | Lambda + EventBridge cost per backup run, next to the old single Lambda   |
+| `fleet`         | ``--fleet``: nights of 5-100 databases under AWS's limits, virtual clock  |
+| `export_order`  | export order rules replayed offline on the fleet's sampled durations      |
 | `report`        | targets (value, target, pass), the JSON and the readable summary          |
 
 See docs/BENCHMARK.md. Never shipped to Lambda (``rds_backup/local/**`` is excluded).
