@@ -29,6 +29,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _main(argv: Sequence[str] | None) -> int:
     parser, operator_parsers = build_parser()
     args = parser.parse_args(argv)
+    if hasattr(args, "output"):
+        try:
+            args.output = conventions.output(args.output, getattr(args, "profile", None))
+        except ValueError as error:
+            parser.error(str(error))
     if args.command in OPERATOR_COMMANDS:
         check_operator(operator_parsers[args.command], args)
     log_to_stderr()

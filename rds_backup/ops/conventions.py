@@ -9,6 +9,9 @@ profile in the config file): ``--profile`` > ``AWS_PROFILE`` > the default profi
 ``--region`` > ``AWS_REGION`` > ``AWS_DEFAULT_REGION`` > the profile's ``region``. botocore
 reads AWS_PROFILE and AWS_DEFAULT_REGION itself but not AWS_REGION (which the AWS CLI v2 and
 the other SDKs read, and which overrides AWS_DEFAULT_REGION), so :func:`region` adds it.
+The output format the same way (AWS CLI User Guide, "Setting the output format in the AWS
+CLI"): ``--output``/``--json`` > ``AWS_DEFAULT_OUTPUT`` > the profile's ``output`` > table
+(:func:`output`).
 
 Exit statuses follow the AWS CLI's return codes (AWS CLI User Guide, "Command line return
 codes in the AWS CLI") where one fits, see :class:`Exit`.
@@ -103,9 +106,10 @@ def add_output_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--output",
         choices=("json", "table"),
-        default="table",
+        default=None,  # resolved after parsing: conventions.output
         help="json: one JSON document on stdout (progress and logs on stderr); "
-        "table: for a person (default)",
+        "table: for a person (default: AWS_DEFAULT_OUTPUT, else the profile's output, "
+        "else table)",
     )
     parser.add_argument(
         "--json",
@@ -146,6 +150,44 @@ def region(option: str | None, chosen: boto3.Session) -> str | None:
     """``--region``, else AWS_REGION, else AWS_DEFAULT_REGION or the profile's region (both
     resolved by botocore into the session's region)."""
     return option or os.environ.get("AWS_REGION") or chosen.region_name
+
+
+# The AWS CLI's formats (AWS CLI User Guide, "Setting the output format in the AWS CLI").
+# rds-backup writes json and table; text, yaml, yaml-stream and off, chosen for the AWS CLI
+# in the environment or the config file, get the table (written for a person).
+AWS_CLI_OUTPUTS = ("json", "yaml", "yaml-stream", "text", "table", "off")
+
+
+def output(option: str | None, profile: str | None) -> str:
+    """The output format: ``--output``/``--json``, else AWS_DEFAULT_OUTPUT, else the
+    profile's ``output`` in the AWS config file, else table. A value the AWS CLI does not
+    know raises ValueError naming where it came from."""
+    if option:
+        return option
+    chosen, source = os.environ.get("AWS_DEFAULT_OUTPUT"), "AWS_DEFAULT_OUTPUT"
+    if not chosen:
+        chosen, source = _profile_output(profile), "the profile's output setting"
+    if not chosen:
+        return "table"
+    if chosen.strip().lower() not in AWS_CLI_OUTPUTS:
+        raise ValueError(
+            f"{source} is {chosen!r}: not an output format (one of {', '.join(AWS_CLI_OUTPUTS)})"
+        )
+    return "json" if chosen.strip().lower() == "json" else "table"
+
+
+def _profile_output(profile: str | None) -> str | None:
+    """The ``output`` of the profile in use in the AWS config file; none when there is no
+    such profile (the command then says so, with its own exit status)."""
+    import botocore.exceptions
+    import botocore.session
+
+    try:
+        scoped = botocore.session.Session(profile=profile).get_scoped_config()
+    except botocore.exceptions.ProfileNotFound:
+        return None
+    value = scoped.get("output")
+    return value if isinstance(value, str) else None
 
 
 def profile_name(option: str | None) -> str | None:

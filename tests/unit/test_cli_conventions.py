@@ -136,7 +136,49 @@ def test_given_json_or_output_json_when_parsed_then_both_ask_for_json_and_table_
     assert parser.parse_args([*command, "--json"]).output == "json"
     assert parser.parse_args([*command, "--output", "json"]).output == "json"
     assert parser.parse_args([*command, "--output", "table"]).output == "table"
-    assert parser.parse_args(list(command)).output == "table"
+    # not given: resolved after parsing (environment, config file, else table)
+    assert parser.parse_args(list(command)).output is None
+
+
+def test_given_no_output_option_when_resolved_then_environment_beats_profile_beats_table(
+    no_profile_in_the_environment, monkeypatch
+):
+    # given: no option, no AWS_DEFAULT_OUTPUT, no output in the config file
+    monkeypatch.delenv("AWS_DEFAULT_OUTPUT", raising=False)
+    assert conventions.output(None, None) == "table"
+
+    # when / then: the profile's output, then AWS_DEFAULT_OUTPUT, then the option win
+    no_profile_in_the_environment.write_text(
+        "[default]\noutput = json\n[profile ops]\noutput = text\n"
+    )
+    assert conventions.output(None, None) == "json"
+    assert conventions.output(None, "ops") == "table"  # text: the AWS CLI's, ours is the table
+    monkeypatch.setenv("AWS_PROFILE", "ops")
+    assert conventions.output(None, None) == "table"
+    monkeypatch.setenv("AWS_DEFAULT_OUTPUT", "json")
+    assert conventions.output(None, "ops") == "json"
+    assert conventions.output("table", "ops") == "table"
+
+
+def test_given_an_unknown_output_in_the_environment_when_a_command_runs_then_it_is_a_usage_error(
+    no_profile_in_the_environment, monkeypatch, capsys
+):
+    monkeypatch.setenv("AWS_DEFAULT_OUTPUT", "jsno")
+
+    with pytest.raises(SystemExit) as ended:
+        main(["status", "--stack", "rds-backup-prod", "--region", "us-east-1"])
+
+    assert ended.value.code == 2
+    assert "AWS_DEFAULT_OUTPUT is 'jsno': not an output format" in capsys.readouterr().err
+
+
+def test_given_a_missing_profile_when_the_output_is_resolved_then_the_table_is_used(
+    no_profile_in_the_environment, monkeypatch
+):
+    # (the command itself then reports the missing profile, with its exit status)
+    monkeypatch.delenv("AWS_DEFAULT_OUTPUT", raising=False)
+
+    assert conventions.output(None, "nowhere") == "table"
 
 
 @pytest.mark.parametrize(
