@@ -37,6 +37,8 @@ def _main(argv: Sequence[str] | None) -> int:
     if args.command in OPERATOR_COMMANDS:
         check_operator(operator_parsers[args.command], args)
     log_to_stderr()
+    if getattr(args, "debug", False):
+        conventions.debug_logging()
     return _run(args)
 
 

@@ -137,6 +137,23 @@ def add_aws_options(parser: argparse.ArgumentParser) -> None:
         metavar="URL",
         help="AWS endpoint, e.g. the local AWS (default: AWS_ENDPOINT_URL, else real AWS)",
     )
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        help="log each AWS request and answer (botocore's debug log) and ours, on stderr",
+    )
+
+
+def debug_logging() -> None:
+    """``--debug``, as the AWS CLI's: botocore's debug log, and ours at DEBUG, on stderr
+    (stdout keeps only what was asked for). Like the AWS CLI's, it shows request headers,
+    signatures included, never the secret key."""
+    import logging
+
+    from rds_backup.observability import logger
+
+    boto3.set_stream_logger("botocore", logging.DEBUG)  # a stderr handler
+    logger.setLevel(logging.DEBUG)
 
 
 def session(profile: str | None) -> boto3.Session:

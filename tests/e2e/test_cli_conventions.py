@@ -284,3 +284,27 @@ def test_given_a_tag_selected_database_when_named_with_db_then_it_is_known_and_a
     (line,) = [line for line in _said(err) if "biling" in line]
     assert "not selected by this stack: biling (selected: " in line
     assert {"orders", "billing"} <= set(re.split(r"[ ,;()]+", line))
+
+
+def test_given_debug_when_status_runs_then_aws_requests_are_logged_on_stderr_and_stdout_is_json(
+    local_aws, operator
+):
+    import logging
+
+    from rds_backup.observability import logger
+
+    run_nightly(local_aws)
+    botocore_log, level = logging.getLogger("botocore"), logger.log_level
+    try:
+        # when
+        code, out, err = operator("status", "--json", "--debug")
+    finally:  # (one process, one command: the CLI never undoes it; a test must)
+        botocore_log.handlers.clear()
+        botocore_log.setLevel(logging.NOTSET)
+        logger.setLevel(level)
+
+    # then: botocore's requests on stderr, the answer alone on stdout
+    assert code == Exit.OK, err
+    assert "DescribeDBSnapshots" in err
+    assert "DEBUG" in err
+    assert json.loads(out)
