@@ -87,6 +87,7 @@ def _answer(app: Any, environ: dict[str, Any]) -> tuple[Any, str, Any]:
         return run_wsgi_app(app, environ, buffered=True)
     request = service_app.request_class(environ)
     # convert_to_flask_response.__call__, without Flask's request context around it
+    response = None
     try:
         recorder._record_request(request)
         result = view.callback(request, request.raw_url, dict(request.headers))
@@ -94,7 +95,7 @@ def _answer(app: Any, environ: dict[str, Any]) -> tuple[Any, str, Any]:
         result = 400, {}, error.response["Error"]["Message"]
     except HTTPException as error:  # moto's errors: Flask answers them with their response
         response = error.get_response(environ)
-    else:
+    if response is None:
         status, headers, content = result if len(result) == 3 else (200, {}, result)
         response = service_app.response_class(response=content, status=status, headers=headers)
         if request.method == "HEAD" and "content-length" in headers:

@@ -101,3 +101,82 @@ def test_given_a_small_fleet_when_benched_in_process_then_the_night_is_the_loopb
 
     assert in_process == over_loopback
     assert in_process["success_emails"] == 3
+
+
+def _one_route_app(callback) -> object:
+    """moto's shape of a server: a dispatcher whose service app has one moto view."""
+    from flask import Flask
+    from moto.core.utils import convert_to_flask_response
+    from moto.moto_server.werkzeug_app import BackendRequest
+
+    service = Flask("one-route")
+    service.request_class = BackendRequest
+    service.add_url_rule(
+        "/", endpoint="only", view_func=convert_to_flask_response(callback), methods=["POST"]
+    )
+
+    class Dispatcher:
+        def get_application(self, environ):
+            return service
+
+        def __call__(self, environ, start_response):
+            return service(environ, start_response)
+
+    return Dispatcher()
+
+
+def _answered_both_ways(callback) -> list[tuple[str, bytes]]:
+    from werkzeug.test import EnvironBuilder, run_wsgi_app
+
+    from rds_backup.local import direct
+
+    app = _one_route_app(callback)
+    answers = []
+    for answer in (direct._answer, lambda a, e: run_wsgi_app(a, e, buffered=True)):
+        environ = EnvironBuilder(method="POST", path="/", data=b"Action=Go").get_environ()
+        chunks, status, _ = answer(app, environ)
+        answers.append((status, b"".join(chunks)))
+    return answers
+
+
+def _view(outcome: str):
+    from moto.core.exceptions import JsonRESTError
+
+    def view(request, url, headers):
+        if outcome == "client error":  # moto calling another service that refused
+            raise ClientError({"Error": {"Code": "Nope", "Message": "refused"}}, "Go")
+        if outcome == "http exception":  # moto's own errors are werkzeug HTTP exceptions
+            raise JsonRESTError("InvalidParameterValue", "bad value")
+        return 200, {"x-amzn-requestid": "r"}, "<GoResponse/>"
+
+    return view
+
+
+@pytest.mark.parametrize(
+    ("outcome", "status", "said"),
+    [
+        ("answer", "200 OK", b"<GoResponse/>"),
+        ("client error", "400 BAD REQUEST", b"refused"),
+        ("http exception", "400 BAD REQUEST", b"bad value"),
+    ],
+)
+def test_given_each_way_a_moto_view_ends_when_answered_in_process_then_flask_answers_the_same(
+    outcome, status, said
+):
+    in_process, through_flask = _answered_both_ways(_view(outcome))
+
+    assert in_process == through_flask
+    assert in_process[0] == status
+    assert said in in_process[1]
+
+
+def test_given_a_path_no_route_matches_when_answered_in_process_then_flask_answers_404():
+    from werkzeug.test import EnvironBuilder
+
+    from rds_backup.local import direct
+
+    environ = EnvironBuilder(method="POST", path="/elsewhere").get_environ()
+
+    _, status, _ = direct._answer(_one_route_app(_view("answer")), environ)
+
+    assert status.startswith("404")
