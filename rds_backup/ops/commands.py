@@ -183,7 +183,16 @@ def replay(
         f"from {name} to {len(rules)} rules of {settings.stack_name} "
         "(every database in the window; finished work is skipped)"
     )
-    state = _follow(events, replay_name, since, until, out, timeout, poll)
+    try:
+        state = _follow(events, replay_name, since, until, out, timeout, poll)
+    except KeyboardInterrupt as interrupted:  # the following stops, not the replay
+        region = events.meta.region_name
+        raise OperatorError(
+            f"interrupted; replay {replay_name} goes on in EventBridge: follow it with aws "
+            f"events describe-replay --replay-name {replay_name} --region {region}, or stop "
+            f"it with aws events cancel-replay --replay-name {replay_name} --region {region}",
+            Exit.INTERRUPTED,
+        ) from interrupted
     after = _states(settings, aws, databases)
     changed = {
         key: {"before": before.get(key), "after": value}
@@ -317,29 +326,8 @@ def _follow(
     """Poll DescribeReplay until it ends; a progress line per poll. How far it got comes
     from EventLastReplayedTime (EventBridge API Reference, DescribeReplay); before the
     first event is replayed (and on moto, which does not return it) the line says only the
-    state, except that a COMPLETED replay has replayed its whole window. Ctrl-C stops the
-    following, not the replay: the message says how to follow or cancel it."""
-    try:
-        return _poll(events, name, since, until, out, timeout, poll)
-    except KeyboardInterrupt as interrupted:
-        region = events.meta.region_name
-        raise OperatorError(
-            f"interrupted; replay {name} goes on in EventBridge: follow it with aws events "
-            f"describe-replay --replay-name {name} --region {region}, or stop it with aws "
-            f"events cancel-replay --replay-name {name} --region {region}",
-            Exit.INTERRUPTED,
-        ) from interrupted
-
-
-def _poll(
-    events: Any,
-    name: str,
-    since: datetime,
-    until: datetime,
-    out: Print,
-    timeout: float,
-    poll: float,
-) -> str:
+    state, except that a COMPLETED replay has replayed its whole window. Ctrl-C here stops
+    the following, not the replay (the caller says how to follow or cancel it)."""
     deadline = time.monotonic() + timeout
     started = time.monotonic()
     while True:
