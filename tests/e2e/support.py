@@ -30,6 +30,21 @@ def run_nightly(local: LocalAws) -> str:
     return when.strftime("%Y%m%d-%H%M")
 
 
+def run_cli(
+    *args: str, timeout: float, cwd: Path = ROOT, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``rds-backup <args>`` in a process of its own (as a shell runs it), its output kept."""
+    return subprocess.run(
+        [sys.executable, "-m", "rds_backup.cli", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
 def snapshots_of(found: Inventory, database: str, run: str) -> dict[str, Snapshot]:
     """Our snapshots of one run, by region."""
     identifier = snapshot_id(PREFIX, database, run)

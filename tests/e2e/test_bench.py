@@ -4,12 +4,12 @@ and verdict. Timings are never asserted (the machine is shared and noisy)."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.e2e.support import run_cli
 
 REPO = Path(__file__).resolve().parents[2]
 HANDLERS = ("start_backup", "copy_snapshot", "export_snapshot", "notify", "reconcile", "cleanup")
@@ -18,14 +18,8 @@ HANDLERS = ("start_backup", "copy_snapshot", "export_snapshot", "notify", "recon
 @pytest.fixture(scope="module")
 def bench() -> dict[str, Any]:
     # A process of its own: the bench runs its own moto server and an in-process moto.
-    done = subprocess.run(
-        [sys.executable, "-m", "rds_backup.cli", "bench", "--quick", "--json"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=True,
-    )
+    done = run_cli("bench", "--quick", "--json", timeout=180, cwd=REPO)
+    assert done.returncode == 0, done.stderr
     summary: dict[str, Any] = json.loads(done.stdout)
     return summary
 

@@ -23,7 +23,7 @@ from rds_backup.local import misconfigure
 from rds_backup.ops import commands, conventions
 from rds_backup.ops.conventions import Exit
 from rds_backup.settings import load_settings
-from tests.e2e.support import run_nightly
+from tests.e2e.support import run_cli, run_nightly
 
 ROOT = Path(__file__).resolve().parents[2]
 STACK = "rds-backup-dev"
@@ -106,14 +106,7 @@ def test_given_a_replay_with_json_when_followed_then_progress_is_on_stderr_and_t
 
 
 def test_given_the_demo_with_output_json_when_run_then_stdout_is_one_document(tmp_path):
-    done = subprocess.run(
-        [sys.executable, "-m", "rds_backup.cli", "demo", "--output", "json"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    done = run_cli("demo", "--output", "json", timeout=300, cwd=tmp_path)
 
     assert done.returncode == Exit.OK, done.stderr
     summary = json.loads(done.stdout)

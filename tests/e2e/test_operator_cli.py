@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -13,7 +11,7 @@ import pytest
 from rds_backup.aws import Aws
 from rds_backup.cli import main
 from rds_backup.ops.conventions import Exit
-from tests.e2e.support import emails_about, run_nightly
+from tests.e2e.support import emails_about, run_cli, run_nightly
 
 
 def test_given_a_finished_night_when_status_is_asked_then_each_run_shows_every_step(
@@ -175,14 +173,7 @@ def test_given_json_asked_when_a_command_runs_then_stdout_is_one_json_document_l
     run_nightly(local_aws)
     env = {**os.environ, **local_aws.environment, "STACK_NAME": "rds-backup-dev"}
 
-    done = subprocess.run(
-        [sys.executable, "-m", "rds_backup.cli", *command, "--json"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = run_cli(*command, "--json", timeout=120, env=env)
 
     assert done.returncode == 0, done.stderr
     assert isinstance(json.loads(done.stdout), dict)
