@@ -186,11 +186,12 @@ def output(option: str | None, profile: str | None) -> str:
         chosen, source = _profile_output(profile), "the profile's output setting"
     if not chosen:
         return "table"
-    if chosen.strip().lower() not in AWS_CLI_OUTPUTS:
+    named = chosen.strip().lower()
+    if named not in AWS_CLI_OUTPUTS:
         raise ValueError(
             f"{source} is {chosen!r}: not an output format (one of {', '.join(AWS_CLI_OUTPUTS)})"
         )
-    return "json" if chosen.strip().lower() == "json" else "table"
+    return "json" if named == "json" else "table"
 
 
 def _profile_output(profile: str | None) -> str | None:

@@ -91,11 +91,10 @@ def explained(region: str | None, profile: str | None = None) -> Iterator[None]:
             "or choose another with --profile or AWS_PROFILE"
         ) from error
     except TOKEN_ERRORS as error:
-        login = f"aws sso login --profile {profile}" if profile else "aws sso login"
         raise ConfigurationError(
             f"no valid sign-in token{f' for profile {profile}' if profile else ''}: the SSO "
             f"session has expired or was never started ({type(error).__name__}); sign in "
-            f"with: {login}"
+            f"with: {_login(profile)}"
         ) from error
     except (NoCredentialsError, PartialCredentialsError) as error:
         raise ConfigurationError(
@@ -108,7 +107,7 @@ def explained(region: str | None, profile: str | None = None) -> Iterator[None]:
             "no region: pass --region, set AWS_REGION, or give the profile a region"
         ) from error
     except ConfigError as error:
-        raise OperatorError(str(error), Exit.CONFIGURATION) from error
+        raise ConfigurationError(str(error)) from error
     except EndpointConnectionError as error:
         raise OperatorError(
             f"cannot reach AWS in {region or 'that region'} ({error.kwargs.get('endpoint_url')}):"
@@ -125,8 +124,12 @@ def explained(region: str | None, profile: str | None = None) -> Iterator[None]:
         raise OperatorError(f"{code}: {message}", Exit.SERVICE) from error
 
 
+def _login(profile: str | None) -> str:
+    return f"aws sso login --profile {profile}" if profile else "aws sso login"
+
+
 def _expired(code: str, profile: str | None) -> str:
-    login = f"aws sso login --profile {profile}" if profile else "aws sso login"
+    login = _login(profile)
     return (
         f"the AWS credentials{f' of profile {profile}' if profile else ''} have expired or "
         f"are not valid ({code}): refresh them ({login}, or new access keys) and retry"
