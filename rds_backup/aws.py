@@ -1,12 +1,16 @@
 """boto3 clients, made lazily, one per (service, region), reused across invocations.
 
 No client is created at import time. ``AWS_ENDPOINT_URL`` (read by botocore) points every
-client at the local AWS; nothing here knows about it.
+client at the local AWS; nothing here knows about it, except :func:`patched_environ`, with
+which a caller sets such a variable for a block only.
 """
 
 from __future__ import annotations
 
+import os
 import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -86,3 +90,18 @@ class Aws:
 def get_aws() -> Aws:
     """The container's client factory (clients survive across warm invocations)."""
     return Aws()
+
+
+@contextmanager
+def patched_environ(values: Mapping[str, str]) -> Iterator[None]:
+    """Set ``values`` in ``os.environ`` for the block, then restore what was there."""
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value

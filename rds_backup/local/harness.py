@@ -36,7 +36,7 @@ from moto.rds.models import rds_backends
 from events import load_sample
 from rds_backup import aws as aws_module
 from rds_backup import clock as domain_clock
-from rds_backup.aws import Aws, get_aws
+from rds_backup.aws import Aws, get_aws, patched_environ
 from rds_backup.local import eventbridge, limits
 from rds_backup.local import inventory as inventory_module
 from rds_backup.local.clock import VirtualClock, next_run, virtual_moto_time
@@ -47,7 +47,7 @@ from rds_backup.local.profiles import Profile
 from rds_backup.local.runner import ApiCalls, LambdaRunner
 from rds_backup.local.schedules import SchedulePump
 from rds_backup.local.seed import WorldSpec, seed_world
-from rds_backup.local.server import LocalServer, patched_environ
+from rds_backup.local.server import LocalServer
 from rds_backup.local.stack import ACCOUNT, Rule, Stack, read_stack
 from rds_backup.local.timeline import Timeline
 from rds_backup.local.wiring import Wiring, install

@@ -27,9 +27,10 @@ import botocore.parsers
 from moto.sqs.models import sqs_backends
 
 from rds_backup import clock as domain_clock
+from rds_backup.aws import patched_environ
 from rds_backup.local.context import LocalContext
 from rds_backup.local.limits import REFUSAL_CODES
-from rds_backup.local.server import LocalServer, patched_environ
+from rds_backup.local.server import LocalServer
 from rds_backup.local.stack import ACCOUNT, Function, Stack
 from rds_backup.local.timeline import Timeline, event_name, event_region, event_subject
 from rds_backup.local.wiring import Wiring

@@ -7,10 +7,7 @@ the API has no door, while every handler talks to it over HTTP like it would to 
 from __future__ import annotations
 
 import logging
-import os
 import urllib.request
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
 from typing import Any
 
 import boto3
@@ -90,18 +87,3 @@ class LocalServer:
     def environment(self) -> dict[str, str]:
         """What points boto3 in this process (the handlers) at the server."""
         return {**FAKE_CREDENTIALS, "AWS_ENDPOINT_URL": self.url}
-
-
-@contextmanager
-def patched_environ(values: Mapping[str, str]) -> Iterator[None]:
-    """Set ``values`` in ``os.environ`` for the block, then restore what was there."""
-    saved = {key: os.environ.get(key) for key in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value

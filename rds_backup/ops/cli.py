@@ -11,13 +11,12 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from rds_backup import clock
-from rds_backup.aws import Aws
+from rds_backup.aws import Aws, patched_environ
 from rds_backup.local.invoker import LocalQueueInvoker, serves_local_functions
 from rds_backup.ops import commands, conventions
 from rds_backup.ops.conventions import Exit
@@ -192,22 +191,8 @@ def check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
 def run(args: argparse.Namespace) -> int:
     # --endpoint-url for this command only (botocore reads AWS_ENDPOINT_URL): a caller in the
     # same process, e.g. a test or another command, must not inherit it.
-    with _endpoint(args.endpoint_url):
+    with patched_environ({"AWS_ENDPOINT_URL": args.endpoint_url} if args.endpoint_url else {}):
         return _run(args)
-
-
-@contextmanager
-def _endpoint(url: str | None) -> Iterator[None]:
-    before = os.environ.get("AWS_ENDPOINT_URL")
-    if url:
-        os.environ["AWS_ENDPOINT_URL"] = url
-    try:
-        yield
-    finally:
-        if before is None:
-            os.environ.pop("AWS_ENDPOINT_URL", None)
-        else:
-            os.environ["AWS_ENDPOINT_URL"] = before
 
 
 def _run(args: argparse.Namespace) -> int:
