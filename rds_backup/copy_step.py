@@ -18,10 +18,8 @@ from typing import Any
 from events.copy_finished import CopyFinishedEvent
 from events.rds import RdsEventKind, RdsSnapshotEvent
 from rds_backup import tags
-from rds_backup.arns import SnapshotArn
 from rds_backup.aws import Aws
-from rds_backup.kinds import KINDS
-from rds_backup.kinds import Kind as SnapshotKind
+from rds_backup.kinds import KINDS, of_arn_kind
 from rds_backup.limits import fill_copies, fill_exports, mark_copy_canceled, read_view
 from rds_backup.scope import out_of_scope
 from rds_backup.settings import Settings
@@ -45,7 +43,7 @@ def on_snapshot_created(settings: Settings, aws: Aws, event: RdsSnapshotEvent) -
         STEP,
         exports=source_exports,
         all_copies=settings.keep_source_snapshot,
-        kinds=KINDS if source_exports else (_kind(event.snapshot),),
+        kinds=KINDS if source_exports else (of_arn_kind(event.snapshot.kind),),
     )
     redrive = {source.identifier} if event.is_replay else set()
     copies = fill_copies(settings, aws, STEP, view, redrive=redrive)
@@ -75,11 +73,7 @@ def on_copy_ended(
         STEP,
         exports=False,
         all_copies=settings.keep_source_snapshot,
-        kinds=(_kind(event.snapshot),),
+        kinds=(of_arn_kind(event.snapshot.kind),),
     )
     result["copies"] = fill_copies(settings, aws, STEP, view).as_dict()
     return result
-
-
-def _kind(snapshot: SnapshotArn) -> SnapshotKind:
-    return SnapshotKind.CLUSTER if snapshot.is_cluster else SnapshotKind.INSTANCE
