@@ -107,15 +107,20 @@ const identifiers = (c) => [
   ),
 ];
 
+// An RDS resource of the source region (its ARN, resolved by CloudFormation).
+const sourceRds = (c, what) => ({
+  'Fn::Sub': `arn:\${AWS::Partition}:rds:${c.sourceRegion}:\${AWS::AccountId}:${what}`,
+});
+
 module.exports = {
   // What CreateDBSnapshot (with tags) is authorized on: db:<id> for every DB_IDENTIFIER
   // (comma list) and snapshot:<prefix>-* in the source region.
   snapshotResources: async ({ resolveConfigurationProperty }) => {
     const c = await config(resolveConfigurationProperty);
-    const arn = (what) => ({
-      'Fn::Sub': `arn:\${AWS::Partition}:rds:${c.sourceRegion}:\${AWS::AccountId}:${what}`,
-    });
-    return [arn(`snapshot:${derivedSnapshot(c)}`), ...identifiers(c).map((id) => arn(`db:${id}`))];
+    return [
+      sourceRds(c, `snapshot:${derivedSnapshot(c)}`),
+      ...identifiers(c).map((id) => sourceRds(c, `db:${id}`)),
+    ];
   },
 
   // What CreateDBClusterSnapshot is authorized on by name: cluster:<id> for every
@@ -126,9 +131,7 @@ module.exports = {
   clusterResources: async ({ resolveConfigurationProperty }) => {
     const c = await config(resolveConfigurationProperty);
     const names = identifiers(c);
-    return (names.length ? names : ['none--named']).map((id) => ({
-      'Fn::Sub': `arn:\${AWS::Partition}:rds:${c.sourceRegion}:\${AWS::AccountId}:cluster:${id}`,
-    }));
+    return (names.length ? names : ['none--named']).map((id) => sourceRds(c, `cluster:${id}`));
   },
 
   // DB_SELECT_TAG=key=value: a snapshot of any instance or cluster of the source region that
@@ -142,22 +145,19 @@ module.exports = {
     const c = await config(resolveConfigurationProperty);
     const stackName = await resolveConfigurationProperty(['custom', 'stackName']);
     const [key, ...rest] = String(c.dbSelectTag || 'rds-backup:unset=').split('=');
-    const inRegion = (what) => ({
-      'Fn::Sub': `arn:\${AWS::Partition}:rds:${c.sourceRegion}:\${AWS::AccountId}:${what}`,
-    });
     return [
       {
         Sid: 'SnapshotTaggedInstances',
         Effect: 'Allow',
         Action: ['rds:CreateDBSnapshot'],
-        Resource: inRegion('db:*'),
+        Resource: sourceRds(c, 'db:*'),
         Condition: { StringEquals: { [`rds:db-tag/${key.trim()}`]: rest.join('=') } },
       },
       {
         Sid: 'SnapshotTaggedClusters',
         Effect: 'Allow',
         Action: ['rds:CreateDBClusterSnapshot'],
-        Resource: inRegion('cluster:*'),
+        Resource: sourceRds(c, 'cluster:*'),
         Condition: {
           StringEquals: {
             [`rds:cluster-tag/${key.trim()}`]: rest.join('='),
