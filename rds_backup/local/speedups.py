@@ -230,50 +230,53 @@ def _emit(key: Any, value: Any, out: list[str]) -> None:
         value = [value]
     for item in value:
         shared = _SHARED.get(id(item)) if isinstance(item, dict) else None
-        if shared is not None and shared[0] is item:
-            text_of = shared[1].get(key)
-            if text_of is None:
-                del _SHARED[id(item)]  # written once the ordinary way, then kept
-                fragment: list[str] = []
-                _emit(key, [item], fragment)
-                _SHARED[id(item)] = shared
-                text_of = shared[1][key] = "".join(fragment)
-            out.append(text_of)
+        if shared is None or shared[0] is not item:
+            _emit_item(key, item, out)
             continue
-        if item is None:
-            item = {}
-        elif not isinstance(item, (dict, str)):
-            item = _text(item)
-        if isinstance(item, str):
-            out.append(f"<{key}>{escape(item)}</{key}>" if item else f"<{key}/>")
+        text_of = shared[1].get(key)
+        if text_of is None:  # written once the ordinary way, then kept
+            fragment: list[str] = []
+            _emit_item(key, item, fragment)
+            text_of = shared[1][key] = "".join(fragment)
+        out.append(text_of)
+
+
+def _emit_item(key: str, item: Any, out: list[str]) -> None:
+    """One element ``key`` for one item: text, or a dict's attributes and children."""
+    if item is None:
+        item = {}
+    elif not isinstance(item, (dict, str)):
+        item = _text(item)
+    if isinstance(item, str):
+        out.append(f"<{key}>{escape(item)}</{key}>" if item else f"<{key}/>")
+        return
+    text: str | None = None
+    attributes: list[str] = []
+    children: list[str] = []
+    for inner_key, inner in item.items():
+        if inner_key == "#text":
+            text = None if inner is None else _text(inner)
             continue
-        text: str | None = None
-        attributes: list[str] = []
-        children: list[str] = []
-        for inner_key, inner in item.items():
-            if inner_key == "#text":
-                text = None if inner is None else _text(inner)
-                continue
-            if isinstance(inner_key, str) and inner_key.startswith("@"):
-                name = inner_key[1:]
-                if isinstance(inner, dict) or not _SAFE_NAME.match(name):
-                    raise _Unsupported  # namespace maps, odd names
-                attributes.append(f" {name}={quoteattr('' if inner is None else _text(inner))}")
-                continue
-            if inner_key == "#comment":
-                raise _Unsupported
-            if isinstance(inner, list) and not inner:
-                continue  # xmltodict skips empty lists
-            _emit(inner_key, inner, children)
-        out.append(f"<{key}{''.join(attributes)}")
-        if children or text:
-            out.append(">")
-            out.extend(children)
-            if text:
-                out.append(escape(text))
-            out.append(f"</{key}>")
-        else:
-            out.append("/>")
+        if isinstance(inner_key, str) and inner_key.startswith("@"):
+            name = inner_key[1:]
+            if isinstance(inner, dict) or not _SAFE_NAME.match(name):
+                raise _Unsupported  # namespace maps, odd names
+            attributes.append(f" {name}={quoteattr('' if inner is None else _text(inner))}")
+            continue
+        if inner_key == "#comment":
+            raise _Unsupported
+        if isinstance(inner, list) and not inner:
+            continue  # xmltodict skips empty lists
+        _emit(inner_key, inner, children)
+    out.append(f"<{key}{''.join(attributes)}")
+    if children or text:
+        out.append(">")
+        out.extend(children)
+        if text:
+            out.append(escape(text))
+        out.append(f"</{key}>")
+    else:
+        out.append("/>")
 
 
 # Structures kept by _cache_snapshot_structures: id → (the dict, held so its id is not
