@@ -1,7 +1,7 @@
 """The project's own cluster copy events: RDS emits no event when a CopyDBClusterSnapshot
 finishes (Aurora User Guide, "DB cluster snapshot events": only 0074/0075 creation, 0168/0169
 automated, 0162/0163/0164 export), so the chain observes the copy itself
-(rds_backup/copy_checks.py) and says what it saw on the default bus.
+(rds_backup/steps/check_copy.py) and says what it saw on the default bus.
 
 - "Cluster Copy Check Due" (source rds-backup): put by a one-time EventBridge Scheduler
   schedule that the copy step arranged; check_copy looks at the copy.

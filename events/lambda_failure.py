@@ -33,7 +33,7 @@ class ResponsePayload(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
 
     # Any size reaches a person: the whole text is logged by notify, the email bounds it
-    # (rds_backup/mail.py CAUSE_MAX). A limit here would refuse the record and lose the email.
+    # (rds_backup/mail/ CAUSE_MAX). A limit here would refuse the record and lose the email.
     error_message: str = Field(default="", alias="errorMessage")
     error_type: str = Field(default="", alias="errorType", max_length=512)
 

@@ -1,7 +1,7 @@
 """The project's own "Snapshot Quota Reached" event: the manual snapshot quota (a limit that
 does not drain by itself) stopped part of a run. Put by start_backup (before snapshotting,
 from DescribeAccountAttributes) or by a copy refused with SnapshotQuotaExceeded whose text
-or Used/Max says it is the quota (rds_backup/limits.py); notify emails it once per run and
+or Used/Max says it is the quota (rds_backup/limits/); notify emails it once per run and
 region with the numbers and the fix."""
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """cleanup: the daily schedule → delete this stack's snapshots past retention, both regions.
 
 Event model: events/schedule.py (ScheduledEvent). Sample: scheduled.json. Rule and IAM:
-infra/functions/cleanup.yml. Domain: rds_backup/cleanup.py, rds_backup/retention.py.
+infra/functions/cleanup.yml. Domain: rds_backup/steps/cleanup.py, rds_backup/model/retention.py.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from events import ScheduledEvent
 from events.parse import parse_event
 from rds_backup import clock
 from rds_backup.aws import get_aws
-from rds_backup.cleanup import apply_cleanup, plan_cleanup
 from rds_backup.observability import logger, metrics
 from rds_backup.settings import load_settings
+from rds_backup.steps.cleanup import apply_cleanup, plan_cleanup
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -1,8 +1,8 @@
 """copy_snapshot: the copy slots. RDS-EVENT-0042 (our snapshot created, source region) →
 cross-region copy; RDS-EVENT-0060/0061 (a copy ended, target region, forwarded) → the freed
-copy slot starts the oldest waiting copy (rds_backup/limits.py). Clusters: RDS-EVENT-0075
+copy slot starts the oldest waiting copy (rds_backup/limits/). Clusters: RDS-EVENT-0075
 (our cluster snapshot created) → cluster copy; "Cluster Copy Finished" (our own event, any
-outcome: rds_backup/copy_checks.py) → the freed cluster copy slot is filled.
+outcome: rds_backup/steps/check_copy.py) → the freed cluster copy slot is filled.
 
 Event models: events/rds.py (RdsSnapshotEvent), events/copy_finished.py (CopyFinishedEvent).
 Samples: rds-0042-snapshot-created.json, rds-0060-copy-finished.json,
@@ -20,9 +20,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from events import CopyFinishedEvent, RdsEventKind, RdsSnapshotEvent
 from events.parse import parse_event
 from rds_backup.aws import get_aws
-from rds_backup.copy_step import on_copy_ended, on_snapshot_created
 from rds_backup.observability import logger, metrics
 from rds_backup.settings import load_settings
+from rds_backup.steps.copy_snapshot import on_copy_ended, on_snapshot_created
 
 COPY_ENDED = {RdsEventKind.COPY_FINISHED, RdsEventKind.COPY_CANCELED}
 

@@ -1,7 +1,7 @@
 """export_snapshot: the export slots. RDS-EVENT-0060 (copy finished, target region) → export
 the copy to S3; RDS-EVENT-0159/0160/0161 (an export ended, either region) → the freed export
-slot starts the oldest waiting export (rds_backup/limits.py). Clusters: "Cluster Copy
-Finished" with Outcome available (our own event, rds_backup/copy_checks.py: RDS has none)
+slot starts the oldest waiting export (rds_backup/limits/). Clusters: "Cluster Copy
+Finished" with Outcome available (our own event, rds_backup/steps/check_copy.py: RDS has none)
 → export the cluster copy; RDS-EVENT-0162/0163/0164 (a cluster export ended) → fill.
 
 Event models: events/rds.py (RdsSnapshotEvent), events/copy_finished.py (CopyFinishedEvent).
@@ -21,9 +21,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from events import CopyFinishedEvent, RdsEventKind, RdsSnapshotEvent
 from events.parse import parse_event
 from rds_backup.aws import get_aws
-from rds_backup.export_step import on_copy_finished, on_export_ended
 from rds_backup.observability import logger, metrics
 from rds_backup.settings import load_settings
+from rds_backup.steps.export_snapshot import on_copy_finished, on_export_ended
 
 EXPORT_ENDED = {
     RdsEventKind.EXPORT_COMPLETED,

@@ -5,7 +5,7 @@ finished: release the source; a run without an export tonight is done), 0061 (co
 canceled) from either region; to "Lambda Function Invocation Result - Failure" events from
 the other handlers' on-failure destination; and to "Snapshot Quota Reached" (the manual
 snapshot quota stopped part of a run); to "Cluster Copy Finished" (our own event: a cluster
-copy is available, failed or vanished; rds_backup/copy_checks.py). Also deletes the source
+copy is available, failed or vanished; rds_backup/steps/check_copy.py). Also deletes the source
 snapshot when KEEP_SOURCE_SNAPSHOT=false and nothing still needs it.
 
 Event models: events/rds.py, events/lambda_failure.py, events/quota.py,
@@ -24,14 +24,14 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from events import CopyFinishedEvent, LambdaFailureEvent, RdsSnapshotEvent, SnapshotQuotaEvent
 from events.parse import parse_event
 from rds_backup.aws import get_aws
-from rds_backup.notify import (
+from rds_backup.observability import logger, metrics
+from rds_backup.settings import load_settings
+from rds_backup.steps.notify import (
     on_cluster_copy_ended,
     on_handler_failure,
     on_quota_reached,
     on_rds_event,
 )
-from rds_backup.observability import logger, metrics
-from rds_backup.settings import load_settings
 
 
 @logger.inject_lambda_context(clear_state=True)

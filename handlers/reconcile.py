@@ -14,8 +14,8 @@ from events import ScheduledEvent
 from events.parse import parse_event
 from rds_backup.aws import get_aws
 from rds_backup.observability import logger, metrics
-from rds_backup.reconcile import reconcile
 from rds_backup.settings import load_settings
+from rds_backup.steps.reconcile import reconcile
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -17,7 +17,7 @@ from rds_backup import clock
 from rds_backup.aws import get_aws
 from rds_backup.observability import logger, metrics
 from rds_backup.settings import load_settings
-from rds_backup.start import start_backup
+from rds_backup.steps.start_backup import start_backup
 
 # A replayed start older than this would create a snapshot for a long-past run: skip it.
 MAX_REPLAYED_START_AGE = timedelta(hours=24)

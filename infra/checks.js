@@ -8,7 +8,7 @@
 // holds a CloudFormation reference, the value it will have). Anything the handlers would
 // refuse fails packaging with the handlers' own message. This file adds only what no
 // handler sees: the infrastructure switches and the export role's origin.
-// Then, for the main service only, the capacity planner (rds_backup/capacity.py) runs with
+// Then, for the main service only, the capacity planner (rds_backup/model/capacity.py) runs with
 // the resolved settings and its warnings (snapshot quota, export hours) are printed; they
 // never fail packaging.
 
@@ -62,7 +62,7 @@ module.exports = async ({ resolveConfigurationProperty }) => {
 
 const ROOT = path.resolve(__dirname, '..');
 const CHECK_TIMEOUT_MS = 20000;
-const WARNING_PREFIX = 'rds-backup capacity warning: '; // rds_backup/capacity.py
+const WARNING_PREFIX = 'rds-backup capacity warning: '; // rds_backup/model/capacity.py
 // Every setting's environment name (infra/config.yml: env:NAME).
 const CONFIG_ENV_NAMES = [
   ...fs.readFileSync(path.join(__dirname, 'config.yml'), 'utf8').matchAll(/env:([A-Z0-9_]+)/g),
@@ -150,7 +150,7 @@ function cleanEnvironment() {
 
 function checkCapacity(env) {
   const interpreter = python();
-  const result = spawnSync(interpreter, ['-m', 'rds_backup.capacity'], {
+  const result = spawnSync(interpreter, ['-m', 'rds_backup.model.capacity'], {
     cwd: ROOT,
     env: { ...cleanEnvironment(), ...env },
     encoding: 'utf8',
@@ -158,7 +158,7 @@ function checkCapacity(env) {
   });
   if (result.error || result.status !== 0) {
     const why = result.error ? result.error.message : (result.stderr || '').trim().slice(-500);
-    warn(`rds-backup capacity not checked (${interpreter} -m rds_backup.capacity: ${why})`);
+    warn(`rds-backup capacity not checked (${interpreter} -m rds_backup.model.capacity: ${why})`);
     return;
   }
   for (const line of (result.stderr || '').split('\n')) {

@@ -75,7 +75,7 @@ const EXPORT_ROLE_KMS_ACTIONS = [
   'kms:DescribeKey',
 ];
 
-// A snapshot id we derive: <prefix>-<db>-<YYYYMMDD-HHMM> (rds_backup/naming.py). IAM
+// A snapshot id we derive: <prefix>-<db>-<YYYYMMDD-HHMM> (rds_backup/model/naming.py). IAM
 // resource ARNs take `?` for exactly one character ("IAM JSON policy elements: Resource",
 // wildcards), so the writes that create and tag snapshots match only that shape: an
 // operator's `<our id>-keep` copy (tags copied) cannot be stamped with our stack tag.
@@ -203,7 +203,7 @@ module.exports = {
   },
 
   // notify reads the per-table status files of a COMPLETE export (export_tables_info_*.json
-  // under <prefix>/<export-id>/, rds_backup/export_tables.py): list and get under the export
+  // under <prefix>/<export-id>/, rds_backup/state/export_tables.py): list and get under the export
   // prefix of both buckets, and decrypt them through S3 with the keys the exports used.
   exportStatusStatements: async ({ resolveConfigurationProperty }) => {
     const c = await config(resolveConfigurationProperty);

@@ -54,7 +54,7 @@ REMEDIES: dict[str, str] = {
     "ADMIN_EMAIL) in the source region.",
 }
 # Refusals for an AWS limit. Two of them drain by themselves (a concurrency limit: the step
-# waits for a slot, rds_backup/limits.py); one does not (the manual snapshot quota shares
+# waits for a slot, rds_backup/limits/); one does not (the manual snapshot quota shares
 # the copy limit's code, SnapshotQuotaExceeded, and is told apart by its message or by
 # DescribeAccountAttributes).
 EXPORT_LIMIT_CODE = "ExportTaskLimitReachedFault"

@@ -210,7 +210,7 @@ class Settings(BaseModel):
 
     source_region: Region = Field(alias="SOURCE_REGION")
     target_region: Region = Field(alias="TARGET_REGION")
-    # Databases by name (instances or clusters) and/or by tag (rds_backup/selection.py):
+    # Databases by name (instances or clusters) and/or by tag (rds_backup/state/selection.py):
     # at least one of the two; both are resolved against RDS at each run.
     db_identifiers: Annotated[
         list[DbId],
@@ -264,7 +264,7 @@ class Settings(BaseModel):
     # RDS restores the whole snapshot first). Counted from the export task's start.
     export_deadline_hours: int = Field(default=48, ge=1, le=14 * 24, alias="EXPORT_DEADLINE_HOURS")
     # Export each database every N nights (copies stay nightly): spreads a fleet whose
-    # exports cannot fit 5 slots x 24 h into one night (rds_backup/capacity.py).
+    # exports cannot fit 5 slots x 24 h into one night (rds_backup/model/capacity.py).
     export_every_days: int = Field(default=1, ge=1, le=31, alias="EXPORT_EVERY_DAYS")
     # Planning only (warnings at packaging and in start_backup's log): the account's manual
     # snapshot quota per region, and how long one export usually takes. At run time the
@@ -282,7 +282,7 @@ class Settings(BaseModel):
     )
     target_option_group: OptionalText = Field(default=None, alias="TARGET_OPTION_GROUP")
     idempotency_table: OptionalText = Field(default=None, alias="IDEMPOTENCY_TABLE")
-    # Who gets which email (rds_backup/digest.py): one per database and run outcome
+    # Who gets which email (rds_backup/mail/digest.py): one per database and run outcome
     # ("per-database"), one digest per run ("digest"), or failures only ("failures").
     notify_mode: Annotated[str, BeforeValidator(_notify_mode)] = Field(
         default="per-database", alias="NOTIFY_MODE"
@@ -305,7 +305,7 @@ class Settings(BaseModel):
     ] = Field(default=None, alias="SES_CONFIGURATION_SET")
     # Cluster copies have no "finished" event: a one-time EventBridge Scheduler schedule in
     # this group, run with this role (events:PutEvents on the default bus), checks them
-    # (rds_backup/copy_checks.py). Set by serverless.yml; needed once a cluster is copied.
+    # (rds_backup/steps/check_copy.py). Set by serverless.yml; needed once a cluster is copied.
     copy_check_role_arn: Annotated[
         str | None, BeforeValidator(_blank_is_none), _optional_matching(ROLE_ARN, "an IAM role ARN")
     ] = Field(default=None, alias="COPY_CHECK_ROLE_ARN")

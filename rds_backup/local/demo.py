@@ -22,7 +22,7 @@ from rds_backup.local.harness import LocalAws, TemplateLoader, package_templates
 from rds_backup.local.inventory import Inventory, SentEmail, write_emails
 from rds_backup.local.runner import handler_output_to
 from rds_backup.local.seed import WorldSpec
-from rds_backup.naming import snapshot_id
+from rds_backup.model.naming import snapshot_id
 
 OUTPUT = Path(".local-aws")
 DEFAULT_SNAPSHOT_PREFIX = "rds-backup"

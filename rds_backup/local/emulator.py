@@ -10,7 +10,7 @@ state in every region and puts the events RDS would put, on that region's defaul
   cluster snapshot → RDS-EVENT-0074 "Creating manual cluster snapshot" when it starts and
   0075 "Manual cluster snapshot created" when available; a cluster export ends → 0164 / 0162
   / 0163; and, as RDS does, **no event** when a cluster copy finishes (the chain observes it
-  with its own scheduled checks, rds_backup/copy_checks.py; the harness fires those).
+  with its own scheduled checks, rds_backup/steps/check_copy.py; the harness fires those).
 
 Each state change is emitted once. Knobs, for fault tests: ``delay`` (seconds between the
 change and its event), ``drop`` (EventIDs never delivered; ``drop_once``: only the next one
@@ -413,7 +413,7 @@ class RdsEventEmulator:
         """What RDS reports of a COMPLETE export: its times, the data it extracted, a
         WarningMessage when tables were left out, and the files it writes next to the data:
         ``export_info_<id>.json`` and ``export_tables_info_<id>_from_1_to_N.json`` under
-        ``<prefix>/<export-id>/`` (rds_backup/export_tables.py has the format and sources)."""
+        ``<prefix>/<export-id>/`` (rds_backup/state/export_tables.py has the format and sources)."""
         identifier = str(task.export_task_identifier)
         task.task_start_time = started
         task.task_end_time = ended

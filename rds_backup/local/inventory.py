@@ -17,10 +17,11 @@ from typing import Any
 
 from moto.ses.models import SESBackend, ses_backends
 
-from rds_backup import clock, tags
-from rds_backup.kinds import identifier_of
+from rds_backup import clock
 from rds_backup.local.server import LocalServer
 from rds_backup.local.stack import ACCOUNT
+from rds_backup.model import tags
+from rds_backup.model.kinds import identifier_of
 
 
 @dataclass(frozen=True)

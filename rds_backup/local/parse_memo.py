@@ -1,7 +1,7 @@
 """botocore's parse of a snapshot or an export task, kept by its XML text (fleet bench only).
 
 At fleet scale each event's fill lists every source and every copy in flight
-(rds_backup/limits.py): the handlers' botocore parsed the same unchanged records all night,
+(rds_backup/limits/): the handlers' botocore parsed the same unchanged records all night,
 ~150 µs each (an XML tree of ~40 elements, then a walk of the shape), a fifth of a
 100-database week. With :func:`install`, before botocore builds the tree of an answer,
 each ``DBSnapshot``, ``DBClusterSnapshot`` or ``ExportTask`` element whose exact text the

@@ -317,7 +317,7 @@ def _state(obj: Any) -> tuple[Any, ...]:
 def _cache_snapshot_structures() -> None:
     """A DB snapshot's serialised structure, kept while its state is unchanged.
 
-    Each event's fill lists every source and copy in flight (rds_backup/limits.py): at 100
+    Each event's fill lists every source and copy in flight (rds_backup/limits/): at 100
     databases, most of a night is moto writing the same unchanged snapshots again. The
     structure (moto's dict before XML) is kept per snapshot, serialiser class and member,
     with the snapshot's full state (:func:`_state`); any change of state writes it anew.

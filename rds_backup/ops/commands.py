@@ -16,19 +16,19 @@ from botocore.exceptions import ClientError
 from events.backup_requested import DETAIL_TYPE, SOURCE
 from rds_backup import clock
 from rds_backup.aws import Aws
-from rds_backup.cleanup import (
+from rds_backup.ops.conventions import Exit
+from rds_backup.ops.errors import OperatorError, UnknownValue
+from rds_backup.ops.runs_table import WIDTH, recent_runs, render, table
+from rds_backup.ops.target import archive_name, chain_rule_arns
+from rds_backup.settings import Settings
+from rds_backup.state.selection import Selection, select_databases
+from rds_backup.steps.cleanup import (
     CleanupFailed,
     CleanupPlan,
     CleanupResult,
     apply_cleanup,
     plan_cleanup,
 )
-from rds_backup.ops.conventions import Exit
-from rds_backup.ops.errors import OperatorError, UnknownValue
-from rds_backup.ops.runs_table import WIDTH, recent_runs, render, table
-from rds_backup.ops.target import archive_name, chain_rule_arns
-from rds_backup.selection import Selection, select_databases
-from rds_backup.settings import Settings
 
 Print = Callable[[str], None]
 REPLAY_DONE = {"COMPLETED", "FAILED", "CANCELLED"}

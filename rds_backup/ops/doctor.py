@@ -32,10 +32,10 @@ from typing import Any, Literal
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from rds_backup import capacity
 from rds_backup.aws import Aws
 from rds_backup.errors import StepFailed
 from rds_backup.limits import manual_snapshot_usage
+from rds_backup.model import capacity
 from rds_backup.ops import policy
 from rds_backup.ops.errors import signed_out
 from rds_backup.ops.target import archive_name, operator_settings
@@ -72,7 +72,7 @@ CHAIN_RULES = (
     "handler-failed",
     "reconcile",
     "cleanup",
-    # DB clusters: 0075, our cluster copy events, 0162-0164 (rds_backup/copy_checks.py)
+    # DB clusters: 0075, our cluster copy events, 0162-0164 (rds_backup/steps/check_copy.py)
     "cluster-snapshot-created",
     "cluster-copy-finished",
     "cluster-run-outcome",

@@ -19,10 +19,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from rds_backup import capacity, tags
 from rds_backup.arns import parse_snapshot_arn
 from rds_backup.aws import Aws
-from rds_backup.exports import ExportAttempt, pick_latest
 from rds_backup.limits import (
     COPY_CANCELED,
     COPY_SLOTS,
@@ -33,10 +31,12 @@ from rds_backup.limits import (
     waiting_copies,
     waiting_exports,
 )
-from rds_backup.naming import export_uri, run_time
-from rds_backup.runs import Outcome, RunState, assemble
-from rds_backup.selection import Selection
+from rds_backup.model import capacity, tags
+from rds_backup.model.naming import export_uri, run_time
 from rds_backup.settings import Settings
+from rds_backup.state.exports import ExportAttempt, pick_latest
+from rds_backup.state.runs import Outcome, RunState, assemble
+from rds_backup.state.selection import Selection
 
 STEP = "status"
 WIDTH = 80
@@ -54,7 +54,7 @@ class RunRow:
     copy: str
     exports: dict[str, str]  # region → status of the latest attempt ("-" not started)
     outcome: str
-    kind: str = "instance"  # or "cluster" (a DB cluster snapshot: rds_backup/kinds.py)
+    kind: str = "instance"  # or "cluster" (a DB cluster snapshot: rds_backup/model/kinds.py)
     run_time: str = ""  # the run's scheduled time, ISO 8601 UTC
     size_gb: int | None = None  # the snapshot's AllocatedStorage (GiB), as RDS reports it
     snapshot_id: str = ""

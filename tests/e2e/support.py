@@ -17,7 +17,7 @@ from typing import Any
 
 from rds_backup.local.harness import LocalAws
 from rds_backup.local.inventory import Export, Inventory, SentEmail, Snapshot
-from rds_backup.naming import snapshot_id
+from rds_backup.model.naming import snapshot_id
 
 PREFIX = "rds-backup"
 ROOT = Path(__file__).resolve().parents[2]

@@ -69,7 +69,7 @@ def test_every_figure_is_reported(bench: dict[str, Any]) -> None:
     # DescribeDBClusterSnapshots), both regions, and which names are clusters (one listing)
     assert start["api_calls_by_operation"] == {
         "RDS:CreateDBSnapshot": start["databases"],
-        "RDS:DescribeDBClusters": 1,  # which databases tonight (rds_backup/selection.py)
+        "RDS:DescribeDBClusters": 1,  # which databases tonight (rds_backup/state/selection.py)
         "RDS:DescribeDBInstances": 1,
         "RDS:DescribeAccountAttributes": 2,
         "RDS:DescribeDBSnapshots": 2,

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from rds_backup.local.faults import Fault
 from rds_backup.local.harness import LocalAws
-from rds_backup.naming import run_time
+from rds_backup.model.naming import run_time
 from tests.e2e.support import emails_about, exports_of, handler_errors, run_nightly, snapshots_of
 
 SOURCE, TARGET = "us-east-1", "us-west-2"

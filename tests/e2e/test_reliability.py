@@ -30,7 +30,7 @@ def one_clean_chain(local: LocalAws, run: str) -> None:
 
 
 def reconcile_at(local: LocalAws, run: str, hours: float) -> None:
-    from rds_backup.naming import run_time
+    from rds_backup.model.naming import run_time
 
     local.fire_schedule(run_time(run) + timedelta(hours=hours), function="reconcile")
     local.run_until_quiet()

@@ -11,7 +11,7 @@ from rds_backup.local.harness import LocalAws
 from rds_backup.local.inventory import Inventory
 from rds_backup.local.runner import FAILURE_SOURCES
 from rds_backup.local.seed import WorldSpec
-from rds_backup.naming import snapshot_id
+from rds_backup.model.naming import snapshot_id
 from tests.e2e.support import (
     PREFIX,
     emails_about,

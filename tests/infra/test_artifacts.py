@@ -60,11 +60,11 @@ def test_given_a_function_zip_when_opened_then_it_holds_its_handler_and_the_doma
     }
     assert "rds_backup/settings.py" in names
     assert "events/rds.py" in names
-    assert "rds_backup/cli.py" not in names
+    assert not [n for n in names if n.startswith("rds_backup/cli/")]
     assert not [n for n in names if n.startswith("rds_backup/ops/")]
     assert not [n for n in names if n.startswith("rds_backup/local/")]
     assert not [n for n in names if n.startswith("events/samples/") and n.endswith(".json")]
-    templates = [n for n in names if n.startswith("rds_backup/templates/")]
+    templates = [n for n in names if n.startswith("rds_backup/mail/templates/")]
     assert bool(templates) == (handler in TEMPLATE_USERS)
     for name in names:
         assert not FORBIDDEN_PARTS & set(Path(name).parts[:-1]), name

@@ -1,5 +1,5 @@
 """Packaging predicts the snapshot quota before it bites: infra/checks.js runs the capacity
-planner (rds_backup/capacity.py) with the resolved settings and prints its warnings, without
+planner (rds_backup/model/capacity.py) with the resolved settings and prints its warnings, without
 failing the package."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from rds_backup.capacity import WARNING_PREFIX
 from rds_backup.local import packaging
+from rds_backup.model.capacity import WARNING_PREFIX
 
 SEVEN_DATABASES = {
     "DB_IDENTIFIER": "orders,billing,users,audit,search,events,ledger",

@@ -19,14 +19,14 @@ MAIL = {"ses:SendEmail"}  # mail.py never sends raw
 IDEMPOTENCY = {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}
 # Manual snapshot quota Used/Max (tells the quota from the copy limit; start's headroom).
 QUOTA = {"rds:DescribeAccountAttributes"}
-# A COMPLETE export's per-table status files (rds_backup/export_tables.py), read to tell
+# A COMPLETE export's per-table status files (rds_backup/state/export_tables.py), read to tell
 # "exported with warnings": list and get under the export prefix, decrypt through S3.
 EXPORT_STATUS = {"s3:ListBucket", "s3:GetObject", "kms:Decrypt"}
 # NOTIFY_MODE=digest: start_backup names the run's databases in its ledger.
 DIGEST_RUN = {"dynamodb:UpdateItem"}
 
 # DB clusters (infra/resources/clusters.yml): the cluster counterparts, and arranging a
-# one-time check of a cluster copy (rds_backup/copy_checks.py).
+# one-time check of a cluster copy (rds_backup/steps/check_copy.py).
 READ_CLUSTERS = {"rds:DescribeDBClusterSnapshots"}
 ARRANGE_CHECK = {"scheduler:CreateSchedule", "iam:PassRole"}
 # The AWS actions each handler's code calls (README / DESIGN), and nothing else.

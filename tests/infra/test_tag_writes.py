@@ -1,7 +1,7 @@
 """Tag writes cannot stamp our stack tag on a snapshot that is not ours (issue 12, item 1).
 
 Every statement that creates or tags snapshots allows only ids of the shape we derive,
-``<prefix>-<db>-<YYYYMMDD-HHMM>`` (rds_backup/naming.py): IAM's ``?`` matches exactly one
+``<prefix>-<db>-<YYYYMMDD-HHMM>`` (rds_backup/model/naming.py): IAM's ``?`` matches exactly one
 character ("IAM JSON policy elements: Resource", wildcards), so an operator's look-alike
 (``<our id>-keep``, tags copied) is outside every tag write. Tag-on-create of a copy also
 requires our stack's value in the request.
@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from rds_backup.naming import snapshot_id
+from rds_backup.model.naming import snapshot_id
 from tests.infra.conftest import Packaged
 from tests.infra.support import ACCOUNT, as_list, resolve, role_statements
 

@@ -13,14 +13,14 @@ from moto.rds.models import rds_backends
 
 from events import load_sample
 from handlers import cleanup as cleanup_handler
-from rds_backup import tags
-from rds_backup.cleanup import CleanupFailed, _snapshot_of, apply_cleanup, plan_cleanup
 from rds_backup.errors import StepFailed
 from rds_backup.local import limits as local_limits
 from rds_backup.local.seed import ACCOUNT, WorldSpec
-from rds_backup.naming import export_id, run_id, snapshot_id
+from rds_backup.model import tags
+from rds_backup.model.naming import export_id, run_id, snapshot_id
+from rds_backup.model.retention import Reason
 from rds_backup.ops import commands
-from rds_backup.retention import Reason
+from rds_backup.steps.cleanup import CleanupFailed, _snapshot_of, apply_cleanup, plan_cleanup
 
 DAYS = 60
 DATABASES = ("orders", "billing")

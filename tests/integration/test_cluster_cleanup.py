@@ -12,11 +12,11 @@ import pytest
 from moto.rds.models import rds_backends
 
 from handlers import cleanup as cleanup_handler
-from rds_backup import tags
-from rds_backup.cleanup import apply_cleanup, plan_cleanup
 from rds_backup.local import limits as local_limits
 from rds_backup.local.seed import ACCOUNT, WorldSpec
-from rds_backup.naming import export_id, run_id, snapshot_id
+from rds_backup.model import tags
+from rds_backup.model.naming import export_id, run_id, snapshot_id
+from rds_backup.steps.cleanup import apply_cleanup, plan_cleanup
 from tests.integration.test_cleanup import nightly_run
 
 DAYS = 60

@@ -9,9 +9,9 @@ from botocore.exceptions import ClientError
 
 from events import load_sample
 from handlers import copy_snapshot, start_backup
-from rds_backup import tags
 from rds_backup.errors import StepFailed
 from rds_backup.local.seed import WorldSpec
+from rds_backup.model import tags
 from tests.support import SAMPLE_SNAPSHOT, CallRecorder, rds_event, set_snapshot_status
 
 BILLING_SNAPSHOT = SAMPLE_SNAPSHOT.replace("orders", "billing")

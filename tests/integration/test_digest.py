@@ -13,9 +13,9 @@ from events import load_sample
 from handlers import copy_snapshot, export_snapshot, notify, start_backup
 from rds_backup import clock
 from rds_backup.aws import get_aws
-from rds_backup.naming import run_time
-from rds_backup.reconcile import reconcile
+from rds_backup.model.naming import run_time
 from rds_backup.settings import load_settings
+from rds_backup.steps.reconcile import reconcile
 from tests.integration.chain import CONTEXT
 from tests.support import backend, fail_export, rds_event, sent_emails, set_snapshot_status
 

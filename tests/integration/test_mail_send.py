@@ -12,7 +12,7 @@ from moto import mock_aws
 from moto.ses.models import ses_backends
 
 from rds_backup.mail import Email, render_failure, send
-from rds_backup.report import FailureReport
+from rds_backup.model.report import FailureReport
 
 ACCOUNT = "123456789012"  # moto's default account
 REGION = "us-east-1"

@@ -130,7 +130,7 @@ def test_given_one_run_failing_when_reconciled_then_the_others_settle_and_it_get
     from botocore.awsrequest import AWSResponse
 
     from handlers import copy_snapshot, export_snapshot, start_backup
-    from rds_backup.reconcile import reconcile
+    from rds_backup.steps.reconcile import reconcile
 
     start_backup.handler(load_sample("scheduled"), CONTEXT)
     copy_snapshot.handler(rds_event("RDS-EVENT-0042", "us-east-1"), CONTEXT)
@@ -189,7 +189,7 @@ def test_given_the_longest_step_deadline_when_a_copy_hangs_then_reconcile_still_
     from datetime import UTC, datetime, timedelta
 
     from handlers import copy_snapshot, start_backup
-    from rds_backup.reconcile import reconcile
+    from rds_backup.steps.reconcile import reconcile
     from tests.support import backend, set_snapshot_status
 
     monkeypatch.setenv("STEP_DEADLINE_HOURS", "72")

@@ -1,4 +1,4 @@
-"""Database selection on moto (rds_backup/selection.py): by name as an instance or a
+"""Database selection on moto (rds_backup/state/selection.py): by name as an instance or a
 cluster, by tag at each run, and a clear error naming what cannot be resolved."""
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ import pytest
 
 from events import load_sample
 from handlers import start_backup
-from rds_backup.selection import AMBIGUOUS, CLUSTER_MEMBER, NOT_FOUND, select_databases
 from rds_backup.settings import load_settings
-from rds_backup.start import StartFailed
+from rds_backup.state.selection import AMBIGUOUS, CLUSTER_MEMBER, NOT_FOUND, select_databases
+from rds_backup.steps.start_backup import StartFailed
 
 
 def use(monkeypatch: pytest.MonkeyPatch, **env: str) -> Any:

@@ -17,10 +17,10 @@ from moto.rds.models import RDSBackend
 
 from events import load_sample
 from handlers import copy_snapshot, export_snapshot, notify, reconcile, start_backup
-from rds_backup import capacity, tags
 from rds_backup.limits import RETRY_EXPORT, fill_exports
 from rds_backup.local import limits as local_limits
 from rds_backup.local.seed import WorldSpec
+from rds_backup.model import capacity, tags
 from rds_backup.settings import load_settings
 from tests.integration.chain import CONTEXT
 from tests.support import (

@@ -6,10 +6,10 @@ import pytest
 
 from events import load_sample
 from handlers import start_backup
-from rds_backup import tags
 from rds_backup.errors import InvalidEvent
 from rds_backup.local.seed import WorldSpec
-from rds_backup.start import StartFailed
+from rds_backup.model import tags
+from rds_backup.steps.start_backup import StartFailed
 
 SNAPSHOT = "rds-backup-orders-20261125-0300"
 

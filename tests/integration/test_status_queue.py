@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 import pytest
 
 from handlers import export_snapshot, start_backup
-from rds_backup import capacity
 from rds_backup.local.seed import WorldSpec
+from rds_backup.model import capacity
 from rds_backup.ops.runs_table import recent_runs, render
 from rds_backup.settings import load_settings
 from tests.integration.chain import CONTEXT

@@ -14,9 +14,9 @@ from handlers import start_backup
 from rds_backup.limits import COPY_CANCELED
 from rds_backup.local.seed import WorldSpec
 from rds_backup.ops.runs_table import recent_runs, render
-from rds_backup.selection import select_databases
 from rds_backup.settings import load_settings
-from rds_backup.start import StartFailed
+from rds_backup.state.selection import select_databases
+from rds_backup.steps.start_backup import StartFailed
 from tests.integration.chain import CONTEXT
 from tests.integration.test_slots import SRC, TGT, copy_all, export_of, scheduled, snapshot_of
 from tests.support import fail_export, rds_event, set_snapshot_status

@@ -12,8 +12,8 @@ from hypothesis import given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from rds_backup import capacity
-from rds_backup.capacity import (
+from rds_backup.model import capacity
+from rds_backup.model.capacity import (
     WARNING_PREFIX,
     export_due,
     exports_hours_per_night,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from rds_backup import console
+from rds_backup.model import console
 
 ERROR = datetime(2026, 11, 25, 3, 7, 45, tzinfo=UTC)
 

@@ -1,4 +1,4 @@
-"""The pure parts of rds_backup/limits.py: the queue's order and telling the manual snapshot
+"""The pure parts of rds_backup/limits/: the queue's order and telling the manual snapshot
 quota from the copy limit by the text of SnapshotQuotaExceeded."""
 
 from __future__ import annotations
@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
-from rds_backup import limits, tags
+from rds_backup import limits
 from rds_backup.limits import COPY_LIMIT_TEXT, MANUAL_QUOTA_TEXT, order_key
+from rds_backup.model import tags
 
 
 def owned(database: str, run: str, size: int | None = None, made: datetime | None = None) -> Any:

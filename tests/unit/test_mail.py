@@ -11,7 +11,7 @@ import pytest
 
 from rds_backup import mail
 from rds_backup.mail import Email, render_failure, render_success
-from rds_backup.report import ExportReport, FailureReport, SuccessReport
+from rds_backup.model.report import ExportReport, FailureReport, SuccessReport
 
 HOSTILE = "<script>alert(1)</script>"
 RUN = "20261125-0300"

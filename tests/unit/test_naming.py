@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rds_backup.naming import export_id, export_uri, run_id, snapshot_id
+from rds_backup.model.naming import export_id, export_uri, run_id, snapshot_id
 
 RDS_ID = re.compile(r"^[a-zA-Z](?!.*--)[a-zA-Z0-9-]{0,254}(?<!-)$")
 EXPORT_ID = re.compile(r"^[a-zA-Z](?!.*--)[a-zA-Z0-9-]{0,59}(?<!-)$")

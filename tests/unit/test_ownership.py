@@ -13,10 +13,10 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rds_backup import tags
-from rds_backup.kinds import Kind
-from rds_backup.naming import snapshot_id
-from rds_backup.retention import Policy, Snapshot, decide
+from rds_backup.model import tags
+from rds_backup.model.kinds import Kind
+from rds_backup.model.naming import snapshot_id
+from rds_backup.model.retention import Policy, Snapshot, decide
 from rds_backup.settings import parse_settings
 
 SETTINGS = parse_settings(

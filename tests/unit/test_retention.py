@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rds_backup.kinds import Kind
-from rds_backup.retention import Decision, Policy, Reason, Snapshot, decide
-from rds_backup.tags import Role
+from rds_backup.model.kinds import Kind
+from rds_backup.model.retention import Decision, Policy, Reason, Snapshot, decide
+from rds_backup.model.tags import Role
 
 SRC, TGT = "us-east-1", "us-west-2"
 NOW = datetime(2026, 11, 25, 5, 0, tzinfo=UTC)

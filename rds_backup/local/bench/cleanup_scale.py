@@ -19,8 +19,6 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from rds_backup import tags
-from rds_backup.cleanup import apply_cleanup, plan_cleanup
 from rds_backup.local.bench.common import BotocoreTime, quiet_handlers
 from rds_backup.local.bench.inprocess import (
     SOURCE,
@@ -31,10 +29,12 @@ from rds_backup.local.bench.inprocess import (
     moto_in_process,
     settings_for,
 )
-from rds_backup.naming import run_id, snapshot_id
+from rds_backup.model import tags
+from rds_backup.model.naming import run_id, snapshot_id
+from rds_backup.steps.cleanup import apply_cleanup, plan_cleanup
 
 DATABASES = 20
-PAGE_SIZE = 100  # what rds_backup.inventory asks DescribeDBSnapshots for
+PAGE_SIZE = 100  # what rds_backup.state.inventory asks DescribeDBSnapshots for
 
 
 def measure(ours: int, foreign: int) -> dict[str, Any]:

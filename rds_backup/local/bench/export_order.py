@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from rds_backup.local.bench import fleet
 from rds_backup.local.profiles import get as get_profile
 from rds_backup.local.seed import WorldSpec
-from rds_backup.naming import run_id, snapshot_id
+from rds_backup.model.naming import run_id, snapshot_id
 
 SLOTS = fleet.EXPORT_SLOTS
 TRIED = 4  # candidates the estimating rule compares

@@ -12,7 +12,7 @@ For each profile (``moderate``, ``large``) and N in {5, 20, 50, 100}:
   API calls per database; calls refused for a limit; ``feasible_nightly`` = LB <= 20 h.
 
 A row whose lower bound does not fit one night (> 20 h) also runs 7 nights with exports
-spread (EXPORT_EVERY_DAYS as rds_backup/capacity.py recommends) and reports the longest gap
+spread (EXPORT_EVERY_DAYS as rds_backup/model/capacity.py recommends) and reports the longest gap
 between two exports of a database. ``nights``: 30 nights of 20 databases at RETENTION_DAYS=15
 with the default quota of 100 manual snapshots (the quota must be reported the first night it
 bites, never silence) and with the quota raised (steady state, peak snapshots per region).
@@ -27,7 +27,6 @@ from datetime import UTC, date, datetime, timedelta
 from itertools import pairwise
 from typing import Any
 
-from rds_backup import capacity
 from rds_backup.local import limits as local_limits
 from rds_backup.local.bench.common import quiet_handlers
 from rds_backup.local.clock import VirtualClock
@@ -37,7 +36,8 @@ from rds_backup.local.profiles import Profile
 from rds_backup.local.profiles import get as get_profile
 from rds_backup.local.seed import WorldSpec
 from rds_backup.local.server import LocalServer
-from rds_backup.naming import run_id, snapshot_id
+from rds_backup.model import capacity
+from rds_backup.model.naming import run_id, snapshot_id
 from rds_backup.settings import parse_settings
 
 SEED = 7

@@ -13,9 +13,9 @@ import boto3
 from moto import mock_aws
 from moto.rds.models import DBSnapshot, rds_backends
 
-from rds_backup import tags
 from rds_backup.aws import Aws
 from rds_backup.local.seed import ACCOUNT, create_database
+from rds_backup.model import tags
 from rds_backup.settings import Settings, parse_settings
 
 SOURCE, TARGET = "us-east-1", "us-west-2"

@@ -9,7 +9,7 @@ from typing import Any
 
 from rds_backup.local.bench.common import BotocoreTime, quiet_handlers
 from rds_backup.local.bench.inprocess import create_databases, moto_in_process, settings_for
-from rds_backup.start import start_backup
+from rds_backup.steps.start_backup import start_backup
 
 
 def measure(count: int) -> dict[str, Any]:

@@ -15,7 +15,7 @@ chain asks this module by kind.
   copy's is ``SourceRegion``.
 
 Instance and cluster identifiers are separate namespaces in RDS; a name configured as both is
-refused by rds_backup/selection.py, so one derived snapshot id names one snapshot.
+refused by rds_backup/state/selection.py, so one derived snapshot id names one snapshot.
 """
 
 from __future__ import annotations

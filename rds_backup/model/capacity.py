@@ -14,7 +14,7 @@ Two limits bite as a fleet grows (DESIGN.md, "Limits and real semantics"):
   spread evenly over the fleet: see :func:`export_due`.
 
 :func:`plan` gathers both into a :class:`CapacityPlan` whose warnings name the numbers and the
-fix. Packaging prints them (``infra/checks.js`` runs ``python -m rds_backup.capacity``); they
+fix. Packaging prints them (``infra/checks.js`` runs ``python -m rds_backup.model.capacity``); they
 never fail a deploy. This module imports only the settings so a handler can use it cheaply.
 """
 
@@ -255,7 +255,7 @@ def _num(value: float) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m rds_backup.capacity [--json]``: plan for the environment's settings.
+    """``python -m rds_backup.model.capacity [--json]``: plan for the environment's settings.
 
     Prints each warning on stderr, prefixed ``rds-backup capacity warning: ``, and exits 0
     (warnings never fail packaging). ``--json`` prints the plan on stdout. An invalid
@@ -268,7 +268,7 @@ def main(argv: list[str] | None = None) -> int:
     from rds_backup.settings import ConfigError, parse_settings
 
     parser = argparse.ArgumentParser(
-        prog="python -m rds_backup.capacity",
+        prog="python -m rds_backup.model.capacity",
         description="Check the configured fleet against AWS's snapshot and export limits.",
     )
     parser.add_argument("--json", action="store_true", help="print the plan as JSON")

@@ -1,6 +1,6 @@
 """The pure retention decision: which snapshots cleanup deletes, and why each other stays.
 
-No AWS here. :mod:`rds_backup.cleanup` gathers the facts (snapshots of both regions, exports
+No AWS here. :mod:`rds_backup.steps.cleanup` gathers the facts (snapshots of both regions, exports
 in flight) and applies the result; this module only decides, so the never-delete rules of
 DESIGN.md principle 3 can be checked by property tests over arbitrary snapshot sets.
 
@@ -28,8 +28,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 
-from rds_backup.kinds import Kind
-from rds_backup.tags import Role
+from rds_backup.model.kinds import Kind
+from rds_backup.model.tags import Role
 
 AVAILABLE = "available"
 # A snapshot in one of these states is finished with: it can be deleted if it expired.
@@ -71,7 +71,7 @@ class Snapshot:
     created: datetime | None
     database: str | None = None
     role: Role | None = None
-    kind: Kind = Kind.INSTANCE  # a DB snapshot or a DB cluster snapshot (rds_backup/kinds.py)
+    kind: Kind = Kind.INSTANCE  # a DB snapshot or a DB cluster snapshot (rds_backup/model/kinds.py)
 
     @property
     def ours(self) -> bool:

@@ -1,7 +1,7 @@
 """Daily cleanup: delete this stack's snapshots past retention in both regions.
 
 :func:`plan_cleanup` reads (two paginated listings per region, tags from the describe
-response, never ListTagsForResource) and decides with :mod:`rds_backup.retention`; the plan
+response, never ListTagsForResource) and decides with :mod:`rds_backup.model.retention`; the plan
 alone is the dry run. :func:`apply_cleanup` deletes what the plan says, keeps going past a
 failed deletion, and raises :class:`CleanupFailed` at the end so a person hears of it.
 
@@ -19,16 +19,16 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from rds_backup import tags
 from rds_backup.aws import Aws
 from rds_backup.errors import StepFailed, is_code, step_failed
-from rds_backup.inventory import export_tasks, export_tasks_in_flight, manual_snapshots
-from rds_backup.kinds import Kind, api, arn_of, identifier_of, kind_of
-from rds_backup.kinds import delete as delete_snapshot
-from rds_backup.naming import RUN_ID, export_id, run_time
+from rds_backup.model import tags
+from rds_backup.model.kinds import Kind, api, arn_of, identifier_of, kind_of
+from rds_backup.model.kinds import delete as delete_snapshot
+from rds_backup.model.naming import RUN_ID, export_id, run_time
+from rds_backup.model.retention import Decision, Policy, Snapshot, decide
 from rds_backup.observability import count, logger
-from rds_backup.retention import Decision, Policy, Snapshot, decide
 from rds_backup.settings import Settings
+from rds_backup.state.inventory import export_tasks, export_tasks_in_flight, manual_snapshots
 
 if TYPE_CHECKING:
     from mypy_boto3_s3.type_defs import ErrorTypeDef, ObjectIdentifierTypeDef

@@ -8,7 +8,7 @@
   copied again by itself: a replayed 0042 re-drives it.
 
 Which copy starts when is decided by :mod:`rds_backup.limits`; the call is
-:func:`rds_backup.copies.copy_to_target`.
+:func:`rds_backup.state.copies.copy_to_target`.
 """
 
 from __future__ import annotations
@@ -17,13 +17,13 @@ from typing import Any
 
 from events.copy_finished import CopyFinishedEvent
 from events.rds import RdsEventKind, RdsSnapshotEvent
-from rds_backup import tags
 from rds_backup.aws import Aws
-from rds_backup.kinds import KINDS, of_arn_kind
 from rds_backup.limits import fill_copies, fill_exports, mark_copy_canceled, read_view
-from rds_backup.scope import out_of_scope
+from rds_backup.model import tags
+from rds_backup.model.kinds import KINDS, of_arn_kind
+from rds_backup.model.scope import out_of_scope
 from rds_backup.settings import Settings
-from rds_backup.snapshots import event_snapshot
+from rds_backup.state.snapshots import event_snapshot
 
 STEP = "copy"
 

@@ -46,12 +46,12 @@ from events.copy_finished import CHECK_DUE, COPY_FINISHED, SOURCE, CopyCheckDueE
 from rds_backup import clock
 from rds_backup.aws import Aws
 from rds_backup.errors import StepFailed, is_code, step_failed
-from rds_backup.kinds import Kind
+from rds_backup.model.kinds import Kind
+from rds_backup.model.scope import out_of_scope
+from rds_backup.model.tags import owned
 from rds_backup.observability import count, logger
-from rds_backup.scope import out_of_scope
 from rds_backup.settings import ConfigError, Settings
-from rds_backup.snapshots import describe_snapshot
-from rds_backup.tags import owned
+from rds_backup.state.snapshots import describe_snapshot
 
 STEP = "copy check"
 # Delay before check N (1-based); later checks keep the last delay. A small cluster copies

@@ -30,9 +30,8 @@ from events.parse import parse_event
 from events.quota import SnapshotQuotaEvent
 from events.rds import RdsEventKind, RdsSnapshotEvent
 from events.schedule import ScheduledEvent
-from rds_backup import capacity, clock, console, digest, export_tables, mail
+from rds_backup import clock, mail
 from rds_backup.aws import Aws
-from rds_backup.cleanup import policy
 from rds_backup.errors import (
     QUOTA_CODES,
     REMEDIES,
@@ -40,15 +39,19 @@ from rds_backup.errors import (
     is_code,
     step_failed,
 )
-from rds_backup.kinds import CLUSTER, Kind, api
-from rds_backup.kinds import delete as delete_snapshot
-from rds_backup.naming import run_id, run_time
+from rds_backup.mail import digest
+from rds_backup.model import capacity, console
+from rds_backup.model.kinds import CLUSTER, Kind, api
+from rds_backup.model.kinds import delete as delete_snapshot
+from rds_backup.model.naming import run_id, run_time
+from rds_backup.model.report import DigestReport, ExportReport, FailureReport, SuccessReport
+from rds_backup.model.retention import kept_until
+from rds_backup.model.scope import out_of_scope
 from rds_backup.observability import backup_succeeded, count, logger
-from rds_backup.report import DigestReport, ExportReport, FailureReport, SuccessReport
-from rds_backup.retention import kept_until
-from rds_backup.runs import Outcome, RunState, load_run
-from rds_backup.scope import out_of_scope
 from rds_backup.settings import ConfigError, Settings
+from rds_backup.state import export_tables
+from rds_backup.state.runs import Outcome, RunState, load_run
+from rds_backup.steps.cleanup import policy
 
 STEP = "notify"
 # Longer than any archive replay window, so a replay never re-sends an email.
@@ -173,7 +176,7 @@ def deliver(
     context: Any = None,
 ) -> str:
     """Tell one run outcome the way NOTIFY_MODE asks: on its own (per-database), in the
-    run's digest (digest; rds_backup/digest.py), or only when it is a failure (failures).
+    run's digest (digest; rds_backup/mail/digest.py), or only when it is a failure (failures).
     Outcomes that belong to no run (cleanup, a reconcile pass) are always told at once."""
 
     def send(claim: str, email: SuccessReport | FailureReport | DigestReport) -> str:
@@ -190,7 +193,7 @@ def deliver(
 def on_cluster_copy_ended(
     settings: Settings, aws: Aws, event: CopyFinishedEvent, context: Any = None
 ) -> dict[str, Any]:
-    """A cluster copy ended (rds_backup/copy_checks.py): available is RDS-EVENT-0060's
+    """A cluster copy ended (rds_backup/steps/check_copy.py): available is RDS-EVENT-0060's
     meaning (release the source; a run without an export tonight is done); failed or
     vanished is one failure email for the run."""
     if event.detail.outcome == "available":
@@ -250,7 +253,7 @@ def on_handler_failure(
     step = detail.function_name.rsplit("-", 1)[-1]
     if code in QUOTA_CODES and step in RECONCILED_STEPS:
         logger.warning(
-            "limit refusal deferred: the step waits for a slot (rds_backup/limits.py); the "
+            "limit refusal deferred: the step waits for a slot (rds_backup/limits/); the "
             "event that frees one, or reconcile within the hour, starts it",
             failed_function=step,
             code=code,
@@ -370,7 +373,7 @@ def release_source(settings: Settings, aws: Aws, run: RunState) -> bool:
     and every export of the run is complete. Never earlier; never anything not ours.
 
     Until then the source is the run's mark of work in progress: the slot fillers find the
-    waiting copies and exports through the sources (rds_backup/limits.py), and a source
+    waiting copies and exports through the sources (rds_backup/limits/), and a source
     export may still need it."""
     if settings.keep_source_snapshot or run.source is None:
         return False

@@ -6,7 +6,7 @@
 - RDS-EVENT-0159 / 0160 / 0161 (an export ended, either region): a slot is free, so fill.
 
 Which export starts when is decided by :mod:`rds_backup.limits`; the call is
-:func:`rds_backup.exports.begin_export`.
+:func:`rds_backup.state.exports.begin_export`.
 """
 
 from __future__ import annotations
@@ -15,12 +15,12 @@ from typing import Any
 
 from events.copy_finished import CopyFinishedEvent
 from events.rds import RdsSnapshotEvent
-from rds_backup import tags
 from rds_backup.aws import Aws
 from rds_backup.limits import fill_exports_on_event
-from rds_backup.scope import out_of_scope
+from rds_backup.model import tags
+from rds_backup.model.scope import out_of_scope
 from rds_backup.settings import Settings
-from rds_backup.snapshots import event_snapshot
+from rds_backup.state.snapshots import event_snapshot
 
 STEP = "export"
 

@@ -10,10 +10,10 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from rds_backup.aws import Aws
 from rds_backup.errors import is_code, step_failed
-from rds_backup.naming import export_id
+from rds_backup.model.naming import export_id
+from rds_backup.model.tags import Owned
 from rds_backup.observability import count, logger
 from rds_backup.settings import Settings
-from rds_backup.tags import Owned
 
 COMPLETE = "COMPLETE"
 FAILED = frozenset({"FAILED", "CANCELED"})

@@ -12,15 +12,15 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from rds_backup import console, tags
 from rds_backup.arns import SnapshotArn
 from rds_backup.aws import Aws
-from rds_backup.exports import ExportAttempt, latest_attempt
-from rds_backup.kinds import of_arn_kind
-from rds_backup.naming import export_uri, run_time
-from rds_backup.report import ExportReport
+from rds_backup.model import console, tags
+from rds_backup.model.kinds import of_arn_kind
+from rds_backup.model.naming import export_uri, run_time
+from rds_backup.model.report import ExportReport
 from rds_backup.settings import Settings
-from rds_backup.snapshots import find_owned
+from rds_backup.state.exports import ExportAttempt, latest_attempt
+from rds_backup.state.snapshots import find_owned
 
 
 class Outcome(StrEnum):

@@ -1,7 +1,7 @@
 """reconcile: finish the chains whose next RDS event never came.
 
 RDS delivers events best effort, and there is no "copy failed" event. Every hour this
-fills the free copy and export slots from the derived waiting queue (rds_backup/limits.py:
+fills the free copy and export slots from the derived waiting queue (rds_backup/limits/:
 counted, oldest first, the same code the events run, so a late event racing with it meets
 ``AlreadyExists``), then looks at each recent run: a step running past its deadline
 (STEP_DEADLINE_HOURS for snapshots and copies, EXPORT_DEADLINE_HOURS for exports, counted
@@ -15,14 +15,20 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from rds_backup import clock, digest, tags
+from rds_backup import clock
 from rds_backup.arns import parse_snapshot_arn
 from rds_backup.aws import Aws
 from rds_backup.errors import StepFailed
-from rds_backup.exports import IN_FLIGHT, ExportAttempt, pick_latest
 from rds_backup.limits import fill_copies, fill_exports, read_view
-from rds_backup.naming import run_time
-from rds_backup.notify import (
+from rds_backup.mail import digest
+from rds_backup.model import tags
+from rds_backup.model.naming import run_time
+from rds_backup.model.report import FailureReport
+from rds_backup.observability import count, logger
+from rds_backup.settings import Settings
+from rds_backup.state.exports import IN_FLIGHT, ExportAttempt, pick_latest
+from rds_backup.state.runs import Outcome, RunState, assemble
+from rds_backup.steps.notify import (
     deliver,
     failure_key,
     require_idempotency_table,
@@ -30,10 +36,6 @@ from rds_backup.notify import (
     settle_run,
     stuck_report,
 )
-from rds_backup.observability import count, logger
-from rds_backup.report import FailureReport
-from rds_backup.runs import Outcome, RunState, assemble
-from rds_backup.settings import Settings
 
 STEP = "reconcile"
 WINDOW = timedelta(days=3)  # older runs are cleanup's business, not reconcile's

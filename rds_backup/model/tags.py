@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from rds_backup.kinds import Kind, arn_of, identifier_of, kind_of
-from rds_backup.naming import snapshot_id
+from rds_backup.model.kinds import Kind, arn_of, identifier_of, kind_of
+from rds_backup.model.naming import snapshot_id
 from rds_backup.settings import Settings
 
 if TYPE_CHECKING:
@@ -80,7 +80,7 @@ def owned(settings: Settings, snapshot: Mapping[str, Any], region: str) -> Owned
     """Return the snapshot as :class:`Owned` if this stack made it, else None.
 
     Ours means (DESIGN.md principle 8), for a DB snapshot and a DB cluster snapshot alike
-    (``snapshot`` is either describe record, rds_backup/kinds.py): a manual snapshot tagged
+    (``snapshot`` is either describe record, rds_backup/model/kinds.py): a manual snapshot tagged
     with our stack name, a known role, a database and a run, whose identifier is exactly the
     one derived for that database and run (``naming.snapshot_id``; RDS compares identifiers
     case-insensitively).

@@ -38,9 +38,9 @@ from pydantic import TypeAdapter
 from rds_backup import clock
 from rds_backup.aws import Aws
 from rds_backup.errors import step_failed
-from rds_backup.naming import run_time
+from rds_backup.model.naming import run_time
+from rds_backup.model.report import DatabaseOutcome, DigestReport, FailureReport, SuccessReport
 from rds_backup.observability import count, logger
-from rds_backup.report import DatabaseOutcome, DigestReport, FailureReport, SuccessReport
 from rds_backup.settings import ConfigError, Settings
 
 STEP = "digest"

@@ -15,7 +15,7 @@ def out_of_scope(settings: Settings, arn: SnapshotArn, regions: Collection[str])
     Ownership itself is proven later from the snapshot's tags; this only rules out, with
     no AWS call, what cannot be ours: another account, another region, a name without our
     prefix (automated ``rds:``, AWS Backup ``awsbackup:``). DB snapshots and DB cluster
-    snapshots alike (rds_backup/kinds.py).
+    snapshots alike (rds_backup/model/kinds.py).
     """
     reason = None
     if arn.account != settings.account_id:

@@ -1,6 +1,6 @@
 """Everything of ours in a region, in as few calls as possible: DescribeDBSnapshots and
 DescribeDBClusterSnapshots pages (tags come in the response; never one ListTagsForResource
-per snapshot) and DescribeExportTasks pages. Both kinds are listed (rds_backup/kinds.py):
+per snapshot) and DescribeExportTasks pages. Both kinds are listed (rds_backup/model/kinds.py):
 a stack may back up DB instances and DB clusters, and the 5-export limit is shared."""
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from rds_backup import tags
 from rds_backup.aws import Aws
 from rds_backup.errors import step_failed
-from rds_backup.kinds import KINDS, Kind, api
+from rds_backup.model import tags
+from rds_backup.model.kinds import KINDS, Kind, api
 from rds_backup.settings import Settings
 
 if TYPE_CHECKING:
@@ -24,7 +24,7 @@ def manual_snapshots(
     aws: Aws, region: str, step: str, kinds: tuple[Kind, ...] = KINDS
 ) -> Iterator[dict[str, Any]]:
     """Every manual DB snapshot, then every manual DB cluster snapshot, in the region, page
-    by page (each record keeps its own field names: rds_backup/kinds.py reads them)."""
+    by page (each record keeps its own field names: rds_backup/model/kinds.py reads them)."""
     try:
         for kind in kinds:
             spec = api(kind)

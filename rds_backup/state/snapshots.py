@@ -8,12 +8,12 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from events.copy_finished import CopyFinishedEvent
 from events.rds import RdsSnapshotEvent
-from rds_backup import tags
 from rds_backup.aws import Aws
 from rds_backup.errors import StepFailed, is_code, step_failed
-from rds_backup.kinds import Kind, api, describe_one, of_arn_kind
+from rds_backup.model import tags
+from rds_backup.model.kinds import Kind, api, describe_one, of_arn_kind
+from rds_backup.model.scope import out_of_scope
 from rds_backup.observability import logger
-from rds_backup.scope import out_of_scope
 from rds_backup.settings import Settings
 
 

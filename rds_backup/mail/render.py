@@ -1,6 +1,6 @@
 """The emails: a run's report rendered to HTML and plain text, and sent through SES.
 
-Templates are package data (``rds_backup/templates``). ``*.html.j2`` templates escape every
+Templates are package data (``rds_backup/mail/templates``). ``*.html.j2`` templates escape every
 value; ``*.txt.j2`` templates do not (a plain-text part must not contain HTML entities).
 Both fail on a missing variable (``StrictUndefined``) instead of rendering a blank.
 
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from jinja2 import Environment
     from mypy_boto3_ses import SESClient
 
-    from rds_backup.report import DigestReport, FailureReport, SuccessReport
+    from rds_backup.model.report import DigestReport, FailureReport, SuccessReport
 
 SUBJECT_MAX = 200
 CAUSE_MAX = 20_000  # characters of the cause shown in the email; the logs keep the rest
@@ -42,7 +42,7 @@ class Email:
 
 def render(report: SuccessReport | FailureReport | DigestReport) -> Email:
     """The email for any report notify sends."""
-    from rds_backup.report import DigestReport, SuccessReport
+    from rds_backup.model.report import DigestReport, SuccessReport
 
     if isinstance(report, SuccessReport):
         return render_success(report)
@@ -117,7 +117,8 @@ def failed_headline(report: FailureReport) -> str:
 
 def replay_command(report: FailureReport) -> str:
     """``rds-backup replay`` with this stack, its region, and a window that has ended."""
-    from rds_backup import clock, console
+    from rds_backup import clock
+    from rds_backup.model import console
 
     since, until = console.replay_window(report.error_time, report.run, clock.now())
     region = report.stack_region or report.region or "<region of the stack>"
@@ -165,7 +166,7 @@ def environment() -> Environment:
     from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
     env = Environment(
-        loader=PackageLoader("rds_backup", "templates"),
+        loader=PackageLoader("rds_backup.mail", "templates"),
         autoescape=select_autoescape(
             enabled_extensions=_ESCAPED,
             disabled_extensions=_PLAIN,

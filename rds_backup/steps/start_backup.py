@@ -1,15 +1,15 @@
 """First link: create one tagged manual snapshot per database in the source region: a DB
 snapshot of an instance, a DB cluster snapshot of an Aurora or Multi-AZ DB cluster
-(rds_backup/kinds.py), with the same derived name and tags.
+(rds_backup/model/kinds.py), with the same derived name and tags.
 
 Before creating anything, tonight's run is checked against the manual snapshot quota of
-both regions (rds_backup/limits.py: a source snapshot here, its copy there; instances count
+both regions (rds_backup/limits/: a source snapshot here, its copy there; instances count
 against ManualSnapshots, clusters against ManualClusterSnapshots): databases that
 do not fit are named in one "Snapshot Quota Reached" event (→ one email) instead of
 half-running into refusals. Each database's snapshot is tagged with the exports its run
-expects: every night, or every EXPORT_EVERY_DAYS nights (rds_backup/capacity.py).
+expects: every night, or every EXPORT_EVERY_DAYS nights (rds_backup/model/capacity.py).
 
-Which databases: resolved at each run by rds_backup/selection.py (DB_IDENTIFIER names and
+Which databases: resolved at each run by rds_backup/state/selection.py (DB_IDENTIFIER names and
 DB_SELECT_TAG); a configured name that is no database, or an ambiguous one, fails by name
 while the others go.
 """
@@ -22,18 +22,19 @@ from datetime import datetime
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from rds_backup import capacity, digest, tags
 from rds_backup.aws import Aws
 from rds_backup.errors import StepFailed, is_code, step_failed
-from rds_backup.inventory import owned_snapshots
-from rds_backup.kinds import Kind, api
-from rds_backup.kinds import create as create_snapshot
 from rds_backup.limits import headroom, report_quota
-from rds_backup.naming import run_id, run_time, snapshot_id
+from rds_backup.mail import digest
+from rds_backup.model import capacity, tags
+from rds_backup.model.kinds import Kind, api
+from rds_backup.model.kinds import create as create_snapshot
+from rds_backup.model.naming import run_id, run_time, snapshot_id
 from rds_backup.observability import count, logger
-from rds_backup.selection import Selection, select_databases
 from rds_backup.settings import Settings
-from rds_backup.snapshots import describe_snapshot
+from rds_backup.state.inventory import owned_snapshots
+from rds_backup.state.selection import Selection, select_databases
+from rds_backup.state.snapshots import describe_snapshot
 
 STEP = "snapshot"
 

@@ -1,11 +1,11 @@
-"""Cross-region copies: CopyDBSnapshot or CopyDBClusterSnapshot (rds_backup/kinds.py), called
+"""Cross-region copies: CopyDBSnapshot or CopyDBClusterSnapshot (rds_backup/model/kinds.py), called
 in the target region with the source ARN.
 
 The copy keeps the source's id (derived), so a second start of the same copy is refused by
 RDS as ``DBSnapshotAlreadyExists`` / ``DBClusterSnapshotAlreadyExistsFault``: that is the
 work done. When to copy is decided by :mod:`rds_backup.limits` (copies in flight per
 destination region: 20 DB snapshots, 5 DB cluster snapshots). No RDS event marks a finished
-cluster copy: a started one arranges its own later check (rds_backup/copy_checks.py).
+cluster copy: a started one arranges its own later check (rds_backup/steps/check_copy.py).
 """
 
 from __future__ import annotations
@@ -14,15 +14,16 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from rds_backup import clock, tags
+from rds_backup import clock
 from rds_backup.arns import parse_snapshot_arn
 from rds_backup.aws import Aws
-from rds_backup.copy_checks import arrange_check
 from rds_backup.errors import is_code, step_failed
-from rds_backup.kinds import api
-from rds_backup.kinds import copy as copy_snapshot
+from rds_backup.model import tags
+from rds_backup.model.kinds import api
+from rds_backup.model.kinds import copy as copy_snapshot
 from rds_backup.observability import count, logger
 from rds_backup.settings import Settings
+from rds_backup.steps.check_copy import arrange_check
 
 STEP = "copy"
 

@@ -65,28 +65,28 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from events.quota import DETAIL_TYPE as QUOTA_DETAIL_TYPE
 from events.quota import SOURCE as QUOTA_SOURCE
-from rds_backup import tags
 from rds_backup.aws import Aws
-from rds_backup.copies import copy_to_target
 from rds_backup.errors import (
     EXPORT_LIMIT_CODE,
     SNAPSHOT_QUOTA_CODE,
     StepFailed,
     step_failed,
 )
-from rds_backup.exports import IN_FLIGHT, ExportAttempt, begin_export, pick_latest
-from rds_backup.inventory import (
+from rds_backup.model import tags
+from rds_backup.model.kinds import KINDS, api, origin_region
+from rds_backup.model.kinds import Kind as SnapshotKind
+from rds_backup.model.naming import export_id, run_time
+from rds_backup.observability import count, logger
+from rds_backup.settings import Settings
+from rds_backup.state.copies import copy_to_target
+from rds_backup.state.exports import IN_FLIGHT, ExportAttempt, begin_export, pick_latest
+from rds_backup.state.inventory import (
     export_tasks,
     export_tasks_in_flight,
     export_tasks_of,
     manual_snapshots,
     snapshots_by_id,
 )
-from rds_backup.kinds import KINDS, api, origin_region
-from rds_backup.kinds import Kind as SnapshotKind
-from rds_backup.naming import export_id, run_time
-from rds_backup.observability import count, logger
-from rds_backup.settings import Settings
 
 EXPORT_SLOTS = 5  # per account, all regions
 COPY_SLOTS = 20  # per destination region

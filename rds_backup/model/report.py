@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from rds_backup.export_tables import TableProblem
+from rds_backup.state.export_tables import TableProblem
 
 WITH_WARNINGS = "exported with warnings"
 
