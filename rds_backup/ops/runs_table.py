@@ -25,9 +25,9 @@ from rds_backup.limits import (
     COPY_CANCELED,
     COPY_SLOTS,
     EXPORT_SLOTS,
-    Kind,
+    Slot,
     View,
-    read_view,
+    full_view,
     waiting_copies,
     waiting_exports,
 )
@@ -94,7 +94,7 @@ def recent_runs(
     """One row per run of the last ``days`` days, newest first. With ``selection`` (the
     databases the stack backs up), a selected database without a snapshot of a run that
     others have gets a row too: its run never got a snapshot."""
-    view = read_view(settings, aws, STEP)
+    view = full_view(settings, aws, STEP)
     places = _places(settings, view)
     wanted = {db.lower() for db in databases}
     rows = []
@@ -123,7 +123,7 @@ def _row(
     settings: Settings,
     view: View,
     run: RunState,
-    places: dict[tuple[Kind, str, str], str],
+    places: dict[tuple[Slot, str, str], str],
     age: timedelta,
 ) -> RunRow:
     identifier = run.snapshot_id.lower()
@@ -132,7 +132,7 @@ def _row(
     copy = _copy_state(settings, view, run, places, late, reasons)
     exports: dict[str, str] = {}
     for region, attempt in run.exports.items():
-        place = places.get((Kind.EXPORT, region, identifier))
+        place = places.get((Slot.EXPORT, region, identifier))
         exports[region] = _export_state(region, attempt, place, view, late, reasons)
     if not run.exports:
         due = capacity.next_export_due(settings, run.database, run_time(run.run).date())
@@ -168,7 +168,7 @@ def _copy_state(
     settings: Settings,
     view: View,
     run: RunState,
-    places: dict[tuple[Kind, str, str], str],
+    places: dict[tuple[Slot, str, str], str],
     late: bool,
     reasons: list[str],
 ) -> str:
@@ -187,7 +187,7 @@ def _copy_state(
             f"copy canceled in {target} (RDS-EVENT-0061); re-drive it with rds-backup replay"
         )
         return "canceled"
-    place = places.get((Kind.COPY, settings.source_region, run.snapshot_id.lower()))
+    place = places.get((Slot.COPY, settings.source_region, run.snapshot_id.lower()))
     if place is None:
         return "-"
     if late and view.copies_in_flight < COPY_SLOTS:
@@ -294,12 +294,12 @@ def _missing(
     return missing
 
 
-def _places(settings: Settings, view: View) -> dict[tuple[Kind, str, str], str]:
-    """(kind, region, snapshot id) → "waiting N/M" for every step waiting for a slot."""
+def _places(settings: Settings, view: View) -> dict[tuple[Slot, str, str], str]:
+    """(slot, region, snapshot id) → "waiting N/M" for every step waiting for a slot."""
     places = {}
     for waiting in (waiting_copies(settings, view), waiting_exports(settings, view)):
         for position, item in enumerate(waiting, start=1):
-            key = (item.kind, item.region, item.snapshot.identifier.lower())
+            key = (item.slot, item.region, item.snapshot.identifier.lower())
             places[key] = f"waiting {position}/{len(waiting)}"
     return places
 

@@ -18,7 +18,7 @@ from typing import Any
 from events.copy_finished import CopyFinishedEvent
 from events.rds import RdsEventKind, RdsSnapshotEvent
 from rds_backup.aws import Aws
-from rds_backup.limits import fill_copies, fill_exports, mark_copy_canceled, read_view
+from rds_backup.limits import fill_copies, fill_exports, mark_copy_canceled, work_view
 from rds_backup.model import tags
 from rds_backup.model.kinds import KINDS, of_arn_kind
 from rds_backup.model.scope import out_of_scope
@@ -35,16 +35,10 @@ def on_snapshot_created(settings: Settings, aws: Aws, event: RdsSnapshotEvent) -
     if isinstance(source, str):
         return {"skipped": source}
     source_exports = "source" in source.exports
-    # The sources are both queues; their copies are read by id (limits.read_view). A copy
+    # The sources are both queues; their copies are read by id (limits.work_view). A copy
     # slot is per snapshot kind; the export slots are shared by both kinds.
-    view = read_view(
-        settings,
-        aws,
-        STEP,
-        exports=source_exports,
-        all_copies=settings.keep_source_snapshot,
-        kinds=KINDS if source_exports else (of_arn_kind(event.snapshot.kind),),
-    )
+    kinds = KINDS if source_exports else (of_arn_kind(event.snapshot.kind),)
+    view = work_view(settings, aws, STEP, kinds=kinds, exports=source_exports)
     redrive = {source.identifier} if event.is_replay else set()
     copies = fill_copies(settings, aws, STEP, view, redrive=redrive)
     result: dict[str, Any] = {"copies": copies.as_dict()}
@@ -67,13 +61,6 @@ def on_copy_ended(
         )
     # The copy slot freed is of this copy's kind (each kind has its own limit; if RDS shared
     # one, the other kind's waiting copies start at the next event of theirs or reconcile).
-    view = read_view(
-        settings,
-        aws,
-        STEP,
-        exports=False,
-        all_copies=settings.keep_source_snapshot,
-        kinds=(of_arn_kind(event.snapshot.kind),),
-    )
+    view = work_view(settings, aws, STEP, kinds=(of_arn_kind(event.snapshot.kind),), exports=False)
     result["copies"] = fill_copies(settings, aws, STEP, view).as_dict()
     return result

@@ -19,7 +19,7 @@ from rds_backup import clock
 from rds_backup.arns import parse_snapshot_arn
 from rds_backup.aws import Aws
 from rds_backup.errors import StepFailed
-from rds_backup.limits import fill_copies, fill_exports, read_view
+from rds_backup.limits import fill_copies, fill_exports, work_view
 from rds_backup.mail import digest
 from rds_backup.model import tags
 from rds_backup.model.naming import run_time
@@ -72,7 +72,7 @@ def reconcile(settings: Settings, aws: Aws, now: datetime, context: Any = None) 
     # Every run in progress keeps its source (notify.release_source), so the sources and
     # their copies (by id) are the whole of the work in flight: reconcile's reads do not
     # grow with retention. Kept sources (KEEP_SOURCE_SNAPSHOT) are listed in full instead.
-    view = read_view(settings, aws, STEP, all_copies=settings.keep_source_snapshot)
+    view = work_view(settings, aws, STEP)
     for fill in (fill_copies, fill_exports):
         try:
             filled = fill(settings, aws, STEP, view)
@@ -84,7 +84,7 @@ def reconcile(settings: Settings, aws: Aws, now: datetime, context: Any = None) 
             result.record(label, "started from the queue", free=str(filled.free_before))
             count("ReconcileRedrive")
         if filled.waiting:
-            result.record(filled.kind.value, "waiting for a slot", waiting=str(len(filled.waiting)))
+            result.record(filled.slot.value, "waiting for a slot", waiting=str(len(filled.waiting)))
     window = max(
         WINDOW,
         timedelta(hours=settings.export_deadline_hours + 24),

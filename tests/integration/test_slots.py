@@ -17,7 +17,7 @@ from moto.rds.models import RDSBackend
 
 from events import load_sample
 from handlers import copy_snapshot, export_snapshot, notify, reconcile, start_backup
-from rds_backup.limits import RETRY_EXPORT, fill_exports
+from rds_backup.limits import RETRY_EXPORT, fill_exports, full_view
 from rds_backup.local import limits as local_limits
 from rds_backup.local.seed import WorldSpec
 from rds_backup.model import capacity, tags
@@ -156,7 +156,7 @@ def test_given_two_runs_of_12_databases_when_filled_then_5_exports_oldest_run_fi
     assert first["exports"]["waiting"] == 20
     assert in_flight() == 5
     # The queue lists the rest of the older run before any of the newer one.
-    queued = fill_exports(settings, aws, "export")
+    queued = fill_exports(settings, aws, "export", full_view(settings, aws, "export"))
     assert queued.started == []
     assert queued.free_before == 0
     assert [run_of(w) for w in queued.waiting] == [OLD_RUN] * 8 + [NEW_RUN] * 12

@@ -1,7 +1,7 @@
 """Ownership is exact (DESIGN.md principle 8), over random identifiers and tag sets: a
 snapshot is ours only when its id is the one derived for its tagged database and run, and
 its tags say this stack and a known role. Every path decides through ``tags.owned`` (copy
-and export via limits.read_view and snapshots.event_snapshot, release via runs.load_run,
+and export via limits.work_view and snapshots.event_snapshot, release via runs.load_run,
 reconcile, status, cleanup via retention), so nothing else is ever copied, exported,
 released or deleted."""
 
