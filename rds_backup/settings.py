@@ -305,7 +305,7 @@ class Settings(BaseModel):
     ] = Field(default=None, alias="SES_CONFIGURATION_SET")
     # Cluster copies have no "finished" event: a one-time EventBridge Scheduler schedule in
     # this group, run with this role (events:PutEvents on the default bus), checks them
-    # (rds_backup/steps/check_copy.py). Set by serverless.yml; needed once a cluster is copied.
+    # (rds_backup/state/copy_checks.py). Set by serverless.yml; needed once a cluster is copied.
     copy_check_role_arn: Annotated[
         str | None, BeforeValidator(_blank_is_none), _optional_matching(ROLE_ARN, "an IAM role ARN")
     ] = Field(default=None, alias="COPY_CHECK_ROLE_ARN")

@@ -3,7 +3,7 @@
 moto stores schedules but never fires them (DESIGN.md "moto quirks": schedules never fire).
 The chain arranges one schedule per cluster copy check (``at(...)``, target: the default
 bus, ``EventBridgeParameters`` Source/DetailType, ``Input`` the detail,
-``ActionAfterCompletion=DELETE``: rds_backup/steps/check_copy.py). This pump does what Scheduler
+``ActionAfterCompletion=DELETE``: rds_backup/state/copy_checks.py). This pump does what Scheduler
 would: when a schedule is due it puts that event on the target bus and deletes the
 schedule. Instant mode: a schedule fires on the next pump (no waiting: moto's copies are
 available at once). Timed mode: it fires at its ``at(...)`` time on the virtual clock, so a

@@ -5,7 +5,7 @@ The copy keeps the source's id (derived), so a second start of the same copy is 
 RDS as ``DBSnapshotAlreadyExists`` / ``DBClusterSnapshotAlreadyExistsFault``: that is the
 work done. When to copy is decided by :mod:`rds_backup.limits` (copies in flight per
 destination region: 20 DB snapshots, 5 DB cluster snapshots). No RDS event marks a finished
-cluster copy: a started one arranges its own later check (rds_backup/steps/check_copy.py).
+cluster copy: a started one arranges its own later check (rds_backup/state/copy_checks.py).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from rds_backup.model.kinds import api
 from rds_backup.model.kinds import copy as copy_snapshot
 from rds_backup.observability import count, logger
 from rds_backup.settings import Settings
-from rds_backup.steps.check_copy import arrange_check
+from rds_backup.state.copy_checks import arrange_check
 
 STEP = "copy"
 

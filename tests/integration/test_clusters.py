@@ -18,7 +18,7 @@ from events import load_sample
 from handlers import check_copy, copy_snapshot, export_snapshot, notify, reconcile, start_backup
 from rds_backup.local.seed import WorldSpec
 from rds_backup.model import tags
-from rds_backup.steps.check_copy import BACKOFF, schedule_name
+from rds_backup.state.copy_checks import BACKOFF, schedule_name
 from tests.support import CallRecorder, backend, sent_emails
 
 RUN = "20261125-0300"
