@@ -14,6 +14,7 @@ from events import ScheduledEvent
 from events.parse import parse_event
 from rds_backup import clock
 from rds_backup.aws import get_aws
+from rds_backup.errors import reported
 from rds_backup.observability import logger, metrics
 from rds_backup.settings import load_settings
 from rds_backup.steps.cleanup import apply_cleanup, plan_cleanup
@@ -21,6 +22,7 @@ from rds_backup.steps.cleanup import apply_cleanup, plan_cleanup
 
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
+@reported
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     parsed: ScheduledEvent = parse_event(event, ScheduledEvent)
     logger.append_keys(event_time=parsed.time, replay=parsed.replay_name)

@@ -20,6 +20,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from events import CopyFinishedEvent, RdsEventKind, RdsSnapshotEvent
 from events.parse import parse_event
 from rds_backup.aws import get_aws
+from rds_backup.errors import reported
 from rds_backup.observability import logger, metrics
 from rds_backup.settings import load_settings
 from rds_backup.steps.copy_snapshot import on_copy_ended, on_snapshot_created
@@ -29,6 +30,7 @@ COPY_ENDED = {RdsEventKind.COPY_FINISHED, RdsEventKind.COPY_CANCELED}
 
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
+@reported
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     parsed: RdsSnapshotEvent | CopyFinishedEvent = parse_event(
         event, RdsSnapshotEvent | CopyFinishedEvent

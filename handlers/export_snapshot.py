@@ -21,6 +21,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from events import CopyFinishedEvent, RdsEventKind, RdsSnapshotEvent
 from events.parse import parse_event
 from rds_backup.aws import get_aws
+from rds_backup.errors import reported
 from rds_backup.observability import logger, metrics
 from rds_backup.settings import load_settings
 from rds_backup.steps.export_snapshot import on_copy_finished, on_export_ended
@@ -34,6 +35,7 @@ EXPORT_ENDED = {
 
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
+@reported
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     parsed: RdsSnapshotEvent | CopyFinishedEvent = parse_event(
         event, RdsSnapshotEvent | CopyFinishedEvent

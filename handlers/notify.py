@@ -24,6 +24,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from events import CopyFinishedEvent, LambdaFailureEvent, RdsSnapshotEvent, SnapshotQuotaEvent
 from events.parse import parse_event
 from rds_backup.aws import get_aws
+from rds_backup.errors import reported
 from rds_backup.observability import logger, metrics
 from rds_backup.settings import load_settings
 from rds_backup.steps.notify import (
@@ -36,6 +37,7 @@ from rds_backup.steps.notify import (
 
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
+@reported
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     parsed: RdsSnapshotEvent | LambdaFailureEvent | SnapshotQuotaEvent | CopyFinishedEvent = (
         parse_event(

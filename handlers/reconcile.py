@@ -13,6 +13,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from events import ScheduledEvent
 from events.parse import parse_event
 from rds_backup.aws import get_aws
+from rds_backup.errors import reported
 from rds_backup.observability import logger, metrics
 from rds_backup.settings import load_settings
 from rds_backup.steps.reconcile import reconcile
@@ -20,6 +21,7 @@ from rds_backup.steps.reconcile import reconcile
 
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
+@reported
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     parsed: ScheduledEvent = parse_event(event, ScheduledEvent)
     return reconcile(load_settings(), get_aws(), parsed.time, context).as_dict()

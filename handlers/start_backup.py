@@ -15,6 +15,7 @@ from events import BackupRequestedEvent, ScheduledEvent
 from events.parse import parse_event
 from rds_backup import clock
 from rds_backup.aws import get_aws
+from rds_backup.errors import reported
 from rds_backup.observability import logger, metrics
 from rds_backup.settings import load_settings
 from rds_backup.steps.start_backup import start_backup
@@ -25,6 +26,7 @@ MAX_REPLAYED_START_AGE = timedelta(hours=24)
 
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
+@reported
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     parsed: ScheduledEvent | BackupRequestedEvent = parse_event(
         event, ScheduledEvent | BackupRequestedEvent

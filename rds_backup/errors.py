@@ -1,7 +1,21 @@
 """Typed errors. AWS faults are translated at the edge and raised, so Lambda retries and,
-after the retries, the on-failure path turns them into a failure email."""
+after the retries, the on-failure path turns them into a failure email.
+
+A failing step's facts (step, database, snapshot, region, code, cause, remedy) travel as
+data: :class:`StepFailed` holds them, and at the Lambda edge :func:`reported` makes its text
+one JSON document of them (:meth:`StepFailed.record`), the ``errorMessage`` of the on-failure
+record (the Lambda Python runtime reports ``str(exception)``, Lambda Developer Guide,
+"AWS Lambda function errors in Python"). notify reads that document back through its event
+contract (events/lambda_failure.py, ``FailureRecord``); no regular expression over a
+message decides which email goes (docs/ARCHITECTURE.md, "Failures as data").
+"""
 
 from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from functools import wraps
+from typing import Any, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -75,6 +89,11 @@ RETRYABLE = {
 }
 
 
+# The ``kind`` of the JSON document a handler's failure is reported as (the on-failure
+# record's errorMessage); events/lambda_failure.py reads documents of this kind.
+FAILURE_RECORD = "rds-backup.step-failed"
+
+
 class BackupError(Exception):
     """Base of every error a handler raises on purpose."""
 
@@ -96,6 +115,7 @@ class StepFailed(BackupError):
         region: str | None = None,
         code: str | None = None,
         remedy: str | None = None,
+        parts: Sequence[StepFailed] = (),
     ) -> None:
         self.step = step
         self.cause = cause
@@ -104,6 +124,9 @@ class StepFailed(BackupError):
         self.region = region
         self.code = code
         self.remedy = remedy or REMEDIES.get(code or "", "")
+        # The failures this one gathers (one start for several databases, one reconcile
+        # pass for several runs): each with its own facts.
+        self.parts = tuple(parts)
         where = " ".join(
             part
             for part in (
@@ -113,11 +136,53 @@ class StepFailed(BackupError):
             )
             if part
         )
-        super().__init__(f"{step} failed ({where}): {code + ': ' if code else ''}{cause}")
+        self.message = f"{step} failed ({where}): {code + ': ' if code else ''}{cause}"
+        super().__init__(self.message)
 
     @property
     def retryable(self) -> bool:
         return self.code in RETRYABLE
+
+    def facts(self) -> dict[str, Any]:
+        """The failure as data: what the on-failure record carries (:meth:`record`)."""
+        facts: dict[str, Any] = {
+            "step": self.step,
+            "cause": self.cause,
+            "code": self.code,
+            "database": self.database,
+            "snapshot": self.snapshot,
+            "region": self.region,
+            "remedy": self.remedy,
+        }
+        if self.parts:
+            facts["parts"] = [part.facts() for part in self.parts]
+        return facts
+
+    def record(self) -> dict[str, Any]:
+        """The document a handler's failure is reported as: its facts, the human one-line
+        ``message``, and ``kind`` FAILURE_RECORD (events/lambda_failure.py reads it)."""
+        return {"kind": FAILURE_RECORD, "message": self.message, **self.facts()}
+
+
+Handler = TypeVar("Handler", bound=Callable[..., Any])
+
+
+def reported(handler: Handler) -> Handler:
+    """The Lambda edge: a StepFailed leaves the handler with its record (:meth:`StepFailed.
+    record`) as its text, so the on-failure record's errorMessage holds its facts as data.
+    Anything else leaves as it is (its type and text are all a person can be told)."""
+
+    @wraps(handler)
+    def edge(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return handler(*args, **kwargs)
+        except StepFailed as failure:
+            # The same exception, its cause and traceback kept; only its text changes, to
+            # the document the on-failure record will carry.
+            failure.args = (json.dumps(failure.record()),)
+            raise
+
+    return edge  # type: ignore[return-value]
 
 
 def error_code(error: BaseException) -> str:

@@ -3,14 +3,17 @@ for states moto cannot reach by itself (a failed export, a snapshot still creati
 
 from __future__ import annotations
 
+import json
 import threading
 from collections import Counter
+from collections.abc import Sequence
 from typing import Any
 
 from moto.rds.models import rds_backends
 
 from events import load_sample
 from rds_backup.aws import Aws
+from rds_backup.errors import StepFailed
 
 ACCOUNT = "123456789012"
 SAMPLE_SNAPSHOT = "rds-backup-orders-20261125-0300"
@@ -102,3 +105,20 @@ def atomic_moto(monkeypatch: Any, backend: type, *methods: str) -> None:
                 return _original(self, *args, **kwargs)
 
         monkeypatch.setattr(backend, name, locked)
+
+
+def failure_record(
+    step: str,
+    code: str,
+    cause: str = "refused",
+    *,
+    database: str | None = None,
+    snapshot: str | None = None,
+    region: str | None = None,
+    parts: Sequence[StepFailed] = (),
+) -> str:
+    """The errorMessage a handler's StepFailed leaves Lambda with (rds_backup.errors.reported)."""
+    failure = StepFailed(
+        step, cause, database=database, snapshot=snapshot, region=region, code=code, parts=parts
+    )
+    return json.dumps(failure.record())

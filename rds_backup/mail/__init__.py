@@ -1,6 +1,8 @@
-"""The emails: rendering (templates are package data), the digest, and sending.
+"""The emails: rendering a report to HTML and text and sending it through SES (``render``),
+exactly once per outcome (``delivery``), and the run's digest (``digest``, NOTIFY_MODE=digest).
 
-Callers import rendering and sending from here."""
+Callers import rendering and sending from here; delivery and digest by their modules.
+"""
 
 from rds_backup.mail.render import (
     CAUSE_MAX,

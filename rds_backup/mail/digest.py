@@ -44,7 +44,7 @@ from rds_backup.observability import count, logger
 from rds_backup.settings import ConfigError, Settings
 
 STEP = "digest"
-KEEP_DAYS = 400  # as long as the email claims (notify.CLAIM_DAYS)
+KEEP_DAYS = 400  # as long as the email claims (mail.delivery.CLAIM_DAYS)
 CAUSE_MAX = 4000  # characters of a cause kept in the ledger (the logs keep the whole text)
 RUNNING = "still running"
 Report = SuccessReport | FailureReport | DigestReport

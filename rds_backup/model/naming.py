@@ -30,6 +30,17 @@ def snapshot_id(prefix: str, database: str, run: str) -> str:
     return f"{prefix}-{database.lower()}-{run}"
 
 
+def parse_snapshot_id(prefix: str, identifier: str) -> tuple[str, str] | None:
+    """(database, run) of one of our derived snapshot ids (:func:`snapshot_id`'s inverse),
+    or None when ``identifier`` is not of that shape."""
+    if not identifier.lower().startswith(f"{prefix}-"):
+        return None
+    parts = identifier[len(prefix) + 1 :].rsplit("-", 2)
+    if len(parts) != 3 or not parts[0] or not RUN_ID.match("-".join(parts[1:])):
+        return None
+    return parts[0], "-".join(parts[1:])
+
+
 def export_id(snapshot: str, region: str, attempt: int = 1) -> str:
     """Export task id for one snapshot in one region; attempts after the first get ``-aN``.
 

@@ -30,6 +30,7 @@ from enum import StrEnum
 
 from rds_backup.model.kinds import Kind
 from rds_backup.model.tags import Role
+from rds_backup.settings import Settings
 
 AVAILABLE = "available"
 # A snapshot in one of these states is finished with: it can be deleted if it expired.
@@ -98,6 +99,19 @@ class Policy:
     keep_daily: int = 0
     keep_weekly: int = 0
     keep_monthly: int = 0
+
+    @classmethod
+    def of(cls, settings: Settings) -> Policy:
+        """The policy RETENTION_DAYS, MIN_KEEP and KEEP_* configure."""
+        return cls(
+            retention_days=settings.retention_days,
+            source_region=settings.source_region,
+            target_region=settings.target_region,
+            min_keep=settings.min_keep,
+            keep_daily=settings.keep_daily,
+            keep_weekly=settings.keep_weekly,
+            keep_monthly=settings.keep_monthly,
+        )
 
 
 @dataclass(frozen=True)

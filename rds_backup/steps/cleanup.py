@@ -155,18 +155,6 @@ class CleanupFailed(StepFailed):
         self.result = result
 
 
-def policy(settings: Settings) -> Policy:
-    return Policy(
-        retention_days=settings.retention_days,
-        source_region=settings.source_region,
-        target_region=settings.target_region,
-        min_keep=settings.min_keep,
-        keep_daily=settings.keep_daily,
-        keep_weekly=settings.keep_weekly,
-        keep_monthly=settings.keep_monthly,
-    )
-
-
 def plan_cleanup(settings: Settings, aws: Aws, now: datetime) -> CleanupPlan:
     """Read both regions and decide, per manual snapshot, keep or delete. Changes nothing."""
     now = now.astimezone(UTC) if now.tzinfo else now.replace(tzinfo=UTC)
@@ -187,7 +175,7 @@ def plan_cleanup(settings: Settings, aws: Aws, now: datetime) -> CleanupPlan:
             if str(task.get("Status", "")).upper() in EXPORTS_IN_FLIGHT:
                 in_flight_arns.add(str(task.get("SourceArn", "")).lower())
                 in_flight_exports.add(str(task.get("ExportTaskIdentifier", "")).lower())
-    decisions = tuple(decide(snapshots, in_flight_arns, policy(settings), now))
+    decisions = tuple(decide(snapshots, in_flight_arns, Policy.of(settings), now))
     for decision in decisions:
         logger.debug(
             "snapshot decided",

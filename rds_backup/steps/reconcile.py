@@ -15,27 +15,21 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from rds_backup import clock
 from rds_backup.arns import parse_snapshot_arn
 from rds_backup.aws import Aws
 from rds_backup.errors import StepFailed
 from rds_backup.limits import fill_copies, fill_exports, work_view
 from rds_backup.mail import digest
+from rds_backup.mail.delivery import deliver, require_idempotency_table, send_once
 from rds_backup.model import tags
 from rds_backup.model.naming import run_time
-from rds_backup.model.report import FailureReport
 from rds_backup.observability import count, logger
+from rds_backup.outcomes import keys
+from rds_backup.outcomes.reports import failure_report, stuck_report
+from rds_backup.outcomes.settle import settle_run
 from rds_backup.settings import Settings
 from rds_backup.state.exports import IN_FLIGHT, ExportAttempt, pick_latest
 from rds_backup.state.runs import Outcome, RunState, assemble
-from rds_backup.steps.notify import (
-    deliver,
-    failure_key,
-    require_idempotency_table,
-    send_once,
-    settle_run,
-    stuck_report,
-)
 
 STEP = "reconcile"
 WINDOW = timedelta(days=3)  # older runs are cleanup's business, not reconcile's
@@ -59,7 +53,8 @@ class ReconcileResult:
 
 class ReconcileFailed(StepFailed):
     def __init__(self, result: ReconcileResult) -> None:
-        super().__init__(STEP, "; ".join(str(f) for f in result.failed), code=result.failed[0].code)
+        causes = "; ".join(str(f) for f in result.failed)
+        super().__init__(STEP, causes, code=result.failed[0].code, parts=result.failed)
         self.result = result
 
 
@@ -69,7 +64,7 @@ def reconcile(settings: Settings, aws: Aws, now: datetime, context: Any = None) 
     it when its ending event was lost. One run's fault neither stops nor hides the others."""
     require_idempotency_table(settings)  # it may email; nothing is changed without it
     result = ReconcileResult()
-    # Every run in progress keeps its source (notify.release_source), so the sources and
+    # Every run in progress keeps its source (outcomes.release), so the sources and
     # their copies (by id) are the whole of the work in flight: reconcile's reads do not
     # grow with retention. Kept sources (KEEP_SOURCE_SNAPSHOT) are listed in full instead.
     view = work_view(settings, aws, STEP)
@@ -151,20 +146,18 @@ def _report_run_failure(
     result: ReconcileResult,
     context: Any,
 ) -> None:
-    report = FailureReport(
-        stack=settings.stack_name,
-        step=f"reconcile ({failure.step})",
+    report = failure_report(
+        settings,
+        step=f"{STEP} ({failure.step})",
         cause=failure.cause,
-        error_time=clock.now(),
+        code=failure.code,
         remedy=failure.remedy,
         database=run.database,
         snapshot_id=run.snapshot_id,
         run=run.run,
         region=failure.region,
-        code=failure.code,
-        stack_region=settings.source_region,
     )
-    key = failure_key(STEP, run.database, run.run, failure.code)
+    key = keys.failure(STEP, run.database, run.run, failure.code)
     try:
         email = deliver(settings, aws, key, report, context)
     except StepFailed as unsent:
@@ -187,7 +180,7 @@ def _reconcile_run(
 
     def stuck(step: str, region: str, cause: str, since: datetime) -> None:
         report = stuck_report(settings, run, step, f"{cause} after {_hours(now - since)} h", region)
-        email = deliver(settings, aws, f"{run.snapshot_id}:stuck:{step}", report, context)
+        email = deliver(settings, aws, keys.stuck(run.snapshot_id, step), report, context)
         result.record(run.snapshot_id, "reported stuck", step=step, email=email)
 
     if run.copy is None:

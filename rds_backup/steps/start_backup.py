@@ -66,7 +66,9 @@ class StartFailed(StepFailed):
     def __init__(self, result: StartResult) -> None:
         causes = "; ".join(str(f) for f in result.failed)
         databases = ",".join(f.database or "" for f in result.failed)
-        super().__init__(STEP, causes, database=databases, code=result.failed[0].code)
+        super().__init__(
+            STEP, causes, database=databases, code=result.failed[0].code, parts=result.failed
+        )
         self.remedy = " ".join(dict.fromkeys(f.remedy for f in result.failed if f.remedy))
         self.result = result
 

@@ -13,11 +13,19 @@ from events import load_sample
 from handlers import copy_snapshot, export_snapshot, notify, start_backup
 from rds_backup import clock
 from rds_backup.aws import get_aws
+from rds_backup.errors import StepFailed
 from rds_backup.model.naming import run_time
 from rds_backup.settings import load_settings
 from rds_backup.steps.reconcile import reconcile
 from tests.integration.chain import CONTEXT
-from tests.support import backend, fail_export, rds_event, sent_emails, set_snapshot_status
+from tests.support import (
+    backend,
+    fail_export,
+    failure_record,
+    rds_event,
+    sent_emails,
+    set_snapshot_status,
+)
 
 RUN = "20261125-0300"
 DATABASES = ("orders", "billing")
@@ -224,10 +232,21 @@ def test_given_a_start_failure_naming_databases_then_each_is_a_failed_line_and_n
         "arn:aws:lambda:us-east-1:123456789012:function:rds-backup-dev-start_backup:$LATEST"
     )
     detail["requestPayload"] = load_sample("scheduled")
-    detail["responsePayload"]["errorMessage"] = (
-        "snapshot failed (database=orders,billing): InvalidDBInstanceState: snapshot failed "
-        "(database=orders snapshot=rds-backup-orders-20261125-0300 region=us-east-1): "
-        "InvalidDBInstanceState: Instance is not available"
+    not_available = StepFailed(
+        "snapshot",
+        "Instance is not available",
+        database="orders",
+        snapshot="rds-backup-orders-20261125-0300",
+        region="us-east-1",
+        code="InvalidDBInstanceState",
+    )
+    billing = StepFailed("snapshot", "Instance is not available", database="billing")
+    detail["responsePayload"]["errorMessage"] = failure_record(
+        "snapshot",
+        "InvalidDBInstanceState",
+        str(not_available),
+        database="orders,billing",
+        parts=[not_available, billing],
     )
 
     results = [notify.handler(event, CONTEXT)["email"] for _ in range(2)]

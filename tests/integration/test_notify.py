@@ -18,6 +18,7 @@ from tests.support import (
     CallRecorder,
     atomic_moto,
     fail_export,
+    failure_record,
     rds_event,
     sent_emails,
 )
@@ -250,7 +251,7 @@ def test_given_a_quota_failure_of_a_step_reconcile_redrives_when_notified_then_n
     settings, aws, code
 ):
     event = load_sample("lambda-invocation-failure")
-    event["detail"]["responsePayload"]["errorMessage"] = f"copy failed: {code}: too many"
+    event["detail"]["responsePayload"]["errorMessage"] = failure_record("copy", code, "too many")
 
     result = notify.handler(event, CONTEXT)
 

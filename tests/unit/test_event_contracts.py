@@ -169,3 +169,43 @@ def test_given_a_failure_destination_event_when_parsed_then_the_function_and_cau
     assert parsed.detail.function_name == "rds-backup-dev-copy_snapshot"
     assert parsed.detail.response_payload is not None
     assert "KMSKeyNotAccessibleFault" in parsed.detail.response_payload.error_message
+
+
+def test_given_a_step_failure_record_when_parsed_then_its_facts_are_data_not_text():
+    # given the sample: copy_snapshot's StepFailed as the reported() edge writes it
+    parsed = parse_event(load_sample("lambda-invocation-failure"), LambdaFailureEvent)
+    assert parsed.detail.response_payload is not None
+
+    # when its record is read
+    record = parsed.detail.response_payload.record
+
+    # then every fact is a field
+    assert record is not None
+    assert (record.step, record.code) == ("copy", "KMSKeyNotAccessibleFault")
+    assert (record.database, record.region) == ("orders", "us-west-2")
+    assert record.snapshot == "rds-backup-orders-20261125-0300"
+    assert "key policy" in record.remedy
+    assert record.message.startswith("copy failed (database=orders")
+    assert record.facts == [record]
+
+
+def test_given_a_failure_that_is_no_record_when_parsed_then_it_has_no_facts():
+    # given a Lambda timeout: the runtime's own message, not one of our records
+    event = load_sample("lambda-invocation-failure")
+    payload = event["detail"]["responsePayload"]
+    payload["errorMessage"] = "2026-11-25T03:24:58Z Task timed out after 900.10 seconds"
+    payload["errorType"] = "Sandbox.Timedout"
+
+    parsed = parse_event(event, LambdaFailureEvent)
+
+    assert parsed.detail.response_payload is not None
+    assert parsed.detail.response_payload.record is None
+
+
+def test_given_the_record_kind_when_compared_then_producer_and_contract_agree():
+    from typing import get_args
+
+    from events.lambda_failure import FailureRecord
+    from rds_backup.errors import FAILURE_RECORD
+
+    assert get_args(FailureRecord.model_fields["kind"].annotation) == (FAILURE_RECORD,)
