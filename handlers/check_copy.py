@@ -5,6 +5,7 @@ later (rds_backup/steps/check_copy.py). RDS emits no event for a finished cluste
 
 Event model: events/copy_finished.py (CopyCheckDueEvent). Sample: cluster-copy-check-due.json.
 Rule and IAM: infra/functions/check_copy.yml.
+Step: rds_backup/steps/check_copy.py.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """cleanup: the daily schedule → delete this stack's snapshots past retention, both regions.
 
 Event model: events/schedule.py (ScheduledEvent). Sample: scheduled.json. Rule and IAM:
-infra/functions/cleanup.yml. Domain: rds_backup/steps/cleanup.py, rds_backup/model/retention.py.
+infra/functions/cleanup.yml.
+Step: rds_backup/steps/cleanup.py (the rules: rds_backup/model/retention.py).
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ Samples: rds-0042-snapshot-created.json, rds-0060-copy-finished.json,
 rds-0061-copy-canceled.json, rds-cluster-0075-snapshot-created.json,
 cluster-copy-finished.json.
 Rule and IAM: infra/functions/copy_snapshot.yml.
+Step: rds_backup/steps/copy_snapshot.py.
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ rds-0160-export-canceled.json, rds-0161-export-completed.json,
 rds-cluster-0164-export-completed.json, cluster-copy-finished.json.
 Rule and IAM: infra/functions/export_snapshot.yml (the event is forwarded from the target
 region by infra/target-region/).
+Step: rds_backup/steps/export_snapshot.py.
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ events/copy_finished.py. Samples: rds-0159/0160/0161-*.json, rds-0060/0061-copy-
 rds-cluster-0164-*.json, lambda-invocation-failure.json, snapshot-quota-reached.json,
 cluster-copy-finished.json.
 Rule and IAM: infra/functions/notify.yml.
+Step: rds_backup/steps/notify.py.
 """
 
 from __future__ import annotations

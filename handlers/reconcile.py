@@ -2,6 +2,7 @@
 
 Event model: events/schedule.py (ScheduledEvent). Sample: scheduled.json.
 Rule and IAM: infra/functions/reconcile.yml.
+Step: rds_backup/steps/reconcile.py.
 """
 
 from __future__ import annotations

@@ -2,6 +2,7 @@
 
 Event models: events/schedule.py, events/backup_requested.py. Samples: scheduled.json,
 backup-requested.json. Rule and IAM: infra/functions/start_backup.yml.
+Step: rds_backup/steps/start_backup.py.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ in the open (docs/LOCAL_AWS.md):
 | `stack`       | functions, rules, archive read from the generated CloudFormation       |
 | `wiring`      | those rules loaded into local EventBridge, with SQS targets            |
 | `runner`      | the local Lambda runner (async retries, on-failure destinations)       |
-| `invoker`     | async invocation through the runner's queues (`rds-backup redrive`)     |
+| `invoker`     | Lambda's async Invoke handed to the runner's queues (`redrive`)        |
 | `eventbridge` | EventBridge moto lacks: replay FilterArns, TestEventPattern            |
 | `emulator`    | the RDS event emulator (0042, 0060, 0159/0160/0161; faults)            |
 | `clock`       | the virtual clock of timed mode (timers, schedule expressions)         |

@@ -37,7 +37,7 @@ from events import load_sample
 from rds_backup import aws as aws_module
 from rds_backup import clock as domain_clock
 from rds_backup.aws import Aws, get_aws, patched_environ
-from rds_backup.local import eventbridge, limits
+from rds_backup.local import eventbridge, invoker, limits
 from rds_backup.local import inventory as inventory_module
 from rds_backup.local.clock import VirtualClock, next_run, virtual_moto_time
 from rds_backup.local.emulator import RdsEventEmulator
@@ -150,6 +150,7 @@ class LocalAws:
         self._exit.callback(self.faults.uninstall)
         limits.install()
         eventbridge.install()  # replay FilterArns, TestEventPattern
+        invoker.install()  # Invoke(InvocationType=Event) → the local runner's queue
         limits.reset_quotas()  # AWS's defaults for every local AWS
         self._exit.callback(limits.reset_quotas)
         inventory_module.install_send_times()

@@ -1,6 +1,6 @@
 """One-time EventBridge Scheduler schedules, fired by the local AWS.
 
-moto stores schedules but never fires them (DESIGN.md "moto quirks": schedules never fire).
+moto stores schedules but never fires them (docs/LOCAL_AWS.md, "moto quirks": schedules never fire).
 The chain arranges one schedule per cluster copy check (``at(...)``, target: the default
 bus, ``EventBridgeParameters`` Source/DetailType, ``Input`` the detail,
 ``ActionAfterCompletion=DELETE``: rds_backup/state/copy_checks.py). This pump does what Scheduler

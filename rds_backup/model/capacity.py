@@ -1,6 +1,6 @@
 """Capacity planning: will the configured fleet fit AWS's limits? Pure, no AWS calls.
 
-Two limits bite as a fleet grows (DESIGN.md, "Limits and real semantics"):
+Two limits bite as a fleet grows (docs/ARCHITECTURE.md, "AWS facts"):
 
 * **Manual snapshots per region** (100 by default, adjustable; ``MANUAL_SNAPSHOT_QUOTA`` is the
   planning value). Exceeding it fails CreateDBSnapshot/CopyDBSnapshot with

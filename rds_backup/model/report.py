@@ -5,9 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from rds_backup.state.export_tables import TableProblem
-
 WITH_WARNINGS = "exported with warnings"
+
+
+@dataclass(frozen=True)
+class TableProblem:
+    """One table the export skipped or failed."""
+
+    table: str
+    status: str
+    message: str = ""
 
 
 @dataclass(frozen=True)

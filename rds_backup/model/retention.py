@@ -2,7 +2,7 @@
 
 No AWS here. :mod:`rds_backup.steps.cleanup` gathers the facts (snapshots of both regions, exports
 in flight) and applies the result; this module only decides, so the never-delete rules of
-DESIGN.md principle 3 can be checked by property tests over arbitrary snapshot sets.
+docs/ARCHITECTURE.md principle 3 can be checked by property tests over arbitrary snapshot sets.
 
 A snapshot is deleted only when it is ours, settled, past retention, and no keep rule
 applies. Keep rules, in the order a reason is reported:

@@ -79,9 +79,10 @@ class Owned:
 def owned(settings: Settings, snapshot: Mapping[str, Any], region: str) -> Owned | None:
     """Return the snapshot as :class:`Owned` if this stack made it, else None.
 
-    Ours means (DESIGN.md principle 8), for a DB snapshot and a DB cluster snapshot alike
-    (``snapshot`` is either describe record, rds_backup/model/kinds.py): a manual snapshot tagged
-    with our stack name, a known role, a database and a run, whose identifier is exactly the
+    Ours means (docs/ARCHITECTURE.md, principle 8), for a DB snapshot and a DB cluster
+    snapshot alike (``snapshot`` is either describe record, rds_backup/model/kinds.py): a
+    manual snapshot tagged with our stack name, a known role, a database and a run, whose
+    identifier is exactly the
     one derived for that database and run (``naming.snapshot_id``; RDS compares identifiers
     case-insensitively).
     Automated, AWS Backup, foreign manual snapshots, other stacks' and look-alikes (an

@@ -18,9 +18,9 @@ The queues (infra/resources/queues.yml, infra/target-region/serverless.yml):
   region's bus; every function whose chain rule there matches it (EventBridge's own
   ``TestEventPattern``) gets it, as the bus would have delivered it.
 
-How a function is invoked is an :class:`Invoker`: AWS Lambda (:class:`LambdaInvoker`), or,
-against the local AWS, the local Lambda runner's invocation queue
-(``rds_backup.local.invoker``), since moto cannot run our handlers.
+How a function is invoked is an :class:`Invoker`: AWS Lambda's asynchronous ``Invoke``
+(:class:`LambdaInvoker`), on AWS and on the local AWS alike (there, ``Invoke`` hands the
+event to the local Lambda runner: rds_backup/local/invoker.py); tests pass their own.
 """
 
 from __future__ import annotations

@@ -37,19 +37,11 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from rds_backup.aws import Aws
 from rds_backup.errors import error_code
+from rds_backup.model.report import TableProblem
 from rds_backup.observability import logger
 
 TABLES_INFO = "export_tables_info_"
 MAX_FILES = 50  # one file per batch of tables; a large database has a handful
-
-
-@dataclass(frozen=True)
-class TableProblem:
-    """One table the export skipped or failed."""
-
-    table: str
-    status: str
-    message: str = ""
 
 
 @dataclass(frozen=True)

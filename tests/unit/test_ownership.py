@@ -1,4 +1,4 @@
-"""Ownership is exact (DESIGN.md principle 8), over random identifiers and tag sets: a
+"""Ownership is exact (docs/ARCHITECTURE.md, principle 8), over random identifiers and tag sets: a
 snapshot is ours only when its id is the one derived for its tagged database and run, and
 its tags say this stack and a known role. Every path decides through ``tags.owned`` (copy
 and export via limits.work_view and snapshots.event_snapshot, release via runs.load_run,

@@ -1,0 +1,47 @@
+"""``rds-backup local up``: a seeded local AWS kept running until Ctrl-C
+(rds_backup/local/up.py, docs/LOCAL_AWS.md)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from rds_backup.ops import conventions
+
+NAME = "local"
+
+
+def add(subparsers: Any, common: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    del common
+    from rds_backup.local.misconfigure import catalogue
+
+    local: argparse.ArgumentParser = subparsers.add_parser(
+        NAME,
+        help="the embedded local AWS (docs/LOCAL_AWS.md)",
+        description="The embedded local AWS (docs/LOCAL_AWS.md).",
+    )
+    commands = local.add_subparsers(dest="local_command", required=True, metavar="COMMAND")
+    up = commands.add_parser(
+        "up",
+        help="keep a seeded local AWS running until Ctrl-C; print the endpoint and environment",
+        description="Keep a seeded local AWS (the stack deployed in it) running until "
+        "interrupted, and print the endpoint and the environment to export so every operator "
+        "command can be tried without an account.",
+        epilog="faults for --misconfigure (each makes one doctor check fail):\n" + catalogue(),
+        formatter_class=conventions.HelpFormatter,
+    )
+    up.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
+    up.add_argument(
+        "--misconfigure",
+        default="",
+        metavar="NAME,...",
+        help="seed these faults (listed below)",
+    )
+    return local
+
+
+def run(args: argparse.Namespace) -> int:
+    from rds_backup.local.misconfigure import parse
+    from rds_backup.local.up import run_up
+
+    return run_up(args.port, parse(args.misconfigure), out=lambda line: print(line, flush=True))
