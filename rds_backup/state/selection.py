@@ -29,16 +29,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from rds_backup.aws import Aws
 from rds_backup.errors import StepFailed
+from rds_backup.model.kinds import Kind
 from rds_backup.observability import logger
 from rds_backup.settings import Settings
 
-Kind = Literal["instance", "cluster"]
-INSTANCE: Kind = "instance"
-CLUSTER: Kind = "cluster"
+INSTANCE = Kind.INSTANCE
+CLUSTER = Kind.CLUSTER
 NAMED = "named in DB_IDENTIFIER"
 # DescribeDBInstances / DescribeDBClusters also return Amazon Neptune and Amazon DocumentDB
 # resources (RDS API Reference, DescribeDBInstances: "This operation can also return
