@@ -44,6 +44,39 @@ def parse_snapshot_arn(value: str) -> SnapshotArn:
     return SnapshotArn(**match.groupdict())
 
 
+DATABASE_ARN = re.compile(
+    r"^arn:(?P<partition>aws[a-z-]*):rds:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):"
+    r"(?P<kind>db|cluster):(?P<identifier>[A-Za-z][A-Za-z0-9-]{0,62})$"
+)
+
+
+@dataclass(frozen=True)
+class DatabaseArn:
+    """A DB instance (``db``) or DB cluster (``cluster``) ARN."""
+
+    partition: str
+    region: str
+    account: str
+    kind: str
+    identifier: str
+
+    @property
+    def is_cluster(self) -> bool:
+        return self.kind == "cluster"
+
+    def __str__(self) -> str:
+        return (
+            f"arn:{self.partition}:rds:{self.region}:{self.account}:{self.kind}:{self.identifier}"
+        )
+
+
+def parse_database_arn(value: str) -> DatabaseArn:
+    match = DATABASE_ARN.match(value)
+    if match is None:
+        raise ValueError("not an RDS DB instance or DB cluster ARN")
+    return DatabaseArn(**match.groupdict())
+
+
 @dataclass(frozen=True)
 class KmsArn:
     partition: str

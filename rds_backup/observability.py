@@ -11,6 +11,7 @@ from aws_lambda_powertools.metrics import MetricUnit, single_metric
 SERVICE = "rds-backup"
 NAMESPACE = "RdsBackup"
 BACKUP_SUCCEEDED = "BackupSucceeded"
+DRILL_SUCCEEDED = "DrillSucceeded"
 
 logger = Logger(service=SERVICE)
 metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
@@ -26,8 +27,18 @@ def backup_succeeded(database: str) -> None:
     available and its exports complete). Published at once as its own EMF record with the
     dimensions service and database (lower case, as RDS stores identifiers): the alarm per
     database (infra/alarms.js) fires after BACKUP_ALARM_HOURS without one."""
+    _heartbeat(BACKUP_SUCCEEDED, database)
+
+
+def drill_succeeded(database: str) -> None:
+    """A restore drill of ``database`` passed: the "last successful drill" heartbeat; its
+    alarm per database fires after twice DRILL_EVERY_DAYS without one (infra/alarms.js)."""
+    _heartbeat(DRILL_SUCCEEDED, database)
+
+
+def _heartbeat(name: str, database: str) -> None:
     with single_metric(
-        name=BACKUP_SUCCEEDED,
+        name=name,
         unit=MetricUnit.Count,
         value=1,
         namespace=NAMESPACE,

@@ -195,6 +195,69 @@ def _tag(value: str | None) -> str | None:
     return value
 
 
+SECURITY_GROUP = re.compile(r"^sg-[0-9a-f]{8,17}$")
+# RDS DB subnet, parameter and option group names: letters, digits, hyphens (and periods
+# and underscores for subnet groups), at most 255 characters.
+GROUP_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._ -]{0,254}$")
+INSTANCE_CLASS = re.compile(r"^db\.[a-z0-9-]+\.[a-z0-9-]+$")
+Group = Annotated[
+    str | None, BeforeValidator(_blank_is_none), _optional_matching(GROUP_NAME, "an RDS group name")
+]
+
+
+def _security_groups(value: Any) -> Any:
+    values = _split_list(value)
+    if isinstance(values, list):
+        for item in values:
+            if not SECURITY_GROUP.match(str(item)):
+                raise ValueError(f"{item!r} is not a VPC security group id (sg-...)")
+    return values
+
+
+SecurityGroups = Annotated[list[str], BeforeValidator(_security_groups), Field(max_length=5)]
+
+
+class SqlCheck(BaseModel):
+    """One SQL check a restore drill runs on the restored database (DRILL_CHECKS): the
+    statement's first column of its first row is the value, judged by ``min``/``max`` (a
+    number), ``equals``, or ``max_age_seconds`` (a timestamp: how old the newest data may be
+    at the snapshot's time). docs/RECOVERY.md, "Adding SQL checks"."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(min_length=1, max_length=80)
+    sql: str = Field(min_length=1, max_length=2000)
+    databases: list[str] = Field(default_factory=lambda: ["*"])  # which databases; * = all
+    dbname: str | None = Field(default=None, max_length=63)  # the database to connect to
+    min: float | None = None
+    max: float | None = None
+    equals: str | float | None = None
+    max_age_seconds: float | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _one_rule(self) -> SqlCheck:
+        rules = (self.min, self.max, self.equals, self.max_age_seconds)
+        if all(rule is None for rule in rules):
+            raise ValueError(f"check {self.name!r}: give min, max, equals or max_age_seconds")
+        return self
+
+    def applies_to(self, database: str) -> bool:
+        return "*" in self.databases or database.lower() in {d.lower() for d in self.databases}
+
+
+def _sql_checks(value: Any) -> Any:
+    if isinstance(value, str):
+        if not value.strip():
+            return []
+        import json
+
+        try:
+            return json.loads(value)
+        except ValueError as error:
+            raise ValueError(f"is not JSON (a list of checks): {error}") from None
+    return value
+
+
 @dataclass(frozen=True)
 class RegionKeys:
     """The KMS key to use in each region, as RDS must be given it there."""
@@ -313,6 +376,40 @@ class Settings(BaseModel):
         default="default", alias="COPY_CHECK_GROUP", pattern=r"^[0-9a-zA-Z._-]{1,64}$"
     )
 
+    # Recovery (docs/RECOVERY.md). What a restore in TARGET_REGION uses there: the groups a
+    # snapshot does not carry (rds_backup/model/manifest.py), by their target-region names.
+    restore_subnet_group: Group = Field(default=None, alias="RESTORE_SUBNET_GROUP")
+    restore_security_group_ids: SecurityGroups = Field(
+        default_factory=list, alias="RESTORE_SECURITY_GROUP_IDS"
+    )
+    restore_parameter_group: Group = Field(default=None, alias="RESTORE_PARAMETER_GROUP")
+    restore_cluster_parameter_group: Group = Field(
+        default=None, alias="RESTORE_CLUSTER_PARAMETER_GROUP"
+    )
+    restore_option_group: Group = Field(default=None, alias="RESTORE_OPTION_GROUP")
+    # Restore drills: every selected database restored once every DRILL_EVERY_DAYS into a
+    # drill instance in the drill network, checked, and deleted. Off while no subnet group
+    # for them is known (DRILL_SUBNET_GROUP, else RESTORE_SUBNET_GROUP).
+    drill_every_days: int = Field(default=7, ge=1, le=90, alias="DRILL_EVERY_DAYS")
+    drill_subnet_group: Group = Field(default=None, alias="DRILL_SUBNET_GROUP")
+    drill_security_group_ids: SecurityGroups = Field(
+        default_factory=list, alias="DRILL_SECURITY_GROUP_IDS"
+    )
+    drill_instance_class: Annotated[
+        str, _matching(INSTANCE_CLASS, "a DB instance class such as db.t4g.micro")
+    ] = Field(default="db.t4g.micro", alias="DRILL_INSTANCE_CLASS")
+    drill_cluster_instance_class: Annotated[
+        str, _matching(INSTANCE_CLASS, "a DB instance class such as db.t4g.medium")
+    ] = Field(default="db.t4g.medium", alias="DRILL_CLUSTER_INSTANCE_CLASS")
+    drill_concurrency: int = Field(default=2, ge=1, le=20, alias="DRILL_CONCURRENCY")
+    drill_max_hours: int = Field(default=6, ge=1, le=72, alias="DRILL_MAX_HOURS")
+    drill_checks: Annotated[list[SqlCheck], BeforeValidator(_sql_checks), Field(max_length=50)] = (
+        Field(default_factory=list, alias="DRILL_CHECKS")
+    )
+    # The drill's probe function in TARGET_REGION, in the drill network (the target-region
+    # stack's probe_drill; set by serverless.yml).
+    drill_probe_function: OptionalText = Field(default=None, alias="DRILL_PROBE_FUNCTION")
+
     @model_validator(mode="after")
     def _regions_and_keys_agree(self) -> Settings:
         problems = []
@@ -361,6 +458,21 @@ class Settings(BaseModel):
                 f"{self.source_region}; set SOURCE_KMS_KEY_ID or use a multi-Region key"
             )
         return problems
+
+    @property
+    def drill_subnet(self) -> str | None:
+        """The DB subnet group drills restore into (DRILL_SUBNET_GROUP, else
+        RESTORE_SUBNET_GROUP); None: drills are off."""
+        return self.drill_subnet_group or self.restore_subnet_group
+
+    @property
+    def drills_enabled(self) -> bool:
+        return self.drill_subnet is not None
+
+    @property
+    def option_group_in_target(self) -> str | None:
+        """The option group restores and copies use in TARGET_REGION."""
+        return self.restore_option_group or self.target_option_group
 
     @property
     def select_tag(self) -> tuple[str, str] | None:

@@ -34,7 +34,7 @@ FLOORS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("contracts and the pure model", ("events", "rds_backup.model")),
     ("state on AWS", ("rds_backup.state",)),
     ("limits and mail", ("rds_backup.limits", "rds_backup.mail")),
-    ("outcomes shared by steps", ("rds_backup.outcomes",)),
+    ("what steps share: outcomes, drills", ("rds_backup.outcomes", "rds_backup.drills")),
     ("steps", ("rds_backup.steps",)),
     ("handlers", ("handlers",)),
     ("operator commands", ("rds_backup.ops",)),

@@ -134,17 +134,30 @@ def _days(run_date: date) -> int:
     return (run_date - EPOCH).days
 
 
-def _offset(settings: Settings, database: str) -> int | None:
+def rotation_offset(settings: Settings, database: str, every: int) -> int | None:
+    """A database's place in a rotation of ``every`` days: its index in the sorted,
+    lower-cased DB_IDENTIFIER list modulo ``every``, so each day takes its share of the
+    fleet; None for a database neither named nor tag-selected. Exports (EXPORT_EVERY_DAYS)
+    and restore drills (DRILL_EVERY_DAYS, rds_backup/model/drills.py) rotate this way."""
     fleet = databases(settings)
     try:
-        return fleet.index(database.lower()) % settings.export_every_days
+        return fleet.index(database.lower()) % every
     except ValueError:
         if settings.select_tag is None:
             return None
     # Selected by tag (DB_SELECT_TAG): the tagged fleet may change any night, so the offset
-    # must not depend on it. A stable hash of the name still exports the database exactly
-    # every N nights; the nights are spread about evenly, not exactly.
-    return zlib.crc32(database.lower().encode()) % settings.export_every_days
+    # must not depend on it. A stable hash of the name still gives the database its day
+    # exactly every N days; the days are spread about evenly, not exactly.
+    return zlib.crc32(database.lower().encode()) % every
+
+
+def _offset(settings: Settings, database: str) -> int | None:
+    return rotation_offset(settings, database, settings.export_every_days)
+
+
+def day_number(day: date) -> int:
+    """Days since 1970-01-01 (a datetime is taken in UTC; naive means UTC)."""
+    return _days(day)
 
 
 def export_due(settings: Settings, database: str, run_date: date) -> bool:

@@ -1,0 +1,218 @@
+"""The drills waiting and in flight, and starting the oldest waiting ones while slots are free.
+
+Derived from AWS state each time (principle 1), never stored: a drill is **waiting** when its
+database's drill day has come (rds_backup/model/drills.py ``drill_day``), there is no result
+for that day (rds_backup/state/drill_results.py) and no drill instance or cluster of that
+day exists; it is **in flight** while its drill instance or cluster exists. Starting one is
+the restore (a derived identifier: a second start is ``*AlreadyExists*``, the work done), its
+result record, and its first one-time check.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from rds_backup.aws import Aws
+from rds_backup.drills.advance import next_check
+from rds_backup.drills.record import finish
+from rds_backup.errors import StepFailed, step_failed
+from rds_backup.model import drills as model
+from rds_backup.model import tags
+from rds_backup.model.drills import Drill, DrillResult, Outcome
+from rds_backup.model.kinds import Kind
+from rds_backup.model.tags import Owned
+from rds_backup.observability import count, logger
+from rds_backup.settings import Settings
+from rds_backup.state import drill_results, manifests, restores
+from rds_backup.state.inventory import manual_snapshots
+from rds_backup.state.selection import select_databases
+
+STEP = "drill"
+QUOTA_CODES = ("InstanceQuotaExceeded", "InstanceQuotaExceededFault", "DBClusterQuotaExceededFault")
+
+
+@dataclass(frozen=True)
+class Due:
+    database: str
+    kind: Kind
+    day: date
+
+
+@dataclass
+class DrillFill:
+    free: int
+    started: list[str] = field(default_factory=list)
+    waiting: list[str] = field(default_factory=list)
+    finished: list[str] = field(default_factory=list)  # no copy to restore: told at once
+    refused: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "free": self.free,
+            "started": self.started,
+            "waiting": len(self.waiting),
+            **({"finished": self.finished} if self.finished else {}),
+            **({"refused": self.refused} if self.refused else {}),
+        }
+
+
+def in_flight(settings: Settings, aws: Aws, step: str = STEP) -> list[Drill]:
+    """Our drill instances and clusters in the target region (a cluster drill's instance is
+    counted with its cluster)."""
+    region = settings.target_region
+    rds = aws.rds(region)
+    found: list[Drill] = []
+    for kind, operation, key in (
+        (Kind.INSTANCE, "describe_db_instances", "DBInstances"),
+        (Kind.CLUSTER, "describe_db_clusters", "DBClusters"),
+    ):
+        try:
+            for page in rds.get_paginator(operation).paginate():  # type: ignore[call-overload]
+                for record in page.get(key, []):
+                    drill = model.owned_drill(settings, record, kind)
+                    if drill is not None:
+                        found.append(drill)
+        except (ClientError, BotoCoreError) as error:
+            raise step_failed(step, error, region=region) from error
+    return found
+
+
+def waiting(
+    settings: Settings, aws: Aws, now: datetime, flying: list[Drill], step: str
+) -> list[Due]:
+    """The drills whose day has come with no result and no drill in flight, oldest first."""
+    busy = {(d.database.lower(), d.day) for d in flying}
+    found = []
+    for item in select_databases(settings, aws).items:
+        day = model.drill_day(settings, item.identifier, now.date())
+        if (item.identifier.lower(), day) in busy:
+            continue
+        if drill_results.read_result(settings, aws, item.identifier, day, step) is not None:
+            continue
+        kind = Kind.CLUSTER if item.kind == Kind.CLUSTER else Kind.INSTANCE
+        found.append(Due(item.identifier.lower(), kind, day))
+
+    def order(due: Due) -> tuple[date, str]:
+        return (due.day, hashlib.sha256(f"{due.day}:{due.database}".encode()).hexdigest())
+
+    return sorted(found, key=order)
+
+
+def fill_drills(settings: Settings, aws: Aws, now: datetime, step: str = STEP) -> DrillFill:
+    """Start the oldest waiting drills while there are drill slots and DB instances quota."""
+    if not settings.drills_enabled:
+        logger.info("drills are off: no DRILL_SUBNET_GROUP or RESTORE_SUBNET_GROUP")
+        return DrillFill(0)
+    flying = in_flight(settings, aws, step)
+    free = settings.drill_concurrency - len(flying)
+    usage = restores.instance_usage(aws, settings.target_region, step)
+    if usage is not None:
+        free = min(free, usage[1] - usage[0])
+    fill = DrillFill(max(0, free))
+    queue = waiting(settings, aws, now, flying, step)
+    if not queue:
+        return fill
+    copies = _newest_copies(settings, aws, step)
+    for position, due in enumerate(queue):
+        if fill.free - len(fill.started) <= 0:
+            fill.waiting = [f"{d.database}/{d.day}" for d in queue[position:]]
+            break
+        copy = copies.get(due.database)
+        if copy is None:
+            _no_copy(settings, aws, due, now, step)
+            fill.finished.append(f"{due.database}/{due.day}")
+            continue
+        try:
+            start_drill(settings, aws, due, copy, now, step)
+        except StepFailed as failure:
+            if failure.code not in QUOTA_CODES:
+                raise
+            fill.refused += 1
+            fill.waiting = [f"{d.database}/{d.day}" for d in queue[position:]]
+            logger.info("drill waits: the DB instances quota is full", database=due.database)
+            break
+        fill.started.append(f"{due.database}/{due.day}")
+    if fill.started:
+        count("DrillStarted", len(fill.started))
+    return fill
+
+
+def start_drill(
+    settings: Settings, aws: Aws, due: Due, copy: Owned, now: datetime, step: str = STEP
+) -> str:
+    """Restore ``copy`` into the drill's instance (or cluster), record the drill, arrange its
+    first check. Idempotent: a second start finds the instance and the result there."""
+    identifier = model.drill_id(settings.snapshot_prefix, due.database, due.day)
+    manifest = manifests.read_manifest(settings, aws, copy.identifier, step)
+    plan = restores.build_plan(
+        settings,
+        copy,
+        manifest,
+        identifier,
+        restores.drill_target(settings),
+        model.drill_tags(settings, due.database, due.day, copy.identifier),
+    )
+    outcome = restores.start_restore(settings, aws, plan, step)
+    result = drill_results.read_result(settings, aws, due.database, due.day, step)
+    if result is None:
+        size = plan.request.get("DBInstanceClass") or (
+            plan.members[0]["DBInstanceClass"]
+            if plan.members
+            else plan.request.get("DBClusterInstanceClass", "")
+        )
+        result = DrillResult(
+            drill_id=identifier,
+            database=due.database,
+            kind=copy.kind,
+            day=due.day,
+            snapshot_id=copy.identifier,
+            snapshot_arn=copy.arn,
+            snapshot_time=plan.snapshot_time,
+            instance_class=str(size or ""),
+            started=now,
+        )
+        drill_results.write_result(settings, aws, result, step)
+    next_check(settings, aws, result, now, "restore", None)
+    logger.info("drill started", drill=identifier, snapshot=copy.identifier, outcome=outcome)
+    return outcome
+
+
+def _newest_copies(settings: Settings, aws: Aws, step: str) -> dict[str, Owned]:
+    """Each database's newest available copy in the target region (one listing)."""
+    newest: dict[str, Owned] = {}
+    for raw in manual_snapshots(aws, settings.target_region, step):
+        owned = tags.owned(settings, raw, settings.target_region)
+        if owned is None or owned.role is not tags.Role.COPY or not owned.available:
+            continue
+        key = owned.database.lower()
+        if key not in newest or owned.run > newest[key].run:
+            newest[key] = owned
+    return newest
+
+
+def _no_copy(settings: Settings, aws: Aws, due: Due, now: datetime, step: str) -> None:
+    """A drill with nothing to restore is a failed drill: told at once."""
+    result = DrillResult(
+        drill_id=model.drill_id(settings.snapshot_prefix, due.database, due.day),
+        database=due.database,
+        kind=due.kind,
+        day=due.day,
+        snapshot_id="",
+        started=now,
+        checked=now,
+        ended=now,
+        outcome=Outcome.FAILED,
+        step="restore",
+        code="NoRestorableCopy",
+        reason=f"no available copy of {due.database} in {settings.target_region}",
+        remedy="The nightly chain has not made a copy of this database that is available in "
+        "TARGET_REGION: see its backup emails and rds-backup status; the drill runs again on "
+        "its next drill day, or after rds-backup start --db <database> and reconcile's next pass.",
+        deleted=True,
+    )
+    finish(settings, aws, result, step)
