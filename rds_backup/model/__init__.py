@@ -1,0 +1,1 @@
+"""The pure domain model: facts and decisions that import no AWS client."""
