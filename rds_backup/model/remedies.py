@@ -66,9 +66,9 @@ Facts used, by the AWS page they come from (titles):
   EventBridge, EventBridge Scheduler, DynamoDB and S3 (e.g. ConfigurationSetSendingPaused:
   "You can enable or disable email sending for a configuration set using
   UpdateConfigurationSetSendingEnabled").
-- "Actions, resources, and condition keys for Amazon S3" (Service Authorization
-  Reference): ListObjectsV2 is authorised as s3:ListBucket; "DeleteObjects" (S3 API
-  Reference): a multi-object delete needs s3:DeleteObject.
+- ListObjectsV2 is authorised as s3:ListBucket and DeleteObjects as s3:DeleteObject: what
+  infra/functions/cleanup.yml and iam.js exportStatusStatements grant for those calls (the
+  Service Authorization Reference for S3; not re-checked against it here).
 - botocore ``retries/standard.py``: the throttling and transient codes its standard retry
   mode retries (this stack's clients use it, 6 attempts, rds_backup/aws.py).
 """
@@ -224,8 +224,8 @@ CALLERS: dict[str, tuple[str, ...]] = {
     "s3:ListObjectsV2": ("notify", "reconcile", "cleanup"),
     "s3:DeleteObjects": ("cleanup",),
 }
-# IAM actions that are not "<service>:<Operation>" (Service Authorization Reference for S3;
-# the DeleteObjects API reference).
+# IAM actions that are not "<service>:<Operation>" (as infra/functions/cleanup.yml grants
+# them for these calls).
 IAM_ACTIONS: dict[str, tuple[str, ...]] = {
     "s3:ListObjectsV2": ("s3:ListBucket",),
     "s3:DeleteObjects": ("s3:DeleteObject",),
@@ -1617,8 +1617,8 @@ def _put_events_failed(f: _Facts) -> tuple[RemedyKind, str]:
         "retried",
         f"EventBridge accepted the request but refused the entry on the default bus of "
         f"{f.source} (the cause has the entry's error). Lambda retries the step. If it "
-        "persists: the function's role needs events:PutEvents on that bus, an entry may not "
-        "exceed 256 KB, and its Source may not start with 'aws.'.",
+        "persists: the function's role needs events:PutEvents on that bus, and an entry's "
+        "Source may not start with 'aws.' (DESIGN.md, 'Limits and real semantics').",
     )
 
 
