@@ -6,6 +6,7 @@ touch what the vault holds. Over the wire, through the moto server, as the chain
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -14,7 +15,9 @@ from botocore.exceptions import ClientError
 from rds_backup.local.accounts import ADMIN_ROLE, SOURCE_ACCOUNT, VAULT_ACCOUNT, VaultSpec
 from rds_backup.local.harness import LocalAws
 from rds_backup.local.seed import WorldSpec
+from rds_backup.local.server import LocalServer
 from rds_backup.naming import snapshot_id
+from tests.e2e.conftest import timed_local
 from tests.e2e.support import PREFIX, run_nightly
 
 SOURCE, TARGET = "us-east-1", "us-west-2"
@@ -134,3 +137,40 @@ def test_given_a_nights_snapshots_shared_when_the_vault_copies_them_then_they_ar
     kept = vault_rds.describe_db_snapshots(SnapshotType="manual")["DBSnapshots"]
     assert sorted(s["DBSnapshotIdentifier"] for s in kept) == sorted([name, f"{name}-far"])
     assert vault_rds.describe_db_snapshots(SnapshotType="shared")["DBSnapshots"] == []
+
+
+def test_given_timed_mode_when_the_vault_copies_a_shared_snapshot_then_it_takes_its_time(
+    spec: WorldSpec, local_server: LocalServer, templates: dict[str, dict[str, Any]]
+) -> None:
+    # given: the night's source snapshot, shared with the vault, on the virtual clock
+    start = datetime(2026, 1, 5, 2, 55, tzinfo=UTC)
+    with timed_local(spec, local_server, templates, start, ("start_backup",)) as local:
+        local.run_until(start + timedelta(minutes=6))
+        local.run_until_quiet()
+        assert local.vault is not None
+        rds = local.server.client("rds", SOURCE)
+        [night] = rds.describe_db_snapshots(SnapshotType="manual")["DBSnapshots"]
+        rds.modify_db_snapshot_attribute(
+            DBSnapshotIdentifier=night["DBSnapshotIdentifier"], AttributeName="restore",
+            ValuesToAdd=[VAULT_ACCOUNT],
+        )  # fmt: skip
+        watched = _watch_vault_bus(local)
+        vault_rds = local.aws_for(VAULT_ACCOUNT).rds(TARGET)
+
+        # when
+        born = vault_rds.copy_db_snapshot(
+            SourceDBSnapshotIdentifier=night["DBSnapshotArn"], TargetDBSnapshotIdentifier="vault",
+            KmsKeyId=local.vault.key_arn, SourceRegion=SOURCE,
+        )["DBSnapshot"]  # fmt: skip
+        assert local.clock is not None
+        asked = local.clock.now()
+        local.run_until_quiet()
+
+        # then: in progress first, available after its copy time, and RDS told the vault
+        assert born["Status"] == "creating"
+        [copy] = vault_rds.describe_db_snapshots(DBSnapshotIdentifier="vault")["DBSnapshots"]
+        assert copy["Status"] == "available"
+        [event] = _received(local, watched)
+        assert event["detail"]["EventID"] == "RDS-EVENT-0060"
+        assert event["detail"]["SourceArn"] == copy["DBSnapshotArn"]
+        assert local.clock.now() > asked
