@@ -13,8 +13,11 @@ in the open (docs/LOCAL_AWS.md):
 | `wiring`      | those rules loaded into local EventBridge, with SQS targets            |
 | `runner`      | the local Lambda runner (async retries, on-failure destinations)       |
 | `invoker`     | Lambda's async Invoke handed to the runner's queues (`redrive`)        |
-| `eventbridge` | EventBridge moto lacks: replay FilterArns, TestEventPattern            |
-| `emulator`    | the RDS event emulator (0042, 0060, 0159/0160/0161; faults)            |
+| `eventbridge` | EventBridge moto lacks: replay FilterArns, TestEventPattern, bus policy |
+| `accounts`    | the source and vault accounts: ids, assumed-role sessions, vault seed  |
+| `sharing`     | snapshots shared between accounts as RDS does (copy, restore, list)   |
+| `policy`      | resource policies (key, bus) evaluated as IAM does, for other accounts |
+| `emulator`    | the RDS event emulator (0042, 0060, 0159/0160/0161; faults; accounts) |
 | `clock`       | the virtual clock of timed mode (timers, schedule expressions)         |
 | `profiles`    | named duration profiles (snapshot, copy, export), seeded               |
 | `limits`      | AWS's RDS limits enforced in moto; DescribeAccountAttributes           |

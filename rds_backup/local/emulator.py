@@ -12,6 +12,12 @@ state in every region and puts the events RDS would put, on that region's defaul
   / 0163; and, as RDS does, **no event** when a cluster copy finishes (the chain observes it
   with its own scheduled checks, rds_backup/steps/check_copy.py; the harness fires those).
 
+Each account's events go to that account's bus (``accounts``: the source account, and the
+vault's when there is one): a copy the vault account made of a shared snapshot is that
+account's copy, and its RDS-EVENT-0060 lands on the vault's default bus in the destination
+region, as RDS emits it for the account that made the copy (instant mode watches
+``accounts``; timed mode hears of every account's resources).
+
 Each state change is emitted once. Knobs, for fault tests: ``delay`` (seconds between the
 change and its event), ``drop`` (EventIDs never delivered; ``drop_once``: only the next one
 of each), ``duplicate`` (each event put N
@@ -124,6 +130,7 @@ class RdsEvent:
     message: str
     category: str
     due: float
+    account: str = ACCOUNT
 
 
 class RdsEventEmulator:
@@ -134,9 +141,11 @@ class RdsEventEmulator:
         timeline: Timeline,
         clock: VirtualClock | None = None,
         profile: Profile | None = None,
+        accounts: tuple[str, ...] = (ACCOUNT,),
     ) -> None:
         self.server = server
         self.regions = regions
+        self.accounts = accounts
         self.timeline = timeline
         self.knobs = Knobs()
         self.seen: set[tuple[str, ...]] = set()
@@ -191,24 +200,29 @@ class RdsEventEmulator:
         if self.clock is not None:
             return 0
         now = time.monotonic()
-        for region in self.regions:
-            self._watch(region, now)
+        for account in self.accounts:
+            for region in self.regions:
+                self._watch(rds_backends[account][region], now)
         due = [event for event in self.pending if event.due <= now]
         self.pending = [event for event in self.pending if event.due > now]
         for event in due:
             self._emit(event)
         return len(due)
 
-    def _watch(self, region: str, now: float) -> None:
-        backend = rds_backends[ACCOUNT][region]
+    def _watch(self, backend: Any, now: float) -> None:
+        region = backend.region_name
         for snapshot in list(backend.database_snapshots.values()):
             if snapshot.snapshot_type != "manual" or snapshot.status != "available":
                 continue
-            key = ("snapshot", region, snapshot.db_snapshot_identifier, str(snapshot.created))
+            key = ("snapshot", region, snapshot.db_snapshot_identifier, str(snapshot.created),
+                   backend.account_id)  # fmt: skip
             if key in self.seen:
                 continue
             self.seen.add(key)
             identifier = snapshot.db_snapshot_identifier
+            if _same_region_copy(snapshot, region):
+                self._no_copy_event(region, identifier)
+                continue
             if snapshot.database.region != region and self._cancel_copy(backend, identifier):
                 event_id, message, category = (
                     "RDS-EVENT-0061",
@@ -232,7 +246,8 @@ class RdsEventEmulator:
             if cluster_snapshot.snapshot_type != "manual" or cluster_snapshot.status != "available":
                 continue
             identifier = cluster_snapshot.db_cluster_snapshot_identifier
-            key = ("cluster-snapshot", region, identifier, str(cluster_snapshot.created))
+            key = ("cluster-snapshot", region, identifier, str(cluster_snapshot.created),
+                   backend.account_id)  # fmt: skip
             if key in self.seen:
                 continue
             self.seen.add(key)
@@ -244,7 +259,7 @@ class RdsEventEmulator:
                     region, event_id, cluster_snapshot.arn, identifier, message, category, now
                 )
         for task in list(backend.export_tasks.values()):
-            key = ("export", region, str(task.export_task_identifier), "")
+            key = ("export", region, str(task.export_task_identifier), "", backend.account_id)
             if key in self.seen:
                 continue
             self._maybe_fail(task, region)
@@ -257,6 +272,12 @@ class RdsEventEmulator:
             self._schedule(
                 region, event_id, str(task.source_arn), identifier, message, "notification", now
             )
+
+    def _no_copy_event(self, region: str, identifier: str) -> None:
+        self.timeline.add(
+            "note", region, "same-Region copy available", subject=identifier,
+            result="no RDS event (0059/0060/0061 are the cross-Region copy events)",
+        )  # fmt: skip
 
     def _cancel_copy(self, backend: Any, identifier: str) -> bool:
         """A copy matching a ``cancel_copies`` knob is canceled: RDS drops the snapshot."""
@@ -341,7 +362,9 @@ class RdsEventEmulator:
         if backend.cluster_snapshots.get(identifier) is not snapshot:
             return  # deleted while being created (how a cluster copy is canceled)
         snapshot.status = "available"
-        self.seen.add(("cluster-snapshot", region, identifier, str(snapshot.created)))
+        self.seen.add(
+            ("cluster-snapshot", region, identifier, str(snapshot.created), backend.account_id)
+        )
         if copying:
             self.timeline.add(
                 "note", region, "cluster copy available", subject=identifier,
@@ -358,7 +381,10 @@ class RdsEventEmulator:
         if backend.database_snapshots.get(identifier) is not snapshot:
             return  # deleted (or replaced) while being created
         snapshot.status = "available"
-        self.seen.add(("snapshot", region, identifier, str(snapshot.created)))
+        self.seen.add(("snapshot", region, identifier, str(snapshot.created), backend.account_id))
+        if _same_region_copy(snapshot, region):
+            self._no_copy_event(region, identifier)
+            return
         if snapshot.database.region != region and self._cancel_copy(backend, identifier):
             event = ("RDS-EVENT-0061", _copy_canceled(identifier, snapshot))
         elif snapshot.database.region != region:
@@ -383,7 +409,7 @@ class RdsEventEmulator:
         task.percent_progress = (
             100 if task.status == "COMPLETE" else task.__dict__.get("percent_progress", 0)
         )
-        self.seen.add(("export", region, str(task.export_task_identifier), ""))
+        self.seen.add(("export", region, str(task.export_task_identifier), "", backend.account_id))
         event_id, message = _export_event(task, task.status.lower())
         identifier = str(task.source_arn).rsplit(":", 1)[-1]
         self._schedule(
@@ -448,7 +474,7 @@ class RdsEventEmulator:
                 "perTableStatus": statuses
             },
         }
-        s3 = s3_backends[ACCOUNT]["aws"]
+        s3 = s3_backends[str(getattr(task, "account_id", ACCOUNT))]["aws"]
         for key, document in files.items():
             try:
                 s3.put_object(str(task.s3_bucket), key, json.dumps(document).encode())
@@ -466,9 +492,12 @@ class RdsEventEmulator:
         category: str,
         now: float,
     ) -> None:
+        # The account whose resource it is (its ARN's): RDS tells that account.
+        account = arn.split(":")[4] if arn.count(":") >= 5 else ACCOUNT
         event = RdsEvent(
-            region, event_id, arn, identifier, message, category, now + self.knobs.delay
-        )
+            region, event_id, arn, identifier, message, category, now + self.knobs.delay,
+            account or ACCOUNT,
+        )  # fmt: skip
         if event_id in self.knobs.drop_once:
             self.knobs.drop_once.discard(event_id)
             self.timeline.add("drop", region, event_id, subject=identifier, result="not delivered")
@@ -506,13 +535,24 @@ class RdsEventEmulator:
                 }
             ),
         }
-        events = self.server.client("events", event.region)
+        events = self.server.client("events", event.region, event.account)
         copies = max(1, self.knobs.duplicate)
         for start in range(0, copies, 10):
             events.put_events(Entries=[entry] * min(10, copies - start))
         self.emitted.append(event)
         times = f" x{copies}" if copies > 1 else ""
-        self.timeline.add("emit", event.region, event.event_id + times, subject=event.identifier)
+        where = "" if event.account == ACCOUNT else f"account {event.account}"
+        self.timeline.add(
+            "emit", event.region, event.event_id + times, subject=event.identifier, result=where
+        )
+
+
+def _same_region_copy(snapshot: Any, region: str) -> bool:
+    """A copy made from a snapshot in its own region (the vault copying what another account
+    shared with it there): the copy events RDS documents (0059/0060/0061) are cross-Region
+    ones, so none is put (an assumption: no same-Region copy event is documented)."""
+    source = snapshot.__dict__.get("local_copy_source_region")  # set by limits on a copy
+    return source is not None and source == region
 
 
 def _allocated_gib(task: Any) -> int:

@@ -7,6 +7,12 @@ RDS event emulator, pumped until the chain goes quiet.
         local.run_until_quiet()
         print(local.timeline.render())
 
+Two accounts (docs/LOCAL_AWS.md, "Two accounts (the vault)"): ``WorldSpec(vault=VaultSpec())``
+seeds a vault account beside the source one; ``local.aws_for(VAULT_ACCOUNT)`` (an ``Aws``) or
+``local.session_for(VAULT_ACCOUNT)`` (a boto3 session) acts in it, ``local.vault`` names what
+it holds; sharing, cross-account copies and bus policies behave as on AWS (``sharing.py``,
+``eventbridge.py``).
+
 Timed mode (docs/LOCAL_AWS.md): give a ``VirtualClock`` and a duration profile. Snapshots,
 copies and exports then take their sampled virtual time, the schedules of the main stack
 fire themselves when due, Lambda retries come 1 and 2 virtual minutes apart, and the domain
@@ -31,14 +37,16 @@ from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, TypeVar
 
+import boto3
 from moto.rds.models import rds_backends
 
 from events import load_sample
 from rds_backup import aws as aws_module
 from rds_backup import clock as domain_clock
 from rds_backup.aws import Aws, get_aws, patched_environ
-from rds_backup.local import eventbridge, invoker, limits
+from rds_backup.local import eventbridge, invoker, limits, sharing
 from rds_backup.local import inventory as inventory_module
+from rds_backup.local.accounts import SOURCE_ACCOUNT, Vault, seed_vault
 from rds_backup.local.clock import VirtualClock, next_run, virtual_moto_time
 from rds_backup.local.emulator import RdsEventEmulator
 from rds_backup.local.faults import FaultInjector
@@ -106,6 +114,8 @@ class LocalAws:
         self.stacks: list[Stack] = []
         self.wirings: list[Wiring] = []
         self.runners: list[LambdaRunner] = []
+        self.vault: Vault | None = None
+        self._account_aws: dict[str, tuple[boto3.session.Session, Aws]] = {}
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -134,6 +144,33 @@ class LocalAws:
     def regions(self) -> tuple[str, str]:
         return (self.spec.source_region, self.spec.target_region)
 
+    @property
+    def accounts(self) -> tuple[str, ...]:
+        """The source account, then the vault's when the world has one."""
+        vault = self.spec.vault
+        return (SOURCE_ACCOUNT,) if vault is None else (SOURCE_ACCOUNT, vault.account)
+
+    def _watched_regions(self) -> tuple[str, ...]:
+        extra = () if self.spec.vault is None else (self.spec.vault.region,)
+        return tuple(dict.fromkeys((*self.regions, *extra)))
+
+    def session_for(self, account: str) -> boto3.session.Session:
+        """A boto3 session acting in ``account`` (its admin role's temporary credentials);
+        its clients reach the local AWS through ``AWS_ENDPOINT_URL``, set while it runs."""
+        return self.server.session_for(account)
+
+    def aws_for(self, account: str) -> Aws:
+        """The domain's client factory (``rds_backup.aws.Aws``) acting in ``account``."""
+        session = self.session_for(account)
+        if self._account_aws.get(account, (None,))[0] is not session:  # new after a reset
+            self._account_aws[account] = (session, Aws(session))
+        return self._account_aws[account][1]
+
+    def failed_deliveries(self) -> list[eventbridge.FailedDelivery]:
+        """Events a rule could not deliver to another account's bus (its policy refused them,
+        or the bus is missing): what EventBridge counts as FailedInvocations."""
+        return eventbridge.failed_deliveries()
+
     def start(self) -> None:
         main = read_stack(self._templates("main"), self.spec.source_region, STACK_NAME)
         target = read_stack(
@@ -149,7 +186,9 @@ class LocalAws:
         self.faults.install()
         self._exit.callback(self.faults.uninstall)
         limits.install()
-        eventbridge.install()  # replay FilterArns, TestEventPattern
+        sharing.install()  # snapshots shared between accounts, as RDS does
+        eventbridge.install()  # replay FilterArns, TestEventPattern, bus policies
+        eventbridge.forget_failed_deliveries()
         invoker.install()  # Invoke(InvocationType=Event) → the local runner's queue
         limits.reset_quotas()  # AWS's defaults for every local AWS
         self._exit.callback(limits.reset_quotas)
@@ -164,6 +203,11 @@ class LocalAws:
         self._exit.callback(_forget_cached_clients)
         _forget_cached_clients()
         self.environment = {**seed_world(Aws(), self.spec), **self._extra_environment}
+        if self.spec.vault is not None:
+            keys = [self.environment[k] for k in ("KMS_KEY_ID", "SOURCE_KMS_KEY_ID")
+                    if self.environment.get(k)]  # fmt: skip
+            self.vault = seed_vault(self.aws_for(self.spec.vault.account), Aws(), self.spec.vault,
+                                    keys)  # fmt: skip
         if self.profile is not None:
             self._size_databases(self.profile)
         self.stacks = [main, target]
@@ -176,8 +220,9 @@ class LocalAws:
             if stack.functions
         ]
         self.emulator = RdsEventEmulator(
-            self.server, self.regions, self.timeline, self.clock, self.profile
-        )
+            self.server, self._watched_regions(), self.timeline, self.clock, self.profile,
+            accounts=self.accounts,
+        )  # fmt: skip
         self._exit.callback(self.emulator.close)
         self.schedules = SchedulePump(
             self.server,

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rds_backup.aws import Aws
+from rds_backup.local.accounts import VaultSpec
 
 ACCOUNT = "123456789012"
 
@@ -73,6 +74,8 @@ class WorldSpec:
     store_to_source_s3: bool = False
     keep_source_snapshot: bool = False
     clusters: Sequence[str] = ()  # DB clusters, configured in DB_IDENTIFIER with the instances
+    # A second, vault account (accounts.py): seeded by the harness when given.
+    vault: VaultSpec | None = None
 
 
 def seed_world(aws: Aws, spec: WorldSpec = WorldSpec()) -> dict[str, str]:

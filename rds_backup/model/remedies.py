@@ -51,8 +51,8 @@ Facts used, by the AWS page they come from (titles):
 - "Copying a DB snapshot for Amazon RDS" and "Copying a DB cluster snapshot" (User Guides):
   up to 20 cross-region copies in flight per destination region (DB cluster snapshots: 5);
   the refusal ``SnapshotQuotaExceeded`` "Cannot copy more than N snapshots across regions";
-  docs/ARCHITECTURE.md: the manual snapshot quota refuses with the same code ("Cannot create more than
-  100 manual snapshots") and does not drain; DescribeAccountAttributes ``ManualSnapshots``
+  the manual snapshot quota (docs/ARCHITECTURE.md) refuses with the same code ("Cannot create
+  more than 100 manual snapshots") and does not drain; DescribeAccountAttributes ``ManualSnapshots``
   / ``ManualClusterSnapshots`` (the AccountQuota data type, RDS API Reference; its names
   ``DBInstances``, ``DBClusters`` and ``AllocatedStorage`` are used below too).
 - "Quotas and constraints for Amazon RDS" (RDS User Guide): DB instances 40 per region by
