@@ -23,6 +23,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from events import CopyFinishedEvent, LambdaFailureEvent, RdsSnapshotEvent, SnapshotQuotaEvent
+from events.drill import DrillFinishedEvent
 from events.parse import parse_event
 from rds_backup.aws import get_aws
 from rds_backup.errors import reported
@@ -30,6 +31,7 @@ from rds_backup.observability import logger, metrics
 from rds_backup.settings import load_settings
 from rds_backup.steps.notify import (
     on_cluster_copy_ended,
+    on_drill_finished,
     on_handler_failure,
     on_quota_reached,
     on_rds_event,
@@ -40,10 +42,19 @@ from rds_backup.steps.notify import (
 @metrics.log_metrics
 @reported
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    parsed: RdsSnapshotEvent | LambdaFailureEvent | SnapshotQuotaEvent | CopyFinishedEvent = (
-        parse_event(
-            event, RdsSnapshotEvent | LambdaFailureEvent | SnapshotQuotaEvent | CopyFinishedEvent
-        )
+    parsed: (
+        RdsSnapshotEvent
+        | LambdaFailureEvent
+        | SnapshotQuotaEvent
+        | CopyFinishedEvent
+        | DrillFinishedEvent
+    ) = parse_event(
+        event,
+        RdsSnapshotEvent
+        | LambdaFailureEvent
+        | SnapshotQuotaEvent
+        | CopyFinishedEvent
+        | DrillFinishedEvent,
     )
     settings = load_settings()
     if isinstance(parsed, LambdaFailureEvent):
@@ -52,4 +63,6 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         return on_quota_reached(settings, get_aws(), parsed, context)
     if isinstance(parsed, CopyFinishedEvent):
         return on_cluster_copy_ended(settings, get_aws(), parsed, context)
+    if isinstance(parsed, DrillFinishedEvent):
+        return on_drill_finished(settings, get_aws(), parsed, context)
     return on_rds_event(settings, get_aws(), parsed, context)

@@ -81,12 +81,15 @@ const EXPORT_ROLE_KMS_ACTIONS = [
 // operator's `<our id>-keep` copy (tags copied) cannot be stamped with our stack tag.
 const derivedSnapshot = (c) => `${c.snapshotPrefix}-*-????????-????`;
 
-// DB_KMS_KEY_IDS as a list (comma separated; blanks dropped).
-const dbKeys = (c) =>
-  String(c.dbKmsKeyIds || '')
+// A comma list setting as a list (blanks dropped).
+const list = (value) =>
+  String(value || '')
     .split(',')
-    .map((key) => key.trim())
+    .map((item) => item.trim())
     .filter(Boolean);
+
+// DB_KMS_KEY_IDS as a list.
+const dbKeys = (c) => list(c.dbKmsKeyIds);
 
 // EXPORT_S3_PREFIX without leading, trailing or doubled slashes: the same string
 // rds_backup/settings.py normalise_s3_prefix gives the code (an empty one is refused there).
@@ -258,6 +261,23 @@ module.exports = {
 
   exportS3Prefix: async ({ resolveConfigurationProperty }) =>
     normaliseS3Prefix((await config(resolveConfigurationProperty)).exportS3Prefix),
+
+  // The drill probe's network (target-region stack): its VpcConfig when
+  // DRILL_PROBE_SUBNET_IDS is set, else false (no VPC: the probe runs outside any), and the
+  // managed policy Lambda needs for network interfaces there.
+  probeVpc: async ({ resolveConfigurationProperty }) => {
+    const c = await config(resolveConfigurationProperty);
+    const subnetIds = list(c.drillProbeSubnetIds);
+    if (!subnetIds.length) return false;
+    return { subnetIds, securityGroupIds: list(c.drillProbeSecurityGroupIds) };
+  },
+  probeManagedPolicies: async ({ resolveConfigurationProperty }) => {
+    const c = await config(resolveConfigurationProperty);
+    if (!list(c.drillProbeSubnetIds).length) return [];
+    return [
+      { 'Fn::Sub': 'arn:${AWS::Partition}:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole' },
+    ];
+  },
 
   // 'true' when DB_KMS_KEY_IDS names keys (the HasDbKmsKeys condition).
   hasDbKmsKeys: async ({ resolveConfigurationProperty }) =>

@@ -65,8 +65,7 @@ def package(stack: Stack, *, force: bool = False) -> Path:
         if not force and (cached / TEMPLATE).is_file():
             return cached
         serverless = _serverless_bin()
-        if stack == "main":
-            _build_layer()
+        _build_layer()  # both stacks ship it (the target's drill probe too)
         builds.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=builds, prefix="build-") as scratch:
             copy = _copy_service(Path(scratch))

@@ -23,7 +23,7 @@ from rds_backup.aws import Aws
 from rds_backup.errors import step_failed
 from rds_backup.mail import digest
 from rds_backup.mail.render import render, send
-from rds_backup.model.report import DigestReport, FailureReport, SuccessReport
+from rds_backup.model.report import DigestReport, DrillReport, FailureReport, SuccessReport
 from rds_backup.observability import count, logger
 from rds_backup.settings import ConfigError, Settings
 
@@ -36,19 +36,23 @@ def deliver(
     settings: Settings,
     aws: Aws,
     key: str,
-    report: SuccessReport | FailureReport,
+    report: SuccessReport | FailureReport | DrillReport,
     context: Any = None,
 ) -> str:
-    """Tell one run outcome the way NOTIFY_MODE asks: on its own (per-database), in the
-    run's digest (digest; rds_backup/mail/digest.py), or only when it is a failure (failures).
-    Outcomes that belong to no run (cleanup, a reconcile pass) are always told at once."""
+    """Tell one outcome the way NOTIFY_MODE asks: on its own (per-database), in the run's
+    digest (digest; rds_backup/mail/digest.py), or only when it is a failure (failures).
+    Outcomes that belong to no run (cleanup, a reconcile pass, a restore drill) are told at
+    once."""
 
     def send_now(claim: str, email: SuccessReport | FailureReport | DigestReport) -> str:
         return send_once(settings, aws, claim, email, context)
 
-    if settings.notify_mode == "failures" and isinstance(report, SuccessReport):
+    good = isinstance(report, SuccessReport) or (isinstance(report, DrillReport) and report.passed)
+    if settings.notify_mode == "failures" and good:
         logger.info("success not emailed (NOTIFY_MODE=failures)", key=key)
         return "not-emailed"
+    if isinstance(report, DrillReport):
+        return send_once(settings, aws, key, report, context)
     if digest.enabled(settings) and report.run and report.database:
         return digest.record(settings, aws, key, report, send_now)
     return send_now(key, report)
@@ -66,7 +70,7 @@ def send_once(
     settings: Settings,
     aws: Aws,
     key: str,
-    report: SuccessReport | FailureReport | DigestReport,
+    report: SuccessReport | FailureReport | DigestReport | DrillReport,
     context: Any = None,
 ) -> str:
     """Render and send the email for ``key`` unless it was already sent."""
@@ -104,7 +108,9 @@ def send_once(
 
     delivered = claimed(claim={"key": key})
     if sent_now:
-        outcome = {SuccessReport: "success", DigestReport: "digest"}.get(type(report), "failure")
+        outcome = {SuccessReport: "success", DigestReport: "digest", DrillReport: "drill"}.get(
+            type(report), "failure"
+        )
         logger.info("email sent", key=key, outcome=outcome, message_id=delivered["message_id"])
         count("EmailSent")
         return "sent"

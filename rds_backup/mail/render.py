@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from jinja2 import Environment
     from mypy_boto3_ses import SESClient
 
-    from rds_backup.model.report import DigestReport, FailureReport, SuccessReport
+    from rds_backup.model.report import DigestReport, DrillReport, FailureReport, SuccessReport
 
 SUBJECT_MAX = 200
 CAUSE_MAX = 20_000  # characters of the cause shown in the email; the logs keep the rest
@@ -40,15 +40,41 @@ class Email:
     text: str
 
 
-def render(report: SuccessReport | FailureReport | DigestReport) -> Email:
+def render(report: SuccessReport | FailureReport | DigestReport | DrillReport) -> Email:
     """The email for any report notify sends."""
-    from rds_backup.model.report import DigestReport, SuccessReport
+    from rds_backup.model.report import DigestReport, DrillReport, SuccessReport
 
     if isinstance(report, SuccessReport):
         return render_success(report)
     if isinstance(report, DigestReport):
         return render_digest(report)
+    if isinstance(report, DrillReport):
+        return render_drill(report)
     return render_failure(report)
+
+
+def render_drill(report: DrillReport) -> Email:
+    """A restore drill: passed or failed, RTO, RPO, each check with its value."""
+    result = report.result
+    if report.passed:
+        minutes = report.rto_minutes
+        measured = f" — restored in {minutes} min" if minutes is not None else ""
+        headline = f"{result.database} restore drill passed{measured}"
+        mark = "✅"
+    else:
+        headline = f"{result.database} restore drill FAILED at {result.step or 'the drill'}"
+        mark = "❌"
+    subject = _subject(
+        f"[{_one_line(report.stack)}] {mark} {_one_line(headline)} — {result.day.isoformat()}"
+    )
+    return _render(
+        "drill",
+        subject=subject,
+        report=report,
+        result=result,
+        headline=headline,
+        reason=_clip(result.reason.strip()),
+    )
 
 
 def render_success(report: SuccessReport) -> Email:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from rds_backup.model.drills import DrillResult
+
 WITH_WARNINGS = "exported with warnings"
 
 
@@ -149,3 +151,42 @@ class DigestReport:
     @property
     def succeeded(self) -> int:
         return len(self.named("backed up"))
+
+
+@dataclass(frozen=True)
+class DrillReport:
+    """A restore drill's outcome (rds_backup/model/drills.py ``DrillResult``), told once."""
+
+    stack: str
+    target_region: str
+    result: DrillResult
+    next_drill: date | None = None
+    restore_command: str = ""  # AWS CLI: restore that copy as a new instance (by hand)
+    instance_url: str = ""
+
+    @property
+    def passed(self) -> bool:
+        return self.result.passed
+
+    @property
+    def database(self) -> str:
+        return self.result.database
+
+    @property
+    def run(self) -> str | None:
+        return None  # a drill belongs to no nightly run: it is told on its own
+
+    @property
+    def rto_minutes(self) -> float | None:
+        seconds = self.result.restore_seconds
+        return None if seconds is None else round(seconds / 60, 1)
+
+    @property
+    def rpo_hours(self) -> float | None:
+        seconds = self.result.rpo_seconds
+        return None if seconds is None else round(seconds / 3600, 1)
+
+    @property
+    def first_query_minutes(self) -> float | None:
+        seconds = self.result.first_query_seconds
+        return None if seconds is None else round(seconds / 60, 1)

@@ -61,6 +61,9 @@ CHAIN_RULES = (
     "cluster-run-outcome",
     "snapshot-quota",
     "handler-failed",
+    "drill-events",
+    "drill-check",
+    "drill-finished",
 )
 
 

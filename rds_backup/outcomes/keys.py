@@ -46,3 +46,8 @@ def failure(step: str, database: str | None, run: str | None, code: str | None) 
     if step in PERIODIC_STEPS and run:
         period = run[:8]
     return f"failed:{step}:{(database or '-').lower()}:{period}:{code or 'error'}"
+
+
+def drill(drill_id: str) -> str:
+    """A restore drill's outcome (its id is derived from the database and the drill day)."""
+    return f"drill:{drill_id}"

@@ -96,6 +96,10 @@ class Selection:
 
     items: list[Selected] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    # What the listings said of every DB instance and DB cluster (by lower-cased id): the
+    # restore manifests are made from these records (rds_backup/model/manifest.py).
+    instance_records: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
+    cluster_records: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
 
     def of_kind(self, kind: Kind) -> list[Selected]:
         return [item for item in self.items if item.kind == kind]
@@ -134,7 +138,7 @@ def select_databases(settings: Settings, aws: Aws) -> Selection:
     rds = aws.rds(settings.source_region)
     instances = _listing(rds, "describe_db_instances", "DBInstances", "DBInstanceIdentifier")
     clusters = _listing(rds, "describe_db_clusters", "DBClusters", "DBClusterIdentifier")
-    selection = Selection()
+    selection = Selection(instance_records=instances, cluster_records=clusters)
     found: dict[tuple[str, Kind], Selected] = {}
     tagged: dict[tuple[str, Kind], Selected] = {}
     for name in dict.fromkeys(db.lower() for db in settings.db_identifiers):

@@ -8,7 +8,9 @@
   told once per run, step and code; a refusal for a limit that drains (an export or copy
   slot) is deferred: the step waits (rds_backup/limits/);
 - "Snapshot Quota Reached": the manual snapshot quota stopped part of a run, once per run
-  and region.
+  and region;
+- "Drill Finished": a restore drill ended (rds_backup/drills/): its own email, once per
+  drill, and the "last successful drill" heartbeat when it passed.
 """
 
 from __future__ import annotations
@@ -18,19 +20,24 @@ from typing import Any
 
 from events.backup_requested import BackupRequestedEvent
 from events.copy_finished import CopyCheckDueEvent, CopyFinishedEvent
+from events.drill import DrillFinishedEvent
 from events.lambda_failure import LambdaFailureDetail, LambdaFailureEvent
 from events.parse import parse_event
 from events.quota import SnapshotQuotaEvent
 from events.rds import RdsEventKind, RdsSnapshotEvent
 from events.schedule import ScheduledEvent
+from rds_backup import clock
 from rds_backup.aws import Aws
 from rds_backup.errors import QUOTA_CODES, REMEDIES, BackupError
 from rds_backup.mail import digest
 from rds_backup.mail.delivery import deliver, require_idempotency_table, send_once
+from rds_backup.model import console
+from rds_backup.model.drills import DrillResult, next_drill_day
 from rds_backup.model.kinds import CLUSTER, Kind, api
 from rds_backup.model.naming import parse_snapshot_id, run_id
+from rds_backup.model.report import DrillReport
 from rds_backup.model.scope import out_of_scope
-from rds_backup.observability import count, logger
+from rds_backup.observability import count, drill_succeeded, logger
 from rds_backup.outcomes import keys
 from rds_backup.outcomes.reports import failure_report, run_failure
 from rds_backup.outcomes.settle import settle_run
@@ -313,3 +320,31 @@ def on_quota_reached(
         return {"email": emails[-1]}
     key = keys.quota(detail.region, detail.run, cluster)
     return {"email": send_once(settings, aws, key, report, context)}
+
+
+def on_drill_finished(
+    settings: Settings, aws: Aws, event: DrillFinishedEvent, context: Any = None
+) -> dict[str, Any]:
+    """A restore drill ended: its email, once per drill (``keys.drill``)."""
+    result = DrillResult.model_validate(event.detail.result)
+    logger.append_keys(drill=result.drill_id, database=result.database)
+    require_idempotency_table(settings)
+    if result.passed and _recent_drill(settings, result):
+        drill_succeeded(result.database)
+    report = DrillReport(
+        stack=settings.stack_name,
+        target_region=settings.target_region,
+        result=result,
+        next_drill=next_drill_day(settings, result.database, result.day),
+        restore_command=console.restore_command(
+            settings.target_region, result.snapshot_id, result.database
+        )
+        if result.snapshot_id
+        else "",
+    )
+    return {"email": deliver(settings, aws, keys.drill(result.drill_id), report, context)}
+
+
+def _recent_drill(settings: Settings, result: DrillResult) -> bool:
+    """Only a drill of this period is the heartbeat: a replayed old one is not news."""
+    return (clock.now().date() - result.day).days <= settings.drill_every_days

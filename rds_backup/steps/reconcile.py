@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from rds_backup import clock, drills
 from rds_backup.arns import parse_snapshot_arn
 from rds_backup.aws import Aws
 from rds_backup.errors import StepFailed
@@ -114,6 +115,8 @@ def reconcile(settings: Settings, aws: Aws, now: datetime, context: Any = None) 
             logger.error("reconcile of a run failed", snapshot=identifier, cause=str(failure))
             _report_run_failure(settings, aws, run, failure, result, context)
     _digests(settings, aws, now, result, context)
+    if settings.drills_enabled:
+        _drills(settings, aws, result)
     if result.failed:
         raise ReconcileFailed(result)
     return result
@@ -136,6 +139,32 @@ def _digests(
         return
     for run, email in done.items():
         result.record(run, "digest", email=email)
+
+
+def _drills(settings: Settings, aws: Aws, result: ReconcileResult) -> None:
+    """Restore drills whose events were lost: reap those past DRILL_MAX_HOURS (the cost cap),
+    move every other one a step, start the drills that wait (rds_backup/drills/)."""
+    now = clock.now()
+    try:
+        flying = drills.in_flight(settings, aws, STEP)
+        for identifier in drills.reap(settings, aws, now, flying):
+            result.record(identifier, "drill reaped", hours=str(settings.drill_max_hours))
+        for drill in flying:
+            try:
+                moved = drills.advance(settings, aws, drill.database, drill.day, now)
+            except StepFailed as failure:
+                logger.error("reconcile could not move a drill", drill=drill.identifier)
+                result.failed.append(failure)
+                continue
+            if "finished" in moved:
+                result.record(drill.identifier, "drill finished", outcome=str(moved["finished"]))
+        filled = drills.fill_drills(settings, aws, now, STEP)
+    except StepFailed as failure:
+        logger.error("reconcile could not fill the drill slots", cause=str(failure))
+        result.failed.append(failure)
+        return
+    for started in filled.started:
+        result.record(started, "drill started from the queue")
 
 
 def _report_run_failure(

@@ -22,21 +22,24 @@ from datetime import datetime
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from rds_backup import clock
 from rds_backup.aws import Aws
 from rds_backup.errors import StepFailed, is_code, step_failed
 from rds_backup.limits import headroom, report_quota
 from rds_backup.mail import digest
-from rds_backup.model import capacity, tags
+from rds_backup.model import capacity, manifest, tags
 from rds_backup.model.kinds import Kind, api
 from rds_backup.model.kinds import create as create_snapshot
 from rds_backup.model.naming import run_id, run_time, snapshot_id
 from rds_backup.observability import count, logger
 from rds_backup.settings import Settings
+from rds_backup.state import manifests
 from rds_backup.state.inventory import owned_snapshots
 from rds_backup.state.selection import Selection, select_databases
 from rds_backup.state.snapshots import describe_snapshot
 
 STEP = "snapshot"
+MANIFEST_STEP = "restore manifest"
 
 
 @dataclass
@@ -88,7 +91,8 @@ def start_backup(
     rds = aws.rds(settings.source_region)
     for warning in capacity.plan(settings).warnings:
         logger.warning("capacity warning", warning=warning)
-    wanted = _selected(settings, select_databases(settings, aws), databases, result)
+    selection = select_databases(settings, aws)
+    wanted = _selected(settings, selection, databases, result)
     if digest.enabled(settings):
         digest.open_run(settings, aws, result.run, wanted)  # before any outcome can exist
     made = _already_made(settings, aws, result.run)
@@ -134,10 +138,50 @@ def start_backup(
         logger.info("snapshot started", region=settings.source_region)
         count("SnapshotStarted")
         result.created.append(identifier)
+        _record_manifest(settings, aws, selection, database, kind, identifier, result)
     if result.failed:
         count("SnapshotFailed", len(result.failed))
         raise StartFailed(result)
     return result
+
+
+def _record_manifest(
+    settings: Settings,
+    aws: Aws,
+    selection: Selection,
+    database: str,
+    kind: Kind,
+    identifier: str,
+    result: StartResult,
+) -> None:
+    """The restore manifest of tonight's snapshot, beside the copies in the target region
+    (rds_backup/state/manifests.py), from the listing the selection read. A manifest that
+    cannot be written is a failure a person hears of; the backup itself goes on."""
+    taken = clock.now()
+    if kind is Kind.CLUSTER:
+        record = selection.cluster_records.get(database.lower())
+        if record is None:
+            return
+        made = manifest.of_cluster(
+            database, identifier, taken, settings.source_region, record, selection.instance_records
+        )
+    else:
+        instance = selection.instance_records.get(database.lower())
+        if instance is None:
+            return
+        made = manifest.of_instance(database, identifier, taken, settings.source_region, instance)
+    try:
+        manifests.write_manifest(settings, aws, made, MANIFEST_STEP)
+    except StepFailed as failure:
+        failure.remedy = (
+            f"The snapshot {identifier} was taken; only its restore manifest is missing (a "
+            "restore then needs the instance class, port and groups by hand). Let "
+            f"start_backup's role put objects under s3://{settings.target_bucket}/"
+            f"{settings.export_s3_prefix}/{manifests.FOLDER}/ (and the bucket's policy allow "
+            "it). The next night writes its own."
+        )
+        logger.error("restore manifest not written", code=failure.code, cause=failure.cause)
+        result.failed.append(failure)
 
 
 def _exports_tonight(settings: Settings, database: str, when: datetime) -> str:

@@ -29,7 +29,18 @@ DIGEST_RUN = {"dynamodb:UpdateItem"}
 # one-time check of a cluster copy (rds_backup/steps/check_copy.py).
 READ_CLUSTERS = {"rds:DescribeDBClusterSnapshots"}
 ARRANGE_CHECK = {"scheduler:CreateSchedule", "iam:PassRole"}
-# The AWS actions each handler's code calls (README / DESIGN), and nothing else.
+# Restore drills (infra/resources/drills.yml): restore, credentials, probe, delete, results.
+DRILLS = (
+    {"rds:DescribeDBInstances", "rds:DescribeDBClusters", "rds:DescribeDBSnapshots"}
+    | {"rds:DescribeDBClusterSnapshots", "rds:DescribeAccountAttributes"}
+    | {"rds:RestoreDBInstanceFromDBSnapshot", "rds:RestoreDBClusterFromSnapshot"}
+    | {"rds:CreateDBInstance", "rds:AddTagsToResource", "rds:ModifyDBInstance"}
+    | {"rds:ModifyDBCluster", "rds:DeleteDBInstance", "rds:DeleteDBCluster"}
+    | {"secretsmanager:CreateSecret", "secretsmanager:RotateSecret", "secretsmanager:TagResource"}
+    | {"lambda:InvokeFunction", "s3:GetObject", "s3:PutObject", "s3:ListBucket"}
+    | ARRANGE_CHECK
+)
+# The AWS actions each handler's code calls (README / ARCHITECTURE), and nothing else.
 ALLOWED = {
     "start_backup": LOGS
     | ON_FAILURE_BUS
@@ -78,8 +89,11 @@ ALLOWED = {
     | READ_CLUSTERS
     | ARRANGE_CHECK
     | {"rds:DescribeDBSnapshots", "rds:CopyDBSnapshot", "rds:AddTagsToResource"}
-    | {"rds:DeleteDBSnapshot", "rds:CopyDBClusterSnapshot", "rds:DeleteDBClusterSnapshot"},
+    | {"rds:DeleteDBSnapshot", "rds:CopyDBClusterSnapshot", "rds:DeleteDBClusterSnapshot"}
+    | DRILLS,
     "check_copy": LOGS | ON_FAILURE_BUS | READ_CLUSTERS | ARRANGE_CHECK,
+    "start_drill": LOGS | ON_FAILURE_BUS | KMS_FOR_RDS | DRILLS,
+    "check_drill": LOGS | ON_FAILURE_BUS | KMS_FOR_RDS | DRILLS,
 }
 READ_ONLY_PREFIXES = ("Describe", "List", "Get")
 
@@ -180,7 +194,7 @@ def test_given_pass_role_when_read_then_only_the_export_role_only_to_rds_export(
     for where, statement in _all_statements(main_stack):
         if "iam:PassRole" not in as_list(statement["Action"]):
             continue
-        if where == "ArrangeCopyChecksPolicy":
+        if where in ("ArrangeCopyChecksPolicy", "DrillsPolicy"):
             # the cluster copy checks' role, only to EventBridge Scheduler
             assert statement["Resource"] == {"Fn::GetAtt": ["CopyCheckSchedulerRole", "Arn"]}
             assert statement["Condition"] == {

@@ -37,9 +37,11 @@ PATTERN_SAMPLES = {
         "lambda-invocation-failure",
         "lambda-invocation-failure-aws-source",
         "snapshot-quota-reached",
+        "drill-finished",
     ],
+    "check_drill": ["drill-check-due"],
 }
-SCHEDULED = {"start_backup", "cleanup", "reconcile"}
+SCHEDULED = {"start_backup", "cleanup", "reconcile", "start_drill"}
 ALL_PATTERN_SAMPLES = sorted({name for names in PATTERN_SAMPLES.values() for name in names})
 FORWARDED = {
     "rds-0060-copy-finished",
@@ -66,6 +68,8 @@ def test_given_the_main_stack_when_packaged_then_every_handler_module_has_one_fu
         "cleanup",
         "reconcile",
         "check_copy",
+        "start_drill",
+        "check_drill",
     }
 
 
@@ -138,19 +142,21 @@ def test_given_the_scheduled_sample_when_its_rule_is_looked_up_then_it_is_start_
 def test_given_the_target_region_stack_when_an_rds_event_arrives_then_only_chain_events_forward(
     target_stack: Packaged, sample: str
 ) -> None:
-    (rule,) = resources(target_stack.template, "AWS::Events::Rule").values()
+    rule = resources(target_stack.template, "AWS::Events::Rule")["ForwardRdsEventsRule"]
     assert matches(rule["Properties"]["EventPattern"], load_sample(sample)) == (sample in FORWARDED)
 
 
 def test_given_the_forwarder_when_packaged_then_it_targets_the_source_default_bus_with_a_role(
     target_stack: Packaged,
 ) -> None:
-    (rule,) = resources(target_stack.template, "AWS::Events::Rule").values()
-    (target,) = rule["Properties"]["Targets"]
-    assert target["Arn"]["Fn::Sub"].endswith(":us-east-1:${AWS::AccountId}:event-bus/default")
-    assert "RoleArn" in target
-    assert "DeadLetterConfig" in target
-    assert "RetryPolicy" in target
+    forwarders = resources(target_stack.template, "AWS::Events::Rule")
+    assert set(forwarders) == {"ForwardRdsEventsRule", "ForwardDrillEventsRule"}
+    for rule in forwarders.values():
+        (target,) = rule["Properties"]["Targets"]
+        assert target["Arn"]["Fn::Sub"].endswith(":us-east-1:${AWS::AccountId}:event-bus/default")
+        assert "RoleArn" in target
+        assert "DeadLetterConfig" in target
+        assert "RetryPolicy" in target
 
 
 @pytest.mark.parametrize("sample", [*ALL_PATTERN_SAMPLES, "scheduled"])

@@ -67,7 +67,8 @@ def test_given_a_brought_export_role_when_packaged_then_none_is_created_and_only
         st["Resource"]
         for _, where, st in role_statements(template)
         if "iam:PassRole" in as_list(st["Action"])
-        and where != "ArrangeCopyChecksPolicy"  # the cluster copy checks' scheduler role
+        # the one-time checks' scheduler role (cluster copies, drills)
+        and where not in ("ArrangeCopyChecksPolicy", "DrillsPolicy")
     ]
     assert passed
     assert set(passed) == {SETTINGS["EXPORT_ROLE_ARN"]}

@@ -18,6 +18,7 @@ from events import (
     load_sample,
     sample_names,
 )
+from events.drill import DrillCheckDueEvent, DrillFinishedEvent
 from events.parse import parse_event
 from rds_backup.errors import InvalidEvent
 from tests.conftest import SHARED_SAMPLES
@@ -30,6 +31,8 @@ MODELS = {
     "snapshot-quota-reached": SnapshotQuotaEvent,
     "cluster-copy-check-due": CopyCheckDueEvent,
     "cluster-copy-finished": CopyFinishedEvent,
+    "drill-check-due": DrillCheckDueEvent,
+    "drill-finished": DrillFinishedEvent,
 }
 KINDS = {
     "rds-0042-snapshot-created": RdsEventKind.SNAPSHOT_CREATED,
@@ -209,3 +212,15 @@ def test_given_the_record_kind_when_compared_then_producer_and_contract_agree():
     from rds_backup.errors import FAILURE_RECORD
 
     assert get_args(FailureRecord.model_fields["kind"].annotation) == (FAILURE_RECORD,)
+
+
+def test_given_the_drill_finished_sample_when_parsed_then_its_result_is_a_drill_result():
+    from rds_backup.model.drills import DrillResult, Outcome
+
+    parsed = parse_event(load_sample("drill-finished"), DrillFinishedEvent)
+
+    result = DrillResult.model_validate(parsed.detail.result)
+    assert result.outcome is Outcome.PASSED
+    assert result.restore_seconds == 875.0
+    assert result.rpo_seconds == 21593.0
+    assert [c.name for c in result.checks] == ["engine", "orders rows"]
