@@ -112,6 +112,10 @@ def render_digest(report: DigestReport) -> Email:
     if report.running:
         parts.append(f"{report.running} still running")
     parts.append(f"{report.succeeded} backed up")
+    if report.failed:
+        # A failed export (or a failed night) leaves earlier copies restorable: say how many
+        # databases can be restored now, so a night of failed exports is not "0 backed up".
+        parts.append(f"{report.restorable} of {len(report.outcomes)} restorable")
     mark = "❌" if report.failed else "⚠️" if report.warned or report.running else "✅"
     subject = _subject(
         f"[{_one_line(report.stack)}] {mark} run {_one_line(report.run)}: {', '.join(parts)} "

@@ -59,6 +59,26 @@ def restore_command(region: str, snapshot_id: str, database: str) -> str:
     )
 
 
+def restore_ours(stack: str, region: str, database: str, snapshot_id: str) -> str:
+    """``rds-backup restore`` of one copy: the plan first (--dry-run), then the restore, with
+    the target region's groups from the stack's settings (docs/RECOVERY.md)."""
+    return shlex.join(
+        [
+            "rds-backup",
+            "restore",
+            "--stack",
+            stack,
+            "--region",
+            region,
+            "--db",
+            database.lower(),
+            "--snapshot",
+            snapshot_id,
+            "--dry-run",
+        ]
+    )
+
+
 def replay_command(stack: str, region: str, since: datetime, until: datetime) -> str:
     """``rds-backup replay`` for this stack, in the region it runs in, over a window that has
     ended (AWS advises replaying archived windows that ended at least 10 minutes ago)."""

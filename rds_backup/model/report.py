@@ -20,6 +20,23 @@ class TableProblem:
 
 
 @dataclass(frozen=True)
+class Restorable:
+    """Whether a database has a copy it can be restored from in the target region, even when
+    tonight's run failed (a failed export does not make the copy less restorable)."""
+
+    database: str
+    region: str
+    copy_id: str | None = None  # the newest available copy, None: there is none
+    copy_time: datetime | None = None
+    last_drill: str = ""  # e.g. "passed 2026-11-25, restored in 14.6 min"; "" never drilled
+    restore_command: str = ""  # rds-backup restore ... for that copy
+
+    @property
+    def available(self) -> bool:
+        return self.copy_id is not None
+
+
+@dataclass(frozen=True)
 class ExportReport:
     """One export of one snapshot to one bucket (the latest attempt)."""
 
@@ -98,6 +115,8 @@ class FailureReport:
     exports: tuple[ExportReport, ...] = field(default_factory=tuple)
     stack_region: str | None = None  # where the stack runs (its replay is started there)
     kind: str = "instance"
+    # Per database the failure names: the newest copy it can be restored from (principle 9).
+    restorable: tuple[Restorable, ...] = field(default_factory=tuple)
 
 
 @dataclass(frozen=True)
@@ -110,6 +129,13 @@ class DatabaseOutcome:
     kind: str = "instance"
     success: SuccessReport | None = None
     failure: FailureReport | None = None
+
+    @property
+    def restorable(self) -> bool:
+        """A copy exists to restore from: a backed-up run's, or an earlier one's."""
+        if self.success is not None:
+            return True
+        return self.failure is not None and any(r.available for r in self.failure.restorable)
 
     @property
     def rank(self) -> int:
@@ -151,6 +177,11 @@ class DigestReport:
     @property
     def succeeded(self) -> int:
         return len(self.named("backed up"))
+
+    @property
+    def restorable(self) -> int:
+        """Databases with a copy to restore from, whatever tonight's outcome."""
+        return sum(1 for o in self.outcomes if o.restorable)
 
 
 @dataclass(frozen=True)

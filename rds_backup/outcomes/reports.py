@@ -11,12 +11,14 @@ from datetime import datetime
 from rds_backup import clock
 from rds_backup.aws import Aws
 from rds_backup.model import capacity, console
+from rds_backup.model.kinds import Kind
 from rds_backup.model.naming import run_time
-from rds_backup.model.report import ExportReport, FailureReport, SuccessReport
+from rds_backup.model.report import ExportReport, FailureReport, Restorable, SuccessReport
 from rds_backup.model.retention import Policy, kept_until
 from rds_backup.observability import logger
 from rds_backup.settings import Settings
 from rds_backup.state import export_tables
+from rds_backup.state.restorable import restorable
 from rds_backup.state.runs import RunState
 
 STUCK_REMEDY = (
@@ -39,6 +41,7 @@ def failure_report(
     run: str | None = None,
     region: str | None = None,
     exports: Sequence[ExportReport] = (),
+    restorable: Sequence[Restorable] = (),
 ) -> FailureReport:
     """A failure of this stack: what failed, where, why and what to do (now, unless the
     failure says when it happened)."""
@@ -55,13 +58,34 @@ def failure_report(
         code=code,
         exports=tuple(exports),
         stack_region=settings.source_region,
+        restorable=tuple(restorable),
     )
 
 
+# The emails name the restorable copy of at most this many databases (one listing each).
+RESTORABLE_MAX = 20
+
+
+def restorable_of(
+    settings: Settings, aws: Aws, databases: Sequence[str], kind: Kind | None = None
+) -> tuple[Restorable, ...]:
+    """For each database a failure names, its newest restorable copy (principle 9)."""
+    named = list(dict.fromkeys(db.lower() for db in databases if db))[:RESTORABLE_MAX]
+    return tuple(restorable(settings, aws, db, kind) for db in named)
+
+
 def run_failure(
-    settings: Settings, run: RunState, step: str, cause: str, region: str, code: str, remedy: str
+    settings: Settings,
+    aws: Aws,
+    run: RunState,
+    step: str,
+    cause: str,
+    region: str,
+    code: str,
+    remedy: str,
 ) -> FailureReport:
-    """A step of ``run`` failed: the report names the run's snapshot and its exports."""
+    """A step of ``run`` failed: the report names the run's snapshot, its exports, and the
+    database's newest restorable copy (this run's, when its copy is available)."""
     return failure_report(
         settings,
         step=step,
@@ -73,13 +97,16 @@ def run_failure(
         run=run.run,
         region=region,
         exports=run.export_reports(settings),
+        restorable=restorable_of(
+            settings, aws, [run.database], run.copy.kind if run.copy else None
+        ),
     )
 
 
 def stuck_report(
-    settings: Settings, run: RunState, step: str, cause: str, region: str
+    settings: Settings, aws: Aws, run: RunState, step: str, cause: str, region: str
 ) -> FailureReport:
-    return run_failure(settings, run, step, cause, region, "StepOverdue", STUCK_REMEDY)
+    return run_failure(settings, aws, run, step, cause, region, "StepOverdue", STUCK_REMEDY)
 
 
 def success_report(settings: Settings, aws: Aws, run: RunState, released: bool) -> SuccessReport:

@@ -43,6 +43,7 @@ def settle_run(
     if copy_canceled and run.copy is None:
         report = run_failure(
             settings,
+            aws,
             run,
             "copy",
             "the cross-region copy was canceled",
@@ -67,6 +68,7 @@ def settle_run(
         region = next(r for r, a in run.exports.items() if a is failed)
         report = run_failure(
             settings,
+            aws,
             run,
             "export",
             cause,

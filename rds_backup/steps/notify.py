@@ -39,7 +39,7 @@ from rds_backup.model.report import DrillReport
 from rds_backup.model.scope import out_of_scope
 from rds_backup.observability import count, drill_succeeded, logger
 from rds_backup.outcomes import keys
-from rds_backup.outcomes.reports import failure_report, run_failure
+from rds_backup.outcomes.reports import failure_report, restorable_of, run_failure
 from rds_backup.outcomes.settle import settle_run
 from rds_backup.settings import Settings
 from rds_backup.state.runs import load_run
@@ -115,6 +115,7 @@ def on_cluster_copy_ended(
     )
     report = run_failure(
         settings,
+        aws,
         run,
         "copy",
         cause,
@@ -176,6 +177,7 @@ def on_handler_failure(
         snapshot_id=failure.snapshot,
         run=failure.run,
         region=",".join(failure.regions) or None,
+        restorable=restorable_of(settings, aws, failure.databases),
     )
     logger.append_keys(failed_function=step, snapshot=failure.snapshot, run=failure.run)
     # The whole text stays in the logs; the email shows a bounded part (mail CAUSE_MAX).
@@ -189,7 +191,11 @@ def on_handler_failure(
                 settings,
                 aws,
                 keys.failure(step, db, run, code),
-                replace(report, database=db),
+                replace(
+                    report,
+                    database=db,
+                    restorable=tuple(r for r in report.restorable if r.database == db.lower()),
+                ),
                 context,
             )
             for db in failure.databases
@@ -302,6 +308,7 @@ def on_quota_reached(
         database=names if detail.databases else None,
         run=detail.run,
         region=detail.region,
+        restorable=restorable_of(settings, aws, detail.databases, spec.kind),
     )
     logger.append_keys(run=detail.run, region=detail.region)
     cluster = spec is CLUSTER
@@ -312,7 +319,11 @@ def on_quota_reached(
                 settings,
                 aws,
                 keys.quota(detail.region, detail.run, cluster, db),
-                replace(report, database=db),
+                replace(
+                    report,
+                    database=db,
+                    restorable=tuple(r for r in report.restorable if r.database == db.lower()),
+                ),
                 context,
             )
             for db in detail.databases

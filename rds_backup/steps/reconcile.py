@@ -26,7 +26,7 @@ from rds_backup.model import tags
 from rds_backup.model.naming import run_time
 from rds_backup.observability import count, logger
 from rds_backup.outcomes import keys
-from rds_backup.outcomes.reports import failure_report, stuck_report
+from rds_backup.outcomes.reports import failure_report, restorable_of, stuck_report
 from rds_backup.outcomes.settle import settle_run
 from rds_backup.settings import Settings
 from rds_backup.state.exports import IN_FLIGHT, ExportAttempt, pick_latest
@@ -185,6 +185,7 @@ def _report_run_failure(
         snapshot_id=run.snapshot_id,
         run=run.run,
         region=failure.region,
+        restorable=restorable_of(settings, aws, [run.database]),
     )
     key = keys.failure(STEP, run.database, run.run, failure.code)
     try:
@@ -208,7 +209,9 @@ def _reconcile_run(
     deadline = timedelta(hours=settings.step_deadline_hours)
 
     def stuck(step: str, region: str, cause: str, since: datetime) -> None:
-        report = stuck_report(settings, run, step, f"{cause} after {_hours(now - since)} h", region)
+        report = stuck_report(
+            settings, aws, run, step, f"{cause} after {_hours(now - since)} h", region
+        )
         email = deliver(settings, aws, keys.stuck(run.snapshot_id, step), report, context)
         result.record(run.snapshot_id, "reported stuck", step=step, email=email)
 
