@@ -70,7 +70,8 @@ def test_given_any_database_name_when_a_drill_id_is_derived_then_it_fits_and_is_
     first = drills.drill_id("rds-backup", db, date(2026, 11, 25))
     assert len(first) <= 61
     assert len(drills.member_id(first)) <= 63
-    assert "--" not in first and not first.endswith("-")
+    assert "--" not in first
+    assert not first.endswith("-")
     assert first == drills.drill_id("rds-backup", db.upper(), date(2026, 11, 25))
     assert drills.is_drill_id("rds-backup", first)
 
@@ -79,7 +80,8 @@ def test_given_two_long_names_sharing_a_start_when_derived_then_their_drill_ids_
     a = drills.drill_id("rds-backup", "x" * 60 + "a", date(2026, 11, 25))
     b = drills.drill_id("rds-backup", "x" * 60 + "b", date(2026, 11, 25))
     assert a != b
-    assert a.endswith("-20261125") and b.endswith("-20261125")
+    assert a.endswith("-20261125")
+    assert b.endswith("-20261125")
 
 
 @pytest.mark.parametrize(
@@ -146,7 +148,9 @@ def test_given_an_instance_when_its_manifest_is_made_then_it_holds_what_a_restor
     assert manifest.parameter_group == "orders-pg16"
     assert manifest.subnet_group == "orders-subnets"
     assert manifest.security_groups == ("sg-0123456789abcdef0",)
-    assert manifest.multi_az and manifest.iam_auth and manifest.storage_encrypted
+    assert manifest.multi_az
+    assert manifest.iam_auth
+    assert manifest.storage_encrypted
     assert type(manifest).from_json(manifest.as_json()) == manifest
 
 
@@ -186,11 +190,15 @@ def _result(outcome: Outcome, **changes: object) -> DrillResult:
 
 def test_given_a_passed_drill_when_rendered_then_it_names_rto_rpo_and_each_check():
     email = render(DrillReport("rds-backup-prod", "eu-central-1", _result(Outcome.PASSED)))
-    assert "passed" in email.subject and "14.6 min" in email.subject
-    assert "Restore time (RTO):" in email.text and "14.6 min" in email.text
-    assert "Data age (RPO):" in email.text and "6.0 h" in email.text
+    assert "passed" in email.subject
+    assert "14.6 min" in email.subject
+    assert "Restore time (RTO):" in email.text
+    assert "14.6 min" in email.text
+    assert "Data age (RPO):" in email.text
+    assert "6.0 h" in email.text
     assert "PASS  orders rows (sql): 1200 (expected >= 1000)" in email.text
-    assert "Instance-hours used:" in email.text and "0.417" in email.text
+    assert "Instance-hours used:" in email.text
+    assert "0.417" in email.text
 
 
 def test_given_a_failed_drill_when_rendered_then_it_names_the_step_the_reason_and_the_fix():
