@@ -69,7 +69,77 @@ function alarms(c, stackName) {
   return { Resources: resources };
 }
 
+// Restore drills (rds_backup/drills/coverage.py): start_drill reports daily how many days ago
+// each selected database last passed a drill (DaysSinceSuccessfulDrill), and how many have
+// none within twice DRILL_EVERY_DAYS (DatabasesWithoutRecentDrill). A gauge with daily
+// periods, so the window is not bound by the 7 days a sum over hours may span: one alarm per
+// named database on its age, and one for the whole fleet (tag-selected databases included).
+// Missing data (start_drill did not run for two days) counts as breaching. Made only when
+// drills are on at packaging (DRILL_SUBNET_GROUP or RESTORE_SUBNET_GROUP set).
+const DAY = 86400;
+
+function drillAlarms(c, stackName) {
+  const every = Number(c.drillEveryDays);
+  if (!Number.isInteger(every) || every < 1 || every > 90) {
+    throw new Error(`DRILL_EVERY_DAYS: ${c.drillEveryDays} is not a whole number of days from 1 to 90`);
+  }
+  if (!String(c.drillSubnetGroup || c.restoreSubnetGroup || '').trim()) return { Resources: {} };
+  const limit = 2 * every;
+  const base = {
+    Namespace: 'RdsBackup',
+    Statistic: 'Maximum',
+    Period: DAY,
+    EvaluationPeriods: 2,
+    DatapointsToAlarm: 1,
+    ComparisonOperator: 'GreaterThanThreshold',
+    TreatMissingData: 'breaching',
+    AlarmActions: [{ Ref: 'AlarmTopic' }],
+    OKActions: [{ Ref: 'AlarmTopic' }],
+  };
+  const resources = {
+    NoRecentDrillInTheFleet: {
+      Type: 'AWS::CloudWatch::Alarm',
+      Properties: {
+        ...base,
+        AlarmName: `${stackName}-no-drill-fleet`,
+        AlarmDescription:
+          `A selected database has no passed restore drill for ${limit} days (twice ` +
+          'DRILL_EVERY_DAYS), or start_drill stopped reporting: run rds-backup status and read ' +
+          'the drill emails.',
+        MetricName: 'DatabasesWithoutRecentDrill',
+        Dimensions: [{ Name: 'service', Value: 'rds-backup' }],
+        Threshold: 0,
+      },
+    },
+  };
+  databases(c.dbIdentifier).forEach((db, index) => {
+    resources[logicalId(db, index).replace('NoRecentBackup', 'NoRecentDrill')] = {
+      Type: 'AWS::CloudWatch::Alarm',
+      Properties: {
+        ...base,
+        AlarmName: `${stackName}-no-drill-${db}`,
+        AlarmDescription:
+          `No passed restore drill of ${db} for ${limit} days (twice DRILL_EVERY_DAYS): its ` +
+          'backups are not proven to restore. Read its last drill email.',
+        MetricName: 'DaysSinceSuccessfulDrill',
+        Dimensions: [
+          { Name: 'service', Value: 'rds-backup' },
+          { Name: 'database', Value: db },
+        ],
+        Threshold: limit,
+      },
+    };
+  });
+  return { Resources: resources };
+}
+
 module.exports = {
+  noRecentDrill: async ({ resolveConfigurationProperty }) => {
+    const c = await resolveConfigurationProperty(['custom', 'config']);
+    const stackName = await resolveConfigurationProperty(['custom', 'stackName']);
+    return drillAlarms(c, stackName);
+  },
+  drillAlarms,
   noRecentBackup: async ({ resolveConfigurationProperty }) => {
     const c = await resolveConfigurationProperty(['custom', 'config']);
     const stackName = await resolveConfigurationProperty(['custom', 'stackName']);

@@ -12,6 +12,8 @@ SERVICE = "rds-backup"
 NAMESPACE = "RdsBackup"
 BACKUP_SUCCEEDED = "BackupSucceeded"
 DRILL_SUCCEEDED = "DrillSucceeded"
+DAYS_SINCE_DRILL = "DaysSinceSuccessfulDrill"
+WITHOUT_RECENT_DRILL = "DatabasesWithoutRecentDrill"
 
 logger = Logger(service=SERVICE)
 metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
@@ -34,6 +36,32 @@ def drill_succeeded(database: str) -> None:
     """A restore drill of ``database`` passed: the "last successful drill" heartbeat; its
     alarm per database fires after twice DRILL_EVERY_DAYS without one (infra/alarms.js)."""
     _heartbeat(DRILL_SUCCEEDED, database)
+
+
+def drill_age(database: str, days: float) -> None:
+    """How many days ago ``database`` last passed a drill (start_drill, daily): its alarm
+    fires past twice DRILL_EVERY_DAYS, or when start_drill stops reporting (infra/alarms.js)."""
+    with single_metric(
+        name=DAYS_SINCE_DRILL,
+        unit=MetricUnit.Count,
+        value=days,
+        namespace=NAMESPACE,
+        default_dimensions={"service": SERVICE},
+    ) as metric:
+        metric.add_dimension("database", database.lower())
+
+
+def drills_overdue(count: int) -> None:
+    """How many selected databases (named or tagged) have no passed drill within twice
+    DRILL_EVERY_DAYS: one alarm for the whole fleet."""
+    with single_metric(
+        name=WITHOUT_RECENT_DRILL,
+        unit=MetricUnit.Count,
+        value=count,
+        namespace=NAMESPACE,
+        default_dimensions={"service": SERVICE},
+    ):
+        pass
 
 
 def _heartbeat(name: str, database: str) -> None:

@@ -54,7 +54,28 @@ def read_result(
 
 def latest_result(settings: Settings, aws: Aws, database: str, step: str) -> DrillResult | None:
     """The database's newest drill (its keys sort by day)."""
-    keys = []
+    keys = _keys(settings, aws, database, step)
+    return _read_key(settings, aws, database, max(keys), step) if keys else None
+
+
+def latest_passed(settings: Settings, aws: Aws, database: str, step: str) -> DrillResult | None:
+    """The database's newest drill that passed (newest first, until one did)."""
+    for key in sorted(_keys(settings, aws, database, step), reverse=True):
+        result = _read_key(settings, aws, database, key, step)
+        if result is not None and result.passed:
+            return result
+    return None
+
+
+def _read_key(
+    settings: Settings, aws: Aws, database: str, key: str, step: str
+) -> DrillResult | None:
+    day = date(int(key[-13:-9]), int(key[-9:-7]), int(key[-7:-5]))
+    return read_result(settings, aws, database, day, step)
+
+
+def _keys(settings: Settings, aws: Aws, database: str, step: str) -> list[str]:
+    keys: list[str] = []
     try:
         pages = (
             aws.s3(settings.target_region)
@@ -64,11 +85,7 @@ def latest_result(settings: Settings, aws: Aws, database: str, step: str) -> Dri
         keys = [obj["Key"] for page in pages for obj in page.get("Contents", [])]
     except (ClientError, BotoCoreError) as error:
         raise step_failed(step, error, database=database, region=settings.target_region) from error
-    if not keys:
-        return None
-    newest = max(keys)
-    day = date(int(newest[-13:-9]), int(newest[-9:-7]), int(newest[-7:-5]))
-    return read_result(settings, aws, database, day, step)
+    return [key for key in keys if key.endswith(".json")]
 
 
 def _folder(settings: Settings, database: str) -> str:

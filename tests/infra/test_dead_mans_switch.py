@@ -12,7 +12,12 @@ import pytest
 from rds_backup.local import packaging
 from tests.infra.conftest import Packaged
 
-SETTINGS = {"DB_IDENTIFIER": "Orders, billing-eu,orders", "BACKUP_ALARM_HOURS": "30"}
+SETTINGS = {
+    "DB_IDENTIFIER": "Orders, billing-eu,orders",
+    "BACKUP_ALARM_HOURS": "30",
+    "DRILL_SUBNET_GROUP": "drills",
+    "DRILL_EVERY_DAYS": "7",
+}
 
 
 def _alarms(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -89,3 +94,38 @@ def test_given_an_alarm_window_past_seven_days_when_packaged_then_packaging_name
         packaging.package_variant("main", {"BACKUP_ALARM_HOURS": "200"}, tmp_path)
 
     assert "BACKUP_ALARM_HOURS" in str(raised.value)
+
+
+def _drill_alarms(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {
+        body["Properties"]["AlarmName"]: body["Properties"]
+        for body in template["Resources"].values()
+        if body["Type"] == "AWS::CloudWatch::Alarm"
+        and body["Properties"].get("MetricName")
+        in ("DaysSinceSuccessfulDrill", "DatabasesWithoutRecentDrill")
+    }
+
+
+def test_given_drills_off_when_packaged_then_no_drill_alarm_exists(main_stack: Packaged) -> None:
+    assert _drill_alarms(main_stack.template) == {}
+
+
+def test_given_drills_on_when_packaged_then_each_database_and_the_fleet_have_a_drill_alarm(
+    fleet: dict[str, Any],
+) -> None:
+    alarms = _drill_alarms(fleet)
+
+    assert set(alarms) == {
+        "rds-backup-dev-no-drill-fleet",
+        "rds-backup-dev-no-drill-orders",
+        "rds-backup-dev-no-drill-billing-eu",
+    }
+    orders = alarms["rds-backup-dev-no-drill-orders"]
+    # older than twice DRILL_EVERY_DAYS, on daily periods; silence is breaching
+    assert (orders["Threshold"], orders["Period"]) == (14, 86400)
+    assert orders["ComparisonOperator"] == "GreaterThanThreshold"
+    assert orders["TreatMissingData"] == "breaching"
+    assert {"Name": "database", "Value": "orders"} in orders["Dimensions"]
+    fleet_alarm = alarms["rds-backup-dev-no-drill-fleet"]
+    assert fleet_alarm["Threshold"] == 0
+    assert fleet_alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}]
