@@ -16,11 +16,13 @@ from botocore.exceptions import ClientError
 from events.backup_requested import DETAIL_TYPE, SOURCE
 from rds_backup import clock
 from rds_backup.aws import Aws
+from rds_backup.model.drills import DrillResult
 from rds_backup.ops.conventions import Exit
 from rds_backup.ops.errors import OperatorError, UnknownValue
 from rds_backup.ops.runs_table import WIDTH, recent_runs, render, table
 from rds_backup.ops.target import archive_name, chain_rule_arns
 from rds_backup.settings import Settings
+from rds_backup.state import drill_results
 from rds_backup.state.selection import Selection, select_databases
 from rds_backup.steps.cleanup import (
     CleanupFailed,
@@ -55,7 +57,45 @@ def status(
     out(render(rows, settings, wide=wide))
     out("")
     out(_why(selection, databases, wide))
-    return {"runs": [row.as_dict() for row in rows], **selection.as_dict()}
+    drills = _last_drills(settings, aws, selection, databases)
+    out("")
+    out(_drill_lines(settings, drills))
+    return {
+        "runs": [row.as_dict() for row in rows],
+        **selection.as_dict(),
+        "drills": {db: (d.summary() if d else None) for db, d in drills.items()},
+    }
+
+
+def _last_drills(
+    settings: Settings, aws: Aws, selection: Selection, databases: Sequence[str]
+) -> dict[str, DrillResult | None]:
+    """Each selected (or asked) database's newest restore drill (rds_backup/drills/)."""
+    wanted = {db.lower() for db in databases}
+    return {
+        item.identifier: drill_results.latest_result(settings, aws, item.identifier, "status")
+        for item in selection.items
+        if not wanted or item.identifier in wanted
+    }
+
+
+def _drill_lines(settings: Settings, drills: dict[str, DrillResult | None]) -> str:
+    """One line per database: its last restore drill (date, outcome, RTO), or none."""
+    if not settings.drills_enabled:
+        head = "Restore drills: off (set DRILL_SUBNET_GROUP; docs/RECOVERY.md). Last drills:"
+    else:
+        head = f"Restore drills (every {settings.drill_every_days} days), last per database:"
+    lines = []
+    for database, drill in drills.items():
+        if drill is None:
+            lines.append(f"  {database}: never drilled")
+            continue
+        seconds = drill.restore_seconds
+        rto = f", RTO {round(seconds / 60, 1)} min" if seconds is not None else ""
+        why = f" at {drill.step}: {drill.reason}" if drill.outcome.value == "failed" else ""
+        line = f"  {database}: {drill.day.isoformat()} {drill.outcome.value}{rto}{why}"
+        lines.append(textwrap.shorten(line, WIDTH, placeholder=" ..."))
+    return "\n".join([head, *(lines or ["  none selected"])])
 
 
 def _refuse_unknown(
