@@ -77,8 +77,17 @@ CHAIN_RULES = (
     "cluster-copy-finished",
     "cluster-run-outcome",
     "cluster-copy-check",
+    # restore drills: the schedule, RDS restore/instance events, one-time checks, the finish
+    # (rds_backup/steps/start_drill.py, check_drill.py; infra/functions/*_drill.yml)
+    "drills",
+    "drill-events",
+    "drill-check",
+    "drill-finished",
 )
 FORWARD_RULE = "forward-to-source"
+# The target stack's second forwarder: RDS events of drill instances restored there
+# (infra/target-region/serverless.yml ForwardDrillEventsRule).
+FORWARD_DRILLS_RULE = "forward-drills-to-source"
 # The functions that call CopyDBSnapshot (reconcile re-drives copies).
 COPYING_FUNCTIONS = ("copy_snapshot", "reconcile")
 
@@ -760,13 +769,25 @@ def check_rules(target: Target) -> Finding:
     "the target-region stack forwards RDS events of our snapshots to the source region's bus",
 )
 def check_forwarding_rule(target: Target) -> Finding:
+    return _forwarder(target, FORWARD_RULE, "copies and exports there never reach the handlers")
+
+
+@check(
+    "drill-forwarding-rule",
+    "the target-region stack forwards RDS events of drill instances to the source region's bus",
+)
+def check_drill_forwarding_rule(target: Target) -> Finding:
+    return _forwarder(target, FORWARD_DRILLS_RULE, "restore drills there wait for the reaper")
+
+
+def _forwarder(target: Target, suffix: str, consequence: str) -> Finding:
     s = target.settings
-    name = f"{target.stack}-{FORWARD_RULE}"
+    name = f"{target.stack}-{suffix}"
     bus = f"arn:{target.partition}:events:{s.source_region}:{target.account}:event-bus/default"
     events = target.aws.events(s.target_region)
     fix = (
         f"deploy the target-region stack (infra/target-region; npm run deploy does both) in "
-        f"{s.target_region}, or enable its rule: copies and exports there never reach the handlers"
+        f"{s.target_region}, or enable its rule: {consequence}"
     )
     try:
         rule = events.describe_rule(Name=name)

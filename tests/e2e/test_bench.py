@@ -64,11 +64,13 @@ def test_every_figure_is_reported(bench: dict[str, Any]) -> None:
     assert cleanup["deleted"] > 0
     assert "our_ms_per_snapshot" in cleanup
     start = bench["start_scale"]
-    # one create per database; a fixed cost per run, whatever the fleet: the quota headroom
+    # one create and one restore manifest (S3, rds_backup/state/manifests.py) per database; a
+    # fixed cost per run, whatever the fleet: the quota headroom
     # (DescribeAccountAttributes) and the run's snapshots of both kinds (DescribeDBSnapshots,
     # DescribeDBClusterSnapshots), both regions, and which names are clusters (one listing)
     assert start["api_calls_by_operation"] == {
         "RDS:CreateDBSnapshot": start["databases"],
+        "S3:PutObject": start["databases"],
         "RDS:DescribeDBClusters": 1,  # which databases tonight (rds_backup/state/selection.py)
         "RDS:DescribeDBInstances": 1,
         "RDS:DescribeAccountAttributes": 2,

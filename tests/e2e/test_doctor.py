@@ -141,7 +141,10 @@ def test_doctor_knows_every_rule_the_packaged_stacks_create(templates):
         }
 
     assert names(templates["main"]) == {f"{STACK}-{r}" for r in doctor.CHAIN_RULES}
-    assert names(templates["target"]) == {f"{STACK}-{doctor.FORWARD_RULE}"}
+    assert names(templates["target"]) == {
+        f"{STACK}-{doctor.FORWARD_RULE}",
+        f"{STACK}-{doctor.FORWARD_DRILLS_RULE}",
+    }
 
 
 def test_given_an_unknown_fault_when_local_up_starts_then_it_names_the_known_ones(capsys):

@@ -142,6 +142,8 @@ def test_given_the_codes_the_project_raises_when_remedied_then_each_is_catalogue
     for path in (ROOT / "rds_backup").rglob("*.py"):
         if {"local", "model"} & set(path.relative_to(ROOT / "rds_backup").parts):
             continue
+        if path.name == "observability.py":  # metric names (DatabasesWithoutRecentDrill), not codes
+            continue
         text = path.read_text()
         raised |= set(re.findall(r'\bcode="([A-Za-z]+)"', text))
         raised |= set(re.findall(r'^[A-Z_]+ = "(Database[A-Za-z]+)"', text, re.MULTILINE))

@@ -19,6 +19,7 @@ from rds_backup.model import tags
 from rds_backup.settings import Settings, parse_settings
 
 SOURCE, TARGET = "us-east-1", "us-west-2"
+TARGET_BUCKET = "acme-rds-backup-usw2"
 
 
 @contextmanager
@@ -34,7 +35,7 @@ def settings_for(databases: Sequence[str]) -> Settings:
             "TARGET_REGION": TARGET,
             "DB_IDENTIFIER": ",".join(databases),
             "SOURCE_BUCKET": "acme-rds-backup-use1",
-            "TARGET_BUCKET": "acme-rds-backup-usw2",
+            "TARGET_BUCKET": TARGET_BUCKET,
             "KMS_KEY_ID": f"arn:aws:kms:{TARGET}:{ACCOUNT}:key/{uuid.uuid4()}",
             "EXPORT_ROLE_ARN": f"arn:aws:iam::{ACCOUNT}:role/rds-backup-export",
             "ADMIN_EMAIL": "dba@example.com",
@@ -44,8 +45,13 @@ def settings_for(databases: Sequence[str]) -> Settings:
 
 
 def create_databases(aws: Aws, databases: Sequence[str]) -> None:
+    """The databases, and the target bucket start_backup writes restore manifests into (a
+    deployment has it: infra/resources creates both export buckets)."""
     for database in databases:
         create_database(aws, SOURCE, database)
+    aws.s3(TARGET).create_bucket(
+        Bucket=TARGET_BUCKET, CreateBucketConfiguration={"LocationConstraint": TARGET}
+    )
 
 
 def inject_snapshot(
