@@ -50,7 +50,8 @@ def create_databases(aws: Aws, databases: Sequence[str]) -> None:
     for database in databases:
         create_database(aws, SOURCE, database)
     aws.s3(TARGET).create_bucket(
-        Bucket=TARGET_BUCKET, CreateBucketConfiguration={"LocationConstraint": TARGET}
+        Bucket=TARGET_BUCKET,
+        CreateBucketConfiguration={"LocationConstraint": TARGET},  # type: ignore[typeddict-item]
     )
 
 
