@@ -47,6 +47,7 @@ class FailureFacts(BaseModel):
     database: str | None = None
     snapshot: str | None = Field(default=None, max_length=512)
     region: str | None = Field(default=None, max_length=512)
+    operation: str | None = Field(default=None, max_length=256)
     remedy: str = ""
     parts: list[FailureFacts] = Field(default_factory=list)
 

@@ -19,54 +19,10 @@ from typing import Any, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-# What a person should do, by AWS error code. Shown in the failure email.
-REMEDIES: dict[str, str] = {
-    "KMSKeyNotAccessibleFault": (
-        "The KMS key is not usable by RDS in that region. Check that the key exists, is "
-        "enabled, and that its key policy lets this stack's roles and RDS use it "
-        "(kms:CreateGrant, kms:DescribeKey, kms:Encrypt/Decrypt); for cross-region copies "
-        "the key must be in the target region (or be a multi-Region replica)."
-    ),
-    "SnapshotQuotaExceeded": (
-        "The region holds as many manual snapshots as its quota allows (100 by default). "
-        "Raise the quota (Service Quotas: 'Manual DB instance snapshots'), or lower "
-        "RETENTION_DAYS / KEEP_* so cleanup keeps fewer. Copies refused for the 20-copy "
-        "limit are not failures: they wait for a slot."
-    ),
-    "ExportTaskLimitReachedFault": (
-        "At most 5 snapshot exports run at once per account. A refused export waits for a "
-        "slot and starts when one frees; nothing to do unless other tools hold the slots."
-    ),
-    "DBInstanceNotFound": (
-        "The database does not exist in SOURCE_REGION. Check DB_IDENTIFIER and SOURCE_REGION."
-    ),
-    "DBClusterNotFoundFault": (
-        "The DB cluster does not exist in SOURCE_REGION. Check DB_IDENTIFIER and SOURCE_REGION."
-    ),
-    "DBSnapshotNotFound": "The snapshot no longer exists; it may have been deleted by hand.",
-    "DBClusterSnapshotNotFoundFault": (
-        "The cluster snapshot no longer exists; it may have been deleted by hand."
-    ),
-    "InvalidDBClusterStateFault": (
-        "The DB cluster is not in a state that allows a snapshot (stopped, modifying, or "
-        "another snapshot in progress). The step is retried; replay the event later."
-    ),
-    "InvalidDBInstanceState": (
-        "The database is not in a state that allows a snapshot (stopped, modifying, or "
-        "another snapshot in progress). The step is retried; replay the event later."
-    ),
-    "InvalidDBSnapshotState": "The snapshot is not available yet; the step is retried.",
-    "IamRoleNotFound": "EXPORT_ROLE_ARN does not exist; fix the role and replay the event.",
-    "IamRoleMissingPermissions": (
-        "The export role cannot write to the bucket or use the key. Give it s3:PutObject, "
-        "s3:ListBucket, s3:GetBucketLocation on the bucket and trust export.rds.amazonaws.com."
-    ),
-    "InvalidS3BucketFault": "The export bucket does not exist or is not in the snapshot's region.",
-    "AccessDenied": "This function's IAM role lacks a permission; see the cause and the README.",
-    "AccessDeniedException": "This function's IAM role lacks a permission; see the cause.",
-    "MessageRejected": "SES refused the email: verify SENDER_EMAIL (and, in the sandbox, "
-    "ADMIN_EMAIL) in the source region.",
-}
+# What a person should do about a code is not here: the remedy catalogue
+# (rds_backup/model/remedies.py, built from botocore's models) words it with the stack's
+# settings where the report is made (rds_backup/outcomes/reports.py). A step sets ``remedy``
+# only when it knows better than the code (e.g. which manifest could not be written).
 # Refusals for an AWS limit. Two of them drain by themselves (a concurrency limit: the step
 # waits for a slot, rds_backup/limits/); one does not (the manual snapshot quota shares
 # the copy limit's code, SnapshotQuotaExceeded, and is told apart by its message or by
@@ -115,6 +71,7 @@ class StepFailed(BackupError):
         region: str | None = None,
         code: str | None = None,
         remedy: str | None = None,
+        operation: str | None = None,
         parts: Sequence[StepFailed] = (),
     ) -> None:
         self.step = step
@@ -123,7 +80,10 @@ class StepFailed(BackupError):
         self.snapshot = snapshot
         self.region = region
         self.code = code
-        self.remedy = remedy or REMEDIES.get(code or "", "")
+        self.remedy = remedy or ""
+        # The AWS call that failed (botocore's name, e.g. StartExportTask): the catalogue
+        # tells whose permission or which resource from it.
+        self.operation = operation
         # The failures this one gathers (one start for several databases, one reconcile
         # pass for several runs): each with its own facts.
         self.parts = tuple(parts)
@@ -152,6 +112,7 @@ class StepFailed(BackupError):
             "database": self.database,
             "snapshot": self.snapshot,
             "region": self.region,
+            "operation": self.operation,
             "remedy": self.remedy,
         }
         if self.parts:
@@ -218,6 +179,7 @@ def step_failed(
         snapshot=snapshot,
         region=region,
         code=error_code(error),
+        operation=error.operation_name if isinstance(error, ClientError) else None,
     )
 
 

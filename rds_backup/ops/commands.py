@@ -21,6 +21,7 @@ from rds_backup.ops.conventions import Exit
 from rds_backup.ops.errors import OperatorError, UnknownValue
 from rds_backup.ops.runs_table import WIDTH, recent_runs, render, table
 from rds_backup.ops.target import archive_name, chain_rule_arns
+from rds_backup.outcomes.reports import remedy_told
 from rds_backup.settings import Settings
 from rds_backup.state import drill_results
 from rds_backup.state.selection import Selection, select_databases
@@ -309,7 +310,8 @@ def cleanup(settings: Settings, aws: Aws, dry_run: bool, out: Print) -> dict[str
             f"({result.export_objects_deleted} objects), {len(result.failed)} failed"
         )
     if failure is not None:
-        summary["error"] = str(failure) + (f" {failure.remedy}" if failure.remedy else "")
+        remedy = remedy_told(settings, failure)
+        summary["error"] = f"{failure} {remedy}"
     return summary
 
 

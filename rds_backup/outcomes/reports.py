@@ -1,18 +1,26 @@
 """The reports an outcome is told with (rds_backup/model/report.py holds their data; mail
 renders them): a run's success, a run's failure, a stuck step, and any failure at all built
-in one place (:func:`failure_report`), so every failure email names the same facts."""
+in one place (:func:`failure_report`), so every failure email names the same facts.
+
+A failure's remedy is the step's own when it set one (it knew better than the code), else
+the catalogue's (rds_backup/model/remedies.py, every code botocore's models give for the
+chain's calls), worded with this stack's settings and the failure's facts: "no known
+remedy" never reaches a person for a code AWS documents."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
+from typing import Protocol
 
 from rds_backup import clock
 from rds_backup.aws import Aws
 from rds_backup.model import capacity, console
 from rds_backup.model.kinds import Kind
 from rds_backup.model.naming import run_time
+from rds_backup.model.remedies import remedy_for
 from rds_backup.model.report import ExportReport, FailureReport, Restorable, SuccessReport
 from rds_backup.model.retention import Policy, kept_until
 from rds_backup.observability import logger
@@ -42,9 +50,22 @@ def failure_report(
     region: str | None = None,
     exports: Sequence[ExportReport] = (),
     restorable: Sequence[Restorable] = (),
+    operation: str | None = None,
+    kind: Kind | None = None,
 ) -> FailureReport:
     """A failure of this stack: what failed, where, why and what to do (now, unless the
-    failure says when it happened)."""
+    failure says when it happened). ``remedy`` empty: the catalogue's for ``code``."""
+    remedy = remedy or remedy_of(
+        settings,
+        code=code,
+        operation=operation,
+        step=step,
+        database=database,
+        snapshot=snapshot_id,
+        region=region,
+        cause=cause,
+        kind=kind,
+    )
     return FailureReport(
         stack=settings.stack_name,
         step=step,
@@ -59,6 +80,73 @@ def failure_report(
         exports=tuple(exports),
         stack_region=settings.source_region,
         restorable=tuple(restorable),
+    )
+
+
+def remedy_of(
+    settings: Settings,
+    *,
+    code: str | None,
+    operation: str | None = None,
+    step: str | None = None,
+    database: str | None = None,
+    snapshot: str | None = None,
+    region: str | None = None,
+    cause: str | None = None,
+    kind: Kind | None = None,
+) -> str:
+    """The catalogue's remedy for one failure, worded with the stack's settings. ``step`` is
+    the function's short name or a step label ("export", "reconcile (copy_snapshot)"): the
+    catalogue reads the function from it to name whose role lacks a permission."""
+    words = [w for w in re.split(r"[ ()]+", step or "") if w]
+    function = next((w for w in words if "_" in w), words[0] if words else None)
+    return remedy_for(
+        code,
+        operation=operation,
+        settings=settings,
+        database=database,
+        snapshot=snapshot,
+        region=region,
+        kind=kind.value if kind is not None else None,
+        step=function,
+        cause=cause,
+    ).text
+
+
+class Failure(Protocol):
+    """A step's failure as data: :class:`rds_backup.errors.StepFailed`, or the record notify
+    reads back (events/lambda_failure.py ``FailureFacts``)."""
+
+    step: str
+    cause: str
+    code: str | None
+    database: str | None
+    snapshot: str | None
+    region: str | None
+    operation: str | None
+    remedy: str
+
+    @property
+    def parts(self) -> Sequence[Failure]: ...
+
+
+def remedy_told(settings: Settings, failure: Failure) -> str:
+    """The remedy a person is told for ``failure``: the step's own, else for a failure that
+    gathers others (one start or reconcile pass for many databases) each part's once, else
+    the catalogue's for its code."""
+    if failure.remedy:
+        return failure.remedy
+    if failure.parts:
+        return " ".join(dict.fromkeys(remedy_told(settings, part) for part in failure.parts))
+    return remedy_of(
+        settings,
+        code=failure.code,
+        operation=failure.operation,
+        step=failure.step,
+        database=failure.database,
+        snapshot=failure.snapshot,
+        region=failure.region,
+        cause=failure.cause,
     )
 
 
@@ -100,6 +188,7 @@ def run_failure(
         restorable=restorable_of(
             settings, aws, [run.database], run.copy.kind if run.copy else None
         ),
+        kind=run.copy.kind if run.copy else None,
     )
 
 

@@ -19,11 +19,9 @@ from rds_backup.outcomes.reports import run_failure, success_report
 from rds_backup.settings import Settings
 from rds_backup.state.runs import Outcome, RunState
 
-EXPORT_REMEDY = (
-    "Fix what the cause names (usually the export role's S3 or KMS permissions, the bucket "
-    "policy, or the key policy), then replay the archived RDS-EVENT-0060 for this snapshot: "
-    "export_snapshot starts a new attempt (-a2, -a3, ...) and a success email follows."
-)
+# A failed export's remedy comes from the catalogue, read from the task's FailureCause
+# (rds_backup/model/remedies.py, EXPORT_FAILURES: the documented causes, each with its fix).
+EXPORT_REMEDY = ""
 
 
 def settle_run(

@@ -205,8 +205,7 @@ def _by_name(
             NOT_FOUND,
             f"{name} is neither a DB instance nor a DB cluster in SOURCE_REGION "
             "(no DB instance or DB cluster of that name: DBInstanceNotFound)",
-            "The database does not exist in SOURCE_REGION. Check DB_IDENTIFIER and "
-            "SOURCE_REGION (or select databases by tag with DB_SELECT_TAG).",
+            "",  # the catalogue's: it names DB_IDENTIFIER's value and what the stack selects
         )
     )
     return None

@@ -28,7 +28,7 @@ from events.rds import RdsEventKind, RdsSnapshotEvent
 from events.schedule import ScheduledEvent
 from rds_backup import clock
 from rds_backup.aws import Aws
-from rds_backup.errors import QUOTA_CODES, REMEDIES, BackupError
+from rds_backup.errors import QUOTA_CODES, BackupError
 from rds_backup.mail import digest
 from rds_backup.mail.delivery import deliver, require_idempotency_table, send_once
 from rds_backup.model import console
@@ -39,7 +39,7 @@ from rds_backup.model.report import DrillReport
 from rds_backup.model.scope import out_of_scope
 from rds_backup.observability import count, drill_succeeded, logger
 from rds_backup.outcomes import keys
-from rds_backup.outcomes.reports import failure_report, restorable_of, run_failure
+from rds_backup.outcomes.reports import failure_report, remedy_told, restorable_of, run_failure
 from rds_backup.outcomes.settle import settle_run
 from rds_backup.settings import Settings
 from rds_backup.state.runs import load_run
@@ -135,12 +135,13 @@ class HandlerFailure:
 
     message: str
     code: str | None
-    remedy: str
+    remedy: str  # the step's own; empty: the catalogue words one (outcomes/reports.py)
     databases: tuple[str, ...]
     snapshot: str | None
     run: str | None
     regions: tuple[str, ...]
     redriven: tuple[tuple[str, str], ...] = ()  # reconcile's re-driven (step, snapshot)
+    operation: str | None = None  # the AWS call that failed
 
     @property
     def database(self) -> str | None:
@@ -172,6 +173,7 @@ def on_handler_failure(
         cause=failure.message,
         code=code,
         remedy=failure.remedy,
+        operation=failure.operation,
         error_time=event.time,
         database=failure.database,
         snapshot_id=failure.snapshot,
@@ -223,7 +225,7 @@ def what_failed(settings: Settings, detail: LambdaFailureDetail) -> HandlerFailu
         return HandlerFailure(
             message=(error.error_message if error else "") or NO_MESSAGE,
             code=code,
-            remedy=REMEDIES.get(code or "", ""),
+            remedy="",
             databases=(database,) if database else (),
             snapshot=snapshot,
             run=run,
@@ -237,7 +239,7 @@ def what_failed(settings: Settings, detail: LambdaFailureDetail) -> HandlerFailu
     return HandlerFailure(
         message=record.message or record.cause or NO_MESSAGE,
         code=record.code,
-        remedy=record.remedy or REMEDIES.get(record.code or "", ""),
+        remedy=remedy_told(settings, record) if record.parts else record.remedy,
         databases=(database,) if database else named,
         snapshot=snapshot or (snapshots[0] if len(snapshots) == 1 else None),
         run=run,
@@ -249,6 +251,7 @@ def what_failed(settings: Settings, detail: LambdaFailureDetail) -> HandlerFailu
                 if f.step in REDRIVEN_STEPS and f.database and f.snapshot
             )
         ),
+        operation=record.operation or next((f.operation for f in facts if f.operation), None),
     )
 
 

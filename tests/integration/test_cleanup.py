@@ -20,6 +20,7 @@ from rds_backup.model import tags
 from rds_backup.model.naming import export_id, run_id, snapshot_id
 from rds_backup.model.retention import Reason
 from rds_backup.ops import commands
+from rds_backup.outcomes.reports import remedy_told
 from rds_backup.steps.cleanup import CleanupFailed, _snapshot_of, apply_cleanup, plan_cleanup
 
 DAYS = 60
@@ -312,7 +313,9 @@ def test_given_one_region_cannot_be_read_when_planned_then_it_fails_clearly_and_
 
     assert (raised.value.step, raised.value.region) == ("cleanup", settings.target_region)
     assert raised.value.code == "AccessDenied"
-    assert "IAM role" in raised.value.remedy
+    told = remedy_told(settings, raised.value)
+    assert "The role of rds-backup-cleanup" in told
+    assert "rds:DescribeExportTasks" in told  # the action it lacks, named
     for region, before in history["before"].items():
         assert all_snapshots(aws, region) == before
 

@@ -12,6 +12,7 @@ from handlers import copy_snapshot, start_backup
 from rds_backup.errors import StepFailed
 from rds_backup.local.seed import WorldSpec
 from rds_backup.model import tags
+from rds_backup.outcomes.reports import remedy_told
 from tests.support import SAMPLE_SNAPSHOT, CallRecorder, rds_event, set_snapshot_status
 
 BILLING_SNAPSHOT = SAMPLE_SNAPSHOT.replace("orders", "billing")
@@ -199,7 +200,7 @@ def test_given_the_target_key_is_not_accessible_when_copying_then_a_typed_error_
     assert raised.value.region == "us-west-2"
     assert raised.value.code == "KMSKeyNotAccessibleFault"
     assert f"KMS key {settings.keys.target} in us-west-2" in raised.value.cause
-    assert "key policy" in raised.value.remedy
+    assert "key policy" in remedy_told(settings, raised.value)
     assert isinstance(raised.value.__cause__, ClientError)
 
 

@@ -9,6 +9,7 @@ from handlers import start_backup
 from rds_backup.errors import InvalidEvent
 from rds_backup.local.seed import WorldSpec
 from rds_backup.model import tags
+from rds_backup.outcomes.reports import remedy_told
 from rds_backup.steps.start_backup import StartFailed
 
 SNAPSHOT = "rds-backup-orders-20261125-0300"
@@ -75,7 +76,9 @@ def test_given_a_configured_database_that_does_not_exist_when_scheduled_then_oth
     assert len(manual_snapshots(aws, settings)) == 2
     assert raised.value.database == "ghost"
     assert "DBInstanceNotFound" in str(raised.value)
-    assert "Check DB_IDENTIFIER" in raised.value.remedy
+    told = remedy_told(start_backup.load_settings(), raised.value)
+    assert "Correct DB_IDENTIFIER" in told
+    assert "DB_IDENTIFIER=orders,ghost,billing" in told  # what the stack selects, named
 
 
 def test_given_a_request_for_an_unconfigured_database_when_handled_then_it_is_refused_by_name(
