@@ -14,6 +14,11 @@ moto's classes, so one ``install()`` covers both; it is idempotent).
   account", Aurora User Guide, "Copying a DB cluster snapshot"); refusal
   ``SnapshotQuotaExceeded``, "Cannot copy more than 5 snapshots across regions".
 
+- DB cluster snapshot identifiers of more than 63 characters are refused
+  (``InvalidParameterValue``), and so is a ``KmsKeyId`` on the copy of an unencrypted DB
+  cluster snapshot (``InvalidParameterCombination``): moto accepts both, AWS does not
+  (CopyDBClusterSnapshot / CreateDBClusterSnapshot, RDS API Reference).
+
 All refusals are HTTP 400 query-protocol XML errors, like moto's own RDS errors.
 
 Sources: Aurora/RDS User Guides ("Creating snapshot export tasks": "up to five concurrent DB
@@ -239,6 +244,8 @@ def _create_db_cluster_snapshot(
     **kwargs: Any,
 ) -> Any:
     original = _originals[(RDSBackend, "create_db_cluster_snapshot")]
+    if snapshot_type == "manual":  # moto names its automated ones itself
+        _check_cluster_snapshot_id(db_cluster_snapshot_identifier)
     if snapshot_type == "manual" and db_cluster_snapshot_identifier not in self.cluster_snapshots:
         _check_cluster_quota(self)
     snapshot = original(
@@ -257,8 +264,19 @@ def _copy_db_cluster_snapshot(
     **kwargs: Any,
 ) -> Any:
     original = _originals[(RDSBackend, "copy_db_cluster_snapshot")]
+    _check_cluster_snapshot_id(target_db_cluster_snapshot_identifier)
     source_region = _arn_region(source_db_cluster_snapshot_identifier) or self.region_name
     cross_region = source_region != self.region_name
+    if kwargs.get("kms_key_id") and not _source_encrypted(
+        self, source_region, source_db_cluster_snapshot_identifier
+    ):
+        # CopyDBClusterSnapshot, KmsKeyId: "If you copy an unencrypted DB cluster snapshot
+        # and specify a value for the KmsKeyId parameter, an error is returned." The code is
+        # not documented: the local AWS answers InvalidParameterCombination.
+        raise RDSClientError(
+            "InvalidParameterCombination",
+            "KmsKeyId cannot be specified when copying an unencrypted DB cluster snapshot",
+        )
     if target_db_cluster_snapshot_identifier.lower() not in self.cluster_snapshots:
         _check_cluster_quota(self)
         limit = quotas(self.region_name).cluster_copies
@@ -277,6 +295,32 @@ def _copy_db_cluster_snapshot(
     if cross_region and snapshot.status in ("copying", "creating"):
         _tracked(self, "_local_cluster_copies").add(snapshot.db_cluster_snapshot_identifier)
     return snapshot
+
+
+# CreateDBClusterSnapshot / CopyDBClusterSnapshot (RDS API Reference): the identifier "Must
+# contain from 1 to 63 letters, numbers, or hyphens"; moto takes any length. The code is not
+# documented for this case: the local AWS answers InvalidParameterValue (a common error).
+CLUSTER_SNAPSHOT_ID_MAX = 63
+
+
+def _check_cluster_snapshot_id(identifier: str) -> None:
+    if len(identifier) > CLUSTER_SNAPSHOT_ID_MAX:
+        raise RDSClientError(
+            "InvalidParameterValue",
+            f"The parameter DBClusterSnapshotIdentifier is not a valid identifier: it is "
+            f"{len(identifier)} characters long (at most {CLUSTER_SNAPSHOT_ID_MAX})",
+        )
+
+
+def _source_encrypted(backend: Any, region: str, identifier: str) -> bool:
+    """Whether the cluster snapshot ``identifier`` (id or ARN) is encrypted; True when it is
+    not found (moto's own copy then answers its not-found error)."""
+    name = identifier.rsplit(":", 1)[-1].lower()
+    source = rds_backends[backend.account_id][region]
+    snapshot = source.cluster_snapshots.get(name)
+    if snapshot is None:
+        return True
+    return bool(getattr(snapshot.cluster, "storage_encrypted", True))
 
 
 def _check_manual_quota(backend: Any) -> None:

@@ -126,10 +126,11 @@ def copy(rds: Any, kind: Kind, request: Mapping[str, Any]) -> None:
     """Copy into ``rds``'s region. ``request`` uses the instance names (Source/Target
     DBSnapshotIdentifier, KmsKeyId, SourceRegion, Tags, CopyTags, OptionGroupName)."""
     if kind is Kind.CLUSTER:
+        key = {"KmsKeyId": request["KmsKeyId"]} if "KmsKeyId" in request else {}
         rds.copy_db_cluster_snapshot(
             SourceDBClusterSnapshotIdentifier=request["SourceDBSnapshotIdentifier"],
             TargetDBClusterSnapshotIdentifier=request["TargetDBSnapshotIdentifier"],
-            KmsKeyId=request["KmsKeyId"],
+            **key,  # none for an unencrypted source (rds_backup/state/copies.py)
             SourceRegion=request["SourceRegion"],  # boto3 presigns the cross-region request
             Tags=request["Tags"],
             CopyTags=request["CopyTags"],

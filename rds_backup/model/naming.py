@@ -11,6 +11,11 @@ import re
 from datetime import UTC, datetime
 
 EXPORT_ID_MAX = 60  # StartExportTask identifiers: letters, digits, hyphens, ≤ 60
+# CreateDBClusterSnapshot / CopyDBClusterSnapshot: "Must contain from 1 to 63 letters,
+# numbers, or hyphens" (RDS API Reference). DB snapshot ids may be 255 long; ours keep the
+# one limit for both kinds, so an instance and a cluster of one name are named alike.
+SNAPSHOT_ID_MAX = 63
+HASH_LENGTH = 8
 RUN_ID = re.compile(r"^\d{8}-\d{4}$")
 
 
@@ -26,8 +31,20 @@ def run_time(run: str) -> datetime:
 
 
 def snapshot_id(prefix: str, database: str, run: str) -> str:
-    """``<prefix>-<db>-<YYYYMMDD-HHMM>``; the copy in the target region keeps the same id."""
-    return f"{prefix}-{database.lower()}-{run}"
+    """``<prefix>-<db>-<YYYYMMDD-HHMM>``; the copy in the target region keeps the same id.
+
+    A name too long for 63 characters keeps its start and a stable hash of the whole name
+    (``<prefix>-<db start>-<hash>-<run>``), as export ids do: the same database always gets
+    the same id, two long names never share one, and the run stays last (the tags, not the
+    id, say which database a snapshot is of)."""
+    database = database.lower()
+    full = f"{prefix}-{database}-{run}"
+    if len(full) <= SNAPSHOT_ID_MAX:
+        return full
+    digest = hashlib.sha256(database.encode()).hexdigest()[:HASH_LENGTH]
+    keep = SNAPSHOT_ID_MAX - len(prefix) - len(run) - HASH_LENGTH - 3
+    start = database[: max(keep, 0)].rstrip("-")
+    return f"{prefix}-{start}-{digest}-{run}" if start else f"{prefix}-{digest}-{run}"
 
 
 def parse_snapshot_id(prefix: str, identifier: str) -> tuple[str, str] | None:

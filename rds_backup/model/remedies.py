@@ -337,6 +337,7 @@ PROJECT_CODES = (
     "DatabaseNotConfigured",
     "DatabaseAmbiguous",
     "DatabaseIsClusterMember",
+    "DatabaseIsMultiAzCluster",
     "ForeignSnapshotNameClash",
     "StepOverdue",
     "ExportFailed",
@@ -977,6 +978,22 @@ def _cluster_member(f: _Facts) -> tuple[RemedyKind, str]:
         f"{f.db} is an instance of a DB cluster: RDS snapshots the cluster, not its "
         "instances. Name the cluster in DB_IDENTIFIER (or tag the cluster with "
         f"{f.var('DB_SELECT_TAG')}) instead of the instance, and redeploy.",
+    )
+
+
+@_rule("DatabaseIsMultiAzCluster")
+def _multi_az_cluster(f: _Facts) -> tuple[RemedyKind, str]:
+    # RDS User Guide, "Limitations of Multi-AZ DB clusters for Amazon RDS" (no snapshot
+    # copy, no cross-Region automated backups) and "Restoring from a snapshot of a Multi-AZ
+    # DB cluster to a DB instance".
+    return (
+        "config",
+        f"{f.db} is a Multi-AZ DB cluster: AWS cannot copy its snapshots or replicate its "
+        "automated backups to another region, so this stack cannot protect it against the "
+        f"region's loss. Remove it from DB_IDENTIFIER (or its {f.var('DB_SELECT_TAG')} tag) "
+        "and redeploy; to protect it, move it to a Multi-AZ DB instance deployment (RDS "
+        "restores a Multi-AZ DB cluster snapshot to a DB instance), which this stack copies, "
+        "and name that instance instead.",
     )
 
 

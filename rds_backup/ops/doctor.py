@@ -328,7 +328,13 @@ def check_engines(target: Target) -> Finding:
     for database, found in target.existing():
         engine = str(found.get("Engine", "")).lower()
         engines.add(engine)
-        if "DBClusterArn" in found:  # a DB cluster: Aurora MySQL/PostgreSQL export
+        if "DBClusterArn" in found and not engine.startswith("aurora"):
+            # RDS User Guide, "Limitations of Multi-AZ DB clusters": no snapshot copy at all
+            problems.append(
+                f"{database} is a Multi-AZ DB cluster ({engine}): AWS cannot copy its "
+                "snapshots to another region, so start_backup refuses it"
+            )
+        elif "DBClusterArn" in found:  # a DB cluster: Aurora MySQL/PostgreSQL export
             if engine not in CLUSTER_EXPORT_ENGINES:
                 problems.append(f"{database} is a {engine} cluster, which cannot export")
         elif engine.startswith("aurora"):

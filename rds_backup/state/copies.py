@@ -45,6 +45,11 @@ def copy_to_target(settings: Settings, aws: Aws, source: tags.Owned) -> str:
         "Tags": tags.as_list(copy_tags),
         "CopyTags": False,
     }
+    if source.cluster and source.raw.get("StorageEncrypted") is False:
+        # CopyDBClusterSnapshot, KmsKeyId (RDS API Reference): "If you copy an unencrypted
+        # DB cluster snapshot and specify a value for the KmsKeyId parameter, an error is
+        # returned." The copy stays unencrypted, like its source (docs/DEPLOY.md).
+        del request["KmsKeyId"]
     if settings.target_option_group and not source.cluster:
         request["OptionGroupName"] = settings.target_option_group  # clusters have none
     try:

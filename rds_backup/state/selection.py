@@ -8,7 +8,8 @@ Two ways to select, used together (their union):
   both; only "exactly one" is usable. A name that is neither, both (ambiguous), or an
   instance that is a member of a cluster (Aurora or Multi-AZ DB cluster: RDS refuses
   CreateDBSnapshot on those; the cluster is what gets snapshotted) is a :class:`Problem`
-  naming the identifier.
+  naming the identifier. So is a Multi-AZ DB cluster (not Aurora): AWS cannot copy its
+  snapshots to another region, the one thing this stack is for.
 - **by tag**, ``DB_SELECT_TAG=key=value``: every DB instance and DB cluster of the source
   region carrying that tag, read from the ``TagList`` that DescribeDBInstances and
   DescribeDBClusters return (neither API filters by tag). A database whose tag was removed
@@ -47,6 +48,12 @@ FOREIGN_ENGINES = ("neptune", "docdb")
 NOT_FOUND = "DatabaseNotFound"
 AMBIGUOUS = "DatabaseAmbiguous"
 CLUSTER_MEMBER = "DatabaseIsClusterMember"
+# RDS User Guide, "Limitations of Multi-AZ DB clusters for Amazon RDS": a Multi-AZ DB cluster
+# (a DB cluster whose engine is RDS for MySQL or PostgreSQL, not Aurora) supports neither
+# "Copying a snapshot of a Multi-AZ DB cluster" nor "Cross-Region automated backups": the
+# chain's copy would fail every night, so such a cluster is refused at selection, before a
+# snapshot is taken (rds_backup/model/remedies.py words what to do instead).
+MULTI_AZ_CLUSTER = "DatabaseIsMultiAzCluster"
 
 
 @dataclass(frozen=True)
@@ -198,6 +205,9 @@ def _by_name(
             return None
         return Selected(name, INSTANCE, (NAMED,), instance.get("DBInstanceArn", ""))
     if cluster is not None:
+        if _multi_az_cluster(cluster):
+            selection.problems.append(_multi_az_problem(name, cluster, NAMED))
+            return None
         return Selected(name, CLUSTER, (NAMED,), cluster.get("DBClusterArn", ""))
     selection.problems.append(
         Problem(
@@ -239,8 +249,29 @@ def _by_tag(
             continue
         yield Selected(name, INSTANCE, why, instance.get("DBInstanceArn", ""))
     for name, cluster in clusters.items():
-        if _tagged(cluster, key, value):
-            yield Selected(name, CLUSTER, why, cluster.get("DBClusterArn", ""))
+        if not _tagged(cluster, key, value):
+            continue
+        if _multi_az_cluster(cluster):
+            selection.problems.append(_multi_az_problem(name, cluster, why[0]))
+            continue
+        yield Selected(name, CLUSTER, why, cluster.get("DBClusterArn", ""))
+
+
+def _multi_az_cluster(cluster: dict[str, Any]) -> bool:
+    """A Multi-AZ DB cluster, not Aurora: its engine is not ``aurora*`` (DescribeDBClusters
+    lists both; Aurora engines are aurora-mysql and aurora-postgresql)."""
+    return not str(cluster.get("Engine", "aurora")).lower().startswith("aurora")
+
+
+def _multi_az_problem(name: str, cluster: dict[str, Any], why: str) -> Problem:
+    return Problem(
+        name,
+        MULTI_AZ_CLUSTER,
+        f"{name} ({why}) is a Multi-AZ DB cluster ({cluster.get('Engine')}): AWS does not "
+        "copy its snapshots to another region (RDS User Guide, 'Limitations of Multi-AZ DB "
+        "clusters'), so no backup of it could survive the region's loss; not snapshotted",
+        "",  # the catalogue's (rds_backup/model/remedies.py)
+    )
 
 
 def _pages(rds: Any, operation: str, key: str) -> Iterable[dict[str, Any]]:

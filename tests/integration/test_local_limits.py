@@ -293,3 +293,49 @@ def test_given_exports_of_two_snapshots_when_described_by_source_arn_then_only_t
     # then
     assert [t["ExportTaskIdentifier"] for t in by_arn] == ["task-second"]
     assert [t["ExportTaskIdentifier"] for t in by_filter] == ["task-first"]
+
+
+def _cluster(client: Any, name: str) -> None:
+    client.create_db_cluster(
+        DBClusterIdentifier=name,
+        Engine="aurora-postgresql",
+        MasterUsername="app",
+        MasterUserPassword="local-only-password",
+    )
+
+
+def test_given_a_cluster_snapshot_id_over_63_characters_when_created_then_it_is_refused(rds):
+    _cluster(rds[SOURCE], "wide")
+
+    error = _refusal(
+        rds[SOURCE].create_db_cluster_snapshot,
+        DBClusterIdentifier="wide",
+        DBClusterSnapshotIdentifier="s" * 64,
+    )
+
+    assert error["Code"] == "InvalidParameterValue"
+    assert "63" in error["Message"]
+
+
+def test_given_an_unencrypted_cluster_snapshot_when_copied_with_a_key_then_it_is_refused(rds):
+    _cluster(rds[SOURCE], "plain")
+    arn = rds[SOURCE].create_db_cluster_snapshot(
+        DBClusterIdentifier="plain", DBClusterSnapshotIdentifier="plain-1"
+    )["DBClusterSnapshot"]["DBClusterSnapshotArn"]
+    key = boto3.client("kms", TARGET).create_key()["KeyMetadata"]["Arn"]
+
+    error = _refusal(
+        rds[TARGET].copy_db_cluster_snapshot,
+        SourceDBClusterSnapshotIdentifier=arn,
+        TargetDBClusterSnapshotIdentifier="plain-1",
+        KmsKeyId=key,
+        SourceRegion=SOURCE,
+    )
+    copied = rds[TARGET].copy_db_cluster_snapshot(
+        SourceDBClusterSnapshotIdentifier=arn,
+        TargetDBClusterSnapshotIdentifier="plain-1",
+        SourceRegion=SOURCE,
+    )
+
+    assert error["Code"] == "InvalidParameterCombination"
+    assert copied["DBClusterSnapshot"]["StorageEncrypted"] is False

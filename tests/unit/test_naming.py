@@ -47,3 +47,29 @@ def test_given_two_long_names_sharing_a_prefix_when_exported_then_ids_differ():
 def test_export_uri_is_bucket_prefix_and_export_id():
     assert export_uri("bkt", "rds-backup/", "e-1") == "s3://bkt/rds-backup/e-1/"
     assert export_uri("bkt", "", "e-1") == "s3://bkt/e-1/"
+
+
+RDS_ID = re.compile(r"^[a-z][a-z0-9-]*$")
+
+
+@given(st.from_regex(r"[a-z][a-z0-9]{0,20}(-[a-z0-9]{1,20}){0,4}", fullmatch=True))
+def test_given_any_database_name_when_its_snapshot_is_named_then_the_id_fits_63_and_is_stable(
+    database: str,
+):
+    identifier = snapshot_id("rds-backup", database, "20261207-0300")
+
+    # CreateDBClusterSnapshot: 1 to 63 letters, numbers or hyphens, a letter first, no
+    # trailing hyphen and no two consecutive hyphens
+    assert len(identifier) <= 63
+    assert RDS_ID.match(identifier) and "--" not in identifier
+    assert not identifier.endswith("-")
+    assert identifier.endswith("-20261207-0300")
+    assert snapshot_id("rds-backup", database.upper(), "20261207-0300") == identifier
+
+
+def test_given_two_long_names_that_share_their_start_when_named_then_their_ids_differ():
+    first = snapshot_id("rds-backup", "warehouse-analytics-primary-cluster-east", "20261207-0300")
+    second = snapshot_id("rds-backup", "warehouse-analytics-primary-cluster-west", "20261207-0300")
+
+    assert first != second
+    assert len(first) == len(second) == 63
