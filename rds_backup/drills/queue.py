@@ -207,6 +207,7 @@ def start_drill(
             snapshot_arn=copy.arn,
             snapshot_time=plan.snapshot_time,
             instance_class=str(size or ""),
+            instances=max(1, len(plan.members)),
             started=now,
         )
         drill_results.write_result(settings, aws, result, step)
