@@ -16,6 +16,6 @@ fit waits, as exports do, and starts when a drill ends (or at reconcile's next p
 """
 
 from rds_backup.drills.advance import advance, reap
-from rds_backup.drills.queue import DrillFill, fill_drills, in_flight
+from rds_backup.drills.queue import DrillFill, fill_drills, in_flight, unfinished
 
-__all__ = ["DrillFill", "advance", "fill_drills", "in_flight", "reap"]
+__all__ = ["DrillFill", "advance", "fill_drills", "in_flight", "reap", "unfinished"]

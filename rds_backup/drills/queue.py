@@ -34,6 +34,28 @@ from rds_backup.state.selection import select_databases
 
 STEP = "drill"
 QUOTA_CODES = ("InstanceQuotaExceeded", "InstanceQuotaExceededFault", "DBClusterQuotaExceededFault")
+# Refusals worth Lambda's retry (AWS SDKs' transient error codes); any other refusal of a
+# drill's restore is the drill's failure, told once with its fix, not retried every hour.
+TRANSIENT_CODES = frozenset(
+    {
+        "Throttling",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "TooManyRequestsException",
+        "ServiceUnavailable",
+        "InternalFailure",
+        "InternalError",
+    }
+)
+NETWORK_CODES = frozenset(
+    {
+        "DBSubnetGroupNotFoundFault",
+        "DBSubnetGroupDoesNotCoverEnoughAZs",
+        "InvalidSubnet",
+        "InvalidVPCNetworkStateFault",
+    }
+)
+KEY_CODES = frozenset({"KMSKeyNotAccessibleFault", "InvalidKMSKeyFault", "KMSKeyNotAccessible"})
 
 
 @dataclass(frozen=True)
@@ -79,6 +101,21 @@ def in_flight(settings: Settings, aws: Aws, step: str = STEP) -> list[Drill]:
                         found.append(drill)
         except (ClientError, BotoCoreError) as error:
             raise step_failed(step, error, region=region) from error
+    return found
+
+
+def unfinished(settings: Settings, aws: Aws, flying: list[Drill], step: str) -> list[DrillResult]:
+    """Drills whose result is not final and whose instance or cluster is no longer there:
+    their deletion was seen by no event and no check (both lost), so only a look at the
+    result tells that they ended. Each selected database's newest drill is looked at."""
+    busy = {(d.database.lower(), d.day) for d in flying}
+    found = []
+    for item in select_databases(settings, aws).items:
+        result = drill_results.latest_result(settings, aws, item.identifier, step)
+        if result is None or result.deleted:
+            continue
+        if (result.database.lower(), result.day) not in busy:
+            found.append(result)
     return found
 
 
@@ -130,8 +167,12 @@ def fill_drills(settings: Settings, aws: Aws, now: datetime, step: str = STEP) -
         try:
             start_drill(settings, aws, due, copy, now, step)
         except StepFailed as failure:
-            if failure.code not in QUOTA_CODES:
+            if not failure.code or failure.code in TRANSIENT_CODES:
                 raise
+            if failure.code not in QUOTA_CODES:
+                _refused(settings, aws, due, copy, failure, now, step)
+                fill.finished.append(f"{due.database}/{due.day}")
+                continue
             fill.refused += 1
             fill.waiting = [f"{d.database}/{d.day}" for d in queue[position:]]
             logger.info("drill waits: the DB instances quota is full", database=due.database)
@@ -148,15 +189,7 @@ def start_drill(
     """Restore ``copy`` into the drill's instance (or cluster), record the drill, arrange its
     first check. Idempotent: a second start finds the instance and the result there."""
     identifier = model.drill_id(settings.snapshot_prefix, due.database, due.day)
-    manifest = manifests.read_manifest(settings, aws, copy.identifier, step)
-    plan = restores.build_plan(
-        settings,
-        copy,
-        manifest,
-        identifier,
-        restores.drill_target(settings),
-        model.drill_tags(settings, due.database, due.day, copy.identifier),
-    )
+    plan = _plan(settings, aws, due, copy, step)
     outcome = restores.start_restore(settings, aws, plan, step)
     result = drill_results.read_result(settings, aws, due.database, due.day, step)
     if result is None:
@@ -174,12 +207,25 @@ def start_drill(
             snapshot_arn=copy.arn,
             snapshot_time=plan.snapshot_time,
             instance_class=str(size or ""),
+            instances=max(1, len(plan.members)),
             started=now,
         )
         drill_results.write_result(settings, aws, result, step)
     next_check(settings, aws, result, now, "restore", None)
     logger.info("drill started", drill=identifier, snapshot=copy.identifier, outcome=outcome)
     return outcome
+
+
+def _plan(settings: Settings, aws: Aws, due: Due, copy: Owned, step: str) -> restores.RestorePlan:
+    """The drill's restore of ``copy``: its manifest, the drill network, the drill's tags."""
+    return restores.build_plan(
+        settings,
+        copy,
+        manifests.read_manifest(settings, aws, copy.identifier, step),
+        model.drill_id(settings.snapshot_prefix, due.database, due.day),
+        restores.drill_target(settings),
+        model.drill_tags(settings, due.database, due.day, copy.identifier),
+    )
 
 
 def _newest_copies(settings: Settings, aws: Aws, step: str) -> dict[str, Owned]:
@@ -197,22 +243,109 @@ def _newest_copies(settings: Settings, aws: Aws, step: str) -> dict[str, Owned]:
 
 def _no_copy(settings: Settings, aws: Aws, due: Due, now: datetime, step: str) -> None:
     """A drill with nothing to restore is a failed drill: told at once."""
-    result = DrillResult(
-        drill_id=model.drill_id(settings.snapshot_prefix, due.database, due.day),
-        database=due.database,
-        kind=due.kind,
-        day=due.day,
-        snapshot_id="",
-        started=now,
-        checked=now,
-        ended=now,
-        outcome=Outcome.FAILED,
-        step="restore",
+    _failed_at_start(
+        settings,
+        aws,
+        due,
+        None,
+        now,
+        step,
         code="NoRestorableCopy",
         reason=f"no available copy of {due.database} in {settings.target_region}",
         remedy="The nightly chain has not made a copy of this database that is available in "
         "TARGET_REGION: see its backup emails and rds-backup status; the drill runs again on "
-        "its next drill day, or after rds-backup start --db <database> and reconcile's next pass.",
-        deleted=True,
+        "its next drill day, or after rds-backup start --db <database> and reconcile's next "
+        "pass.",
     )
-    finish(settings, aws, result, step)
+
+
+def _failed_at_start(
+    settings: Settings,
+    aws: Aws,
+    due: Due,
+    copy: Owned | None,
+    now: datetime,
+    step: str,
+    *,
+    code: str,
+    reason: str,
+    remedy: str,
+) -> None:
+    """A drill that ended before anything was restored: its final result, and its end told."""
+    finish(
+        settings,
+        aws,
+        DrillResult(
+            drill_id=model.drill_id(settings.snapshot_prefix, due.database, due.day),
+            database=due.database,
+            kind=copy.kind if copy else due.kind,
+            day=due.day,
+            snapshot_id=copy.identifier if copy else "",
+            snapshot_arn=copy.arn if copy else "",
+            started=now,
+            checked=now,
+            ended=now,
+            outcome=Outcome.FAILED,
+            step="restore",
+            code=code,
+            reason=reason,
+            remedy=remedy,
+            deleted=True,
+        ),
+        step,
+    )
+
+
+def _refused(
+    settings: Settings,
+    aws: Aws,
+    due: Due,
+    copy: Owned,
+    failure: StepFailed,
+    now: datetime,
+    step: str,
+) -> None:
+    """RDS refused the drill's restore for a cause that does not drain (a subnet group
+    missing, a key RDS may not use, a group that does not exist there): a failed drill,
+    told at once with the fix. Its day has a result, so nothing retries it before its next
+    drill day (or a redrive after the fix)."""
+    region = settings.target_region
+    if failure.code in NETWORK_CODES:
+        remedy = (
+            f"Create the DB subnet group {settings.drill_subnet!r} in {region} (subnets of the "
+            "drill network in at least two Availability Zones), or set DRILL_SUBNET_GROUP to "
+            "one that exists there; rds-backup doctor checks it. The drill runs again on its "
+            "next drill day."
+        )
+    elif failure.code in KEY_CODES:
+        remedy = (
+            f"Let RDS use the copy's KMS key in {region} (its key policy must allow this "
+            "stack's roles kms:CreateGrant and kms:DescribeKey for RDS); rds-backup doctor "
+            "checks it. The drill runs again on its next drill day."
+        )
+    else:
+        missing = restores.missing_in_target(
+            settings, aws, _plan(settings, aws, due, copy, step), step
+        )
+        fixes = [f"{m.what}: {m.fix}" for m in missing if m.blocking]
+        remedy = (
+            "; ".join(fixes)
+            or failure.remedy
+            or (
+                "Check the copy's KMS key, the DB subnet group DRILL_SUBNET_GROUP, the security "
+                f"groups DRILL_SECURITY_GROUP_IDS and the DB instances quota in {region}; "
+                "rds-backup doctor checks each. The drill runs again on its next drill day."
+            )
+        )
+    logger.error("drill restore refused", database=due.database, code=failure.code)
+    _failed_at_start(
+        settings,
+        aws,
+        due,
+        copy,
+        now,
+        step,
+        code=failure.code or "RestoreRefused",
+        reason=f"RDS refused the restore of {copy.identifier} in {region}: {failure.cause}",
+        remedy=remedy,
+    )

@@ -248,6 +248,7 @@ class DrillResult(BaseModel):
     snapshot_arn: str = ""
     snapshot_time: datetime | None = None
     instance_class: str = ""
+    instances: int = 1  # DB instances the drill runs (an Aurora drill: one per recorded)
     started: datetime
     restored: datetime | None = None  # first seen available (or its RDS event's time)
     first_answer: datetime | None = None  # the first query answered
@@ -275,9 +276,11 @@ class DrillResult(BaseModel):
 
     @property
     def instance_hours(self) -> float:
-        """Hours the drill's instances existed (an Aurora drill runs one instance)."""
+        """Hours the drill's instances existed, all of them (an Aurora drill runs one per
+        instance its manifest recorded)."""
         end = self.ended or self.checked or self.restored or self.started
-        return round(max(0.0, (end - self.started).total_seconds()) / 3600, 3)
+        hours = max(0.0, (end - self.started).total_seconds()) / 3600
+        return round(hours * max(1, self.instances), 3)
 
     @property
     def passed(self) -> bool:

@@ -264,14 +264,15 @@ def _members(
     target: Target,
     tag_list: list[Any],
 ) -> list[dict[str, Any]]:
-    """The CreateDBInstance requests of an Aurora cluster's instances: every recorded one
-    (a restore), or one small writer (a drill)."""
+    """The CreateDBInstance requests of an Aurora cluster's instances: every recorded one,
+    writer first, with its class (a restore) or the drill's small class (a drill: the same
+    topology, proven restorable, at the drill's cost); one writer when none was recorded."""
     engine = str(copy.raw.get("Engine") or (manifest.engine if manifest else ""))
     if not engine.startswith("aurora"):
         return []
     recorded = list(manifest.members) if manifest else []
-    if target.drill or not recorded:
-        size = target.cluster_instance_class or (recorded[0].instance_class if recorded else "")
+    if not recorded:
+        size = target.cluster_instance_class if target.drill else None
         return [
             _member(identifier, f"{identifier}-1", engine, size or "db.r6g.large", tag_list, target)
         ]
@@ -280,7 +281,9 @@ def _members(
             identifier,
             f"{identifier}-{number}",
             engine,
-            member.instance_class or "db.r6g.large",
+            (target.cluster_instance_class if target.drill else None)
+            or member.instance_class
+            or "db.r6g.large",
             tag_list,
             target,
             member.promotion_tier,

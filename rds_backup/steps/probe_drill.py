@@ -88,9 +88,11 @@ def driver_for(engine: str) -> Connect | None:
     open when its databases are PostgreSQL underneath: docs/LOCAL_AWS.md)."""
     if engine in DRIVERS:
         return DRIVERS[engine]
-    if engine.startswith("postgres"):
+    # RDS engine names (RDS API Reference, CreateDBInstance, Engine): postgres,
+    # aurora-postgresql; mysql, mariadb, aurora-mysql (and "aurora", Aurora MySQL 1).
+    if engine in POSTGRES or engine.startswith("postgres"):
         return DRIVERS["postgres"]
-    if engine.startswith(("mysql", "mariadb", "aurora-mysql")):
+    if engine in MYSQL or engine.startswith(("mysql", "mariadb", "aurora-mysql")):
         return DRIVERS["mysql"]
     return None
 

@@ -149,15 +149,20 @@ def _drills(settings: Settings, aws: Aws, result: ReconcileResult) -> None:
         flying = drills.in_flight(settings, aws, STEP)
         for identifier in drills.reap(settings, aws, now, flying):
             result.record(identifier, "drill reaped", hours=str(settings.drill_max_hours))
-        for drill in flying:
+        # In flight, and those whose instance went with no event or check seen (their end
+        # is only known from the result that is not final yet).
+        moving = [(d.identifier, d.database, d.day) for d in flying] + [
+            (r.drill_id, r.database, r.day) for r in drills.unfinished(settings, aws, flying, STEP)
+        ]
+        for identifier, database, day in moving:
             try:
-                moved = drills.advance(settings, aws, drill.database, drill.day, now)
+                moved = drills.advance(settings, aws, database, day, now)
             except StepFailed as failure:
-                logger.error("reconcile could not move a drill", drill=drill.identifier)
+                logger.error("reconcile could not move a drill", drill=identifier)
                 result.failed.append(failure)
                 continue
             if "finished" in moved:
-                result.record(drill.identifier, "drill finished", outcome=str(moved["finished"]))
+                result.record(identifier, "drill finished", outcome=str(moved["finished"]))
         filled = drills.fill_drills(settings, aws, now, STEP)
     except StepFailed as failure:
         logger.error("reconcile could not fill the drill slots", cause=str(failure))

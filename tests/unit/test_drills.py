@@ -214,3 +214,31 @@ def test_given_a_failed_drill_when_rendered_then_it_names_the_step_the_reason_an
     assert "orders rows: 3, expected >= 1000" in email.text
     assert "look at the source database" in email.text
     assert "FAIL  orders rows" in email.text
+
+
+@pytest.mark.parametrize(
+    ("engine", "driver"),
+    [
+        ("postgres", "postgres"),
+        ("aurora-postgresql", "postgres"),
+        ("mysql", "mysql"),
+        ("mariadb", "mysql"),
+        ("aurora-mysql", "mysql"),
+        ("aurora", "mysql"),
+        ("oracle-ee", None),
+        ("sqlserver-se", None),
+    ],
+)
+def test_given_an_rds_engine_when_the_probe_picks_a_driver_then_aurora_engines_have_theirs(
+    engine, driver
+):
+    from rds_backup.steps import probe_drill
+
+    expected = probe_drill.DRIVERS[driver] if driver else None
+    assert probe_drill.driver_for(engine) is expected
+
+
+def test_given_an_aurora_drill_of_three_instances_when_its_hours_are_counted_then_all_count():
+    one = _result(Outcome.PASSED)
+    three = _result(Outcome.PASSED, instances=3)
+    assert three.instance_hours == pytest.approx(3 * one.instance_hours, abs=0.002)

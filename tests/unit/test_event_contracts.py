@@ -18,8 +18,9 @@ from events import (
     load_sample,
     sample_names,
 )
-from events.drill import DrillCheckDueEvent, DrillFinishedEvent
+from events.drill import DrillCheckDueEvent, DrillFinishedEvent, RdsDatabaseEvent
 from events.parse import parse_event
+from events.probe import ProbeRequest
 from rds_backup.errors import InvalidEvent
 from tests.conftest import SHARED_SAMPLES
 
@@ -33,6 +34,14 @@ MODELS = {
     "cluster-copy-finished": CopyFinishedEvent,
     "drill-check-due": DrillCheckDueEvent,
     "drill-finished": DrillFinishedEvent,
+    # Restore drills: RDS's events of a drill instance or cluster (RDS User Guide, "Amazon RDS
+    # event categories and event messages": DB instance and DB cluster events), and what
+    # check_drill asks the probe (a synchronous invocation, not an event).
+    "rds-instance-0043-restored": RdsDatabaseEvent,
+    "rds-instance-0005-created": RdsDatabaseEvent,
+    "rds-instance-0003-deleted": RdsDatabaseEvent,
+    "rds-cluster-0170-created": RdsDatabaseEvent,
+    "drill-probe-request": ProbeRequest,
 }
 KINDS = {
     "rds-0042-snapshot-created": RdsEventKind.SNAPSHOT_CREATED,
