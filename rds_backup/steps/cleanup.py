@@ -24,7 +24,7 @@ from rds_backup.errors import StepFailed, is_code, step_failed
 from rds_backup.model import tags
 from rds_backup.model.kinds import Kind, api, arn_of, identifier_of, kind_of
 from rds_backup.model.kinds import delete as delete_snapshot
-from rds_backup.model.naming import RUN_ID, export_id, run_time
+from rds_backup.model.naming import RUN_ID, export_id, run_time, snapshot_id
 from rds_backup.model.retention import Decision, Policy, Snapshot, decide
 from rds_backup.observability import count, logger
 from rds_backup.settings import Settings
@@ -345,7 +345,13 @@ def _old_exports(
                 continue
             if (region, snapshot.lower()) not in deleting:
                 match = ours.match(snapshot)
-                if not match or match["db"] not in databases or not RUN_ID.match(match["run"]):
+                if not match or not RUN_ID.match(match["run"]):
+                    continue
+                # one of our databases' derived ids (a long name's is shortened with a hash)
+                if not any(
+                    snapshot_id(settings.snapshot_prefix, db, match["run"]) == snapshot.lower()
+                    for db in databases
+                ):
                     continue
                 if now - run_time(match["run"]) <= retention:
                     continue
