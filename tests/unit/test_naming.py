@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta, timezone
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from rds_backup.model import naming
 from rds_backup.model.naming import export_id, export_uri, run_id, snapshot_id
 
 RDS_ID = re.compile(r"^[a-zA-Z](?!.*--)[a-zA-Z0-9-]{0,254}(?<!-)$")
@@ -47,3 +49,39 @@ def test_given_two_long_names_sharing_a_prefix_when_exported_then_ids_differ():
 def test_export_uri_is_bucket_prefix_and_export_id():
     assert export_uri("bkt", "rds-backup/", "e-1") == "s3://bkt/rds-backup/e-1/"
     assert export_uri("bkt", "", "e-1") == "s3://bkt/e-1/"
+
+
+def test_given_a_database_and_a_time_when_a_restore_id_is_derived_then_it_names_both():
+    when = datetime(2026, 11, 25, 5, 14, tzinfo=UTC)
+
+    assert naming.restore_id("Orders", when) == "orders-restored-20261125-0514"
+
+
+def test_given_a_long_database_name_when_a_restore_id_is_derived_then_it_fits_and_stays_apart():
+    when = datetime(2026, 11, 25, 5, 14, tzinfo=UTC)
+    first, second = (naming.restore_id(f"{'a' * 55}{tail}", when, 60) for tail in ("x", "y"))
+
+    assert len(first) <= 60
+    assert len(second) <= 60
+    assert first != second
+    assert first.endswith("-20261125-0514")
+    assert naming.identifier_problem(first, 60) is None
+
+
+@pytest.mark.parametrize(
+    ("identifier", "problem"),
+    [
+        ("orders-dr", None),
+        ("o", None),
+        ("o" * 63, None),
+        ("o" * 64, "must be 1 to 63 characters, is 64"),
+        ("1orders", "must start with a letter"),
+        ("orders_dr", "must start with a letter"),
+        ("orders-", "must not end with a hyphen"),
+        ("orders--dr", "must not end with a hyphen or hold two hyphens in a row"),
+    ],
+)
+def test_given_an_identifier_when_checked_then_rds_rules_decide(identifier, problem):
+    found = naming.identifier_problem(identifier)
+
+    assert (found is None) if problem is None else (found is not None and problem in found)
