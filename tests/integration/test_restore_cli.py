@@ -325,13 +325,13 @@ def test_given_a_subnet_group_missing_in_the_target_region_then_it_is_named_with
     code, out, err = restore(capsys, "--db", "orders", "--as", "orders-dr")
 
     assert code == Exit.FAILED
+    assert nothing_changed(calls, aws)
     assert (
         "MISSING: the DB subnet group 'prod-db-subnets' (RESTORE_SUBNET_GROUP) does not exist "
         "in us-west-2" in out
     )
     assert "fix: create it in us-west-2 (aws rds create-db-subnet-group" in out
     assert "lacks 1 thing(s) the restore needs" in err
-    assert nothing_changed(calls, aws)
 
 
 def test_given_a_snapshot_that_is_not_ours_when_named_then_it_is_refused(
