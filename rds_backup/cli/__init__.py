@@ -8,6 +8,7 @@
 | redrive   | cli/operator/redrive.py      | a deployed stack                              |
 | cleanup   | cli/operator/cleanup.py      | a deployed stack                              |
 | doctor    | cli/operator/doctor.py       | a deployed stack                              |
+| restore   | cli/operator/restore.py      | a stack's target region (or its variables)    |
 | demo      | cli/demo.py                  | the embedded local AWS                        |
 | bench     | cli/bench.py                 | the embedded local AWS                        |
 | local up  | cli/local.py                 | starts the embedded local AWS                 |
@@ -24,7 +25,16 @@ from collections.abc import Sequence
 from types import ModuleType
 
 from rds_backup.cli import bench, demo, local
-from rds_backup.cli.operator import cleanup, common_options, doctor, redrive, replay, start, status
+from rds_backup.cli.operator import (
+    cleanup,
+    common_options,
+    doctor,
+    redrive,
+    replay,
+    restore,
+    start,
+    status,
+)
 from rds_backup.observability import log_to_stderr
 from rds_backup.ops import conventions
 
@@ -44,6 +54,7 @@ COMMANDS: tuple[ModuleType, ...] = (
     redrive,
     cleanup,
     doctor,
+    restore,
 )
 
 

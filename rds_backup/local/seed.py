@@ -74,6 +74,10 @@ class WorldSpec:
     store_to_source_s3: bool = False
     keep_source_snapshot: bool = False
     clusters: Sequence[str] = ()  # DB clusters, configured in DB_IDENTIFIER with the instances
+    # The target region's restore network (VPC, DB subnet group, security group, DB parameter
+    # group) named in RESTORE_*: `rds-backup restore` and doctor's restore-groups check use
+    # it. Off by default: RESTORE_SUBNET_GROUP also turns the restore drills on.
+    restore_network: bool = False
     # A second, vault account (accounts.py): seeded by the harness when given.
     vault: VaultSpec | None = None
 
@@ -118,7 +122,40 @@ def seed_world(aws: Aws, spec: WorldSpec = WorldSpec()) -> dict[str, str]:
     for address in {spec.sender_email, *spec.admin_email.split(",")}:
         aws.ses(src).verify_email_identity(EmailAddress=address.strip())
     create_idempotency_table(aws, src, spec.idempotency_table)
+    if spec.restore_network:
+        env.update(create_restore_network(aws, tgt))
     return env
+
+
+RESTORE_GROUP = "rds-backup-restore"
+
+
+def create_restore_network(aws: Aws, region: str, name: str = RESTORE_GROUP) -> dict[str, str]:
+    """What an account prepares in the target region for restores: a VPC with subnets in two
+    Availability Zones (a DB subnet group must cover two: RDS User Guide, "Working with a DB
+    instance in a VPC"), its DB subnet group, a security group, a DB parameter group; the
+    RESTORE_* variables that name them."""
+    ec2 = aws.client("ec2", region)
+    vpc = ec2.create_vpc(CidrBlock="10.42.0.0/16")["Vpc"]["VpcId"]
+    subnets = [
+        ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.42.{n}.0/24", AvailabilityZone=f"{region}{z}")[
+            "Subnet"
+        ]["SubnetId"]
+        for n, z in ((1, "a"), (2, "b"))
+    ]
+    rds = aws.rds(region)
+    rds.create_db_subnet_group(
+        DBSubnetGroupName=name, DBSubnetGroupDescription="restores", SubnetIds=subnets
+    )
+    group = ec2.create_security_group(GroupName=name, Description="restores", VpcId=vpc)
+    rds.create_db_parameter_group(
+        DBParameterGroupName=name, DBParameterGroupFamily="postgres16", Description="restores"
+    )
+    return {
+        "RESTORE_SUBNET_GROUP": name,
+        "RESTORE_SECURITY_GROUP_IDS": group["GroupId"],
+        "RESTORE_PARAMETER_GROUP": name,
+    }
 
 
 def _keys(aws: Aws, src: str, tgt: str, multi_region: bool) -> dict[str, str]:

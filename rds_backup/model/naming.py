@@ -77,3 +77,35 @@ def export_uri(bucket: str, prefix: str, export: str) -> str:
     """Where RDS writes an export: ``s3://bucket/prefix/export-id/``."""
     path = "/".join(part for part in (prefix.strip("/"), export) if part)
     return f"s3://{bucket}/{path}/"
+
+
+# DB instance and DB cluster identifiers (RDS API Reference, RestoreDBInstanceFromDBSnapshot,
+# DBInstanceIdentifier; RestoreDBClusterFromSnapshot / CreateDBCluster, DBClusterIdentifier):
+# 1 to 63 letters, digits or hyphens (1 to 52 for a Multi-AZ DB cluster), the first a letter,
+# no hyphen at the end and no two in a row; stored in lower case.
+DB_ID_MAX = 63
+MULTI_AZ_CLUSTER_ID_MAX = 52
+DB_ID = re.compile(r"^[A-Za-z][A-Za-z0-9-]*$")
+
+
+def identifier_problem(identifier: str, limit: int = DB_ID_MAX) -> str | None:
+    """Why ``identifier`` cannot name a DB instance or cluster, or None when it can."""
+    if not 1 <= len(identifier) <= limit:
+        return f"must be 1 to {limit} characters, is {len(identifier)}"
+    if not DB_ID.match(identifier):
+        return "must start with a letter and hold only letters, digits and hyphens"
+    if identifier.endswith("-") or "--" in identifier:
+        return "must not end with a hyphen or hold two hyphens in a row"
+    return None
+
+
+def restore_id(database: str, when: datetime, limit: int = DB_ID_MAX) -> str:
+    """``<db>-restored-<YYYYMMDD-HHMM>`` (UTC), within ``limit`` characters; a longer one
+    keeps a stable hash of the whole (as :func:`export_id`)."""
+    stamp = run_id(when)
+    full = f"{database.lower()}-restored-{stamp}"
+    if len(full) <= limit:
+        return full
+    digest = hashlib.sha256(full.encode()).hexdigest()[:8]
+    tail = f"-{digest}-{stamp}"
+    return f"{database.lower()}"[: limit - len(tail)].rstrip("-") + tail

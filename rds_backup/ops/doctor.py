@@ -40,6 +40,7 @@ from rds_backup.ops import policy
 from rds_backup.ops.errors import signed_out
 from rds_backup.ops.target import archive_name, operator_settings
 from rds_backup.settings import ConfigError, Settings
+from rds_backup.state import restores
 
 Status = Literal["ok", "warn", "fail"]
 STEP = "doctor"
@@ -825,6 +826,72 @@ def check_archive(target: Target) -> Finding:
     if state not in ("ENABLED", "CREATING", "UPDATING"):
         return fail(f"archive {name} is {state}", fix)
     return ok(f"{name} {state.lower()} on {archive.get('EventSourceArn')}")
+
+
+@check(
+    "restore-groups",
+    "each RESTORE_* and DRILL_* group exists in TARGET_REGION (none travels with a snapshot), "
+    "the security groups in the subnet group's VPC",
+)
+def check_restore_groups(target: Target) -> Finding:
+    s = target.settings
+    region = s.target_region
+    option = (
+        ("RESTORE_OPTION_GROUP", s.restore_option_group)
+        if s.restore_option_group
+        else ("TARGET_OPTION_GROUP", s.target_option_group)
+    )
+    restore = [
+        restores.Wanted(kind, name, setting)
+        for kind, setting, name in (
+            ("DB subnet group", "RESTORE_SUBNET_GROUP", s.restore_subnet_group),
+            ("DB parameter group", "RESTORE_PARAMETER_GROUP", s.restore_parameter_group),
+            (
+                "DB cluster parameter group",
+                "RESTORE_CLUSTER_PARAMETER_GROUP",
+                s.restore_cluster_parameter_group,
+            ),
+            ("option group", option[0], option[1]),
+        )
+        if name
+    ] + [
+        restores.Wanted(restores.SECURITY_GROUP, g, "RESTORE_SECURITY_GROUP_IDS")
+        for g in s.restore_security_group_ids
+    ]
+    drill = []
+    if s.drill_subnet_group or s.drill_security_group_ids:
+        # The drills' own network; what they take from RESTORE_* is checked above.
+        drill = [
+            restores.Wanted(
+                "DB subnet group",
+                str(s.drill_subnet),
+                "DRILL_SUBNET_GROUP" if s.drill_subnet_group else "RESTORE_SUBNET_GROUP",
+            )
+        ] + [
+            restores.Wanted(restores.SECURITY_GROUP, g, "DRILL_SECURITY_GROUP_IDS")
+            for g in s.drill_security_group_ids or s.restore_security_group_ids
+        ]
+    if not restore and not drill:
+        return ok(
+            f"none configured: a restore in {region} uses its default VPC and the engine's "
+            "default groups, and the restore drills are off (RESTORE_SUBNET_GROUP, "
+            "docs/RECOVERY.md)"
+        )
+    problems = restores.missing_groups(target.aws, region, restore, STEP)
+    if drill:
+        seen = {m.what for m in problems}
+        problems += [
+            m
+            for m in restores.missing_groups(target.aws, region, drill, STEP)
+            if m.what not in seen
+        ]
+    if problems:
+        return fail(
+            "; ".join(m.what for m in problems),
+            "; ".join(dict.fromkeys(m.fix for m in problems)),
+        )
+    named = [f"{w.setting} {w.name}" for w in [*restore, *drill]]
+    return ok(f"in {region}: {', '.join(dict.fromkeys(named))}")
 
 
 # --- helpers -------------------------------------------------------------------------------

@@ -151,11 +151,17 @@ def build_plan(
             )
         )
     if not target.subnet_group:
+        # Without a DB subnet group RDS places the instance in the region's default VPC
+        # (RDS User Guide, "Working with a DB instance in a VPC"), where the applications
+        # may not reach it; a region without a default VPC refuses the restore.
         plan.missing.append(
             Missing(
-                "no DB subnet group for TARGET_REGION is configured",
-                "set RESTORE_SUBNET_GROUP (and DRILL_SUBNET_GROUP for drills) to a DB subnet "
-                f"group in {settings.target_region}; without it RDS uses the default VPC",
+                f"no DB subnet group for {settings.target_region} is configured "
+                "(RESTORE_SUBNET_GROUP): RDS restores into that region's default VPC, if it "
+                "has one",
+                "set RESTORE_SUBNET_GROUP (DRILL_SUBNET_GROUP for drills) to a DB subnet "
+                f"group in {settings.target_region} that the applications reach",
+                blocking=False,
             )
         )
     tag_list = tags.as_list(dict(resource_tags))
@@ -347,104 +353,186 @@ def _note_groups(settings: Settings, plan: RestorePlan, target: Target) -> None:
             )
 
 
-def missing_in_target(settings: Settings, aws: Aws, plan: RestorePlan, step: str) -> list[Missing]:
-    """What the target region lacks for ``plan``: the identifier taken, a group or security
-    group that does not exist there (read-only calls)."""
-    region = settings.target_region
-    rds = aws.rds(region)
-    found: list[Missing] = []
-    if describe_database(aws, region, plan.kind, plan.identifier, step) is not None:
-        found.append(
-            Missing(
-                f"a DB {'cluster' if plan.kind is Kind.CLUSTER else 'instance'} named "
-                f"{plan.identifier} already exists in {region}",
-                "choose another name with --as, or delete that one first",
-            )
+@dataclass(frozen=True)
+class Wanted:
+    """A group a restore names in the target region, and the setting that names it."""
+
+    kind: str  # a key of GROUP_LOOKUPS, or "security group"
+    name: str
+    setting: str
+
+
+# How each group is looked up (read-only): operation, its argument, the answer's list. A name
+# that does not exist is a ``*NotFound*`` error (RDS API Reference, DescribeDBSubnetGroups:
+# DBSubnetGroupNotFoundFault; DescribeDBParameterGroups: DBParameterGroupNotFound;
+# DescribeOptionGroups: OptionGroupNotFoundFault); an empty list counts the same (moto answers
+# DescribeDBParameterGroups for an unknown name with none, docs/LOCAL_AWS.md).
+GROUP_LOOKUPS = {
+    "DB subnet group": ("describe_db_subnet_groups", "DBSubnetGroupName", "DBSubnetGroups"),
+    "DB parameter group": (
+        "describe_db_parameter_groups",
+        "DBParameterGroupName",
+        "DBParameterGroups",
+    ),
+    "DB cluster parameter group": (
+        "describe_db_cluster_parameter_groups",
+        "DBClusterParameterGroupName",
+        "DBClusterParameterGroups",
+    ),
+    "option group": ("describe_option_groups", "OptionGroupName", "OptionGroupsList"),
+}
+SECURITY_GROUP = "security group"
+
+
+def wanted_by(plan: RestorePlan, drill: bool = False) -> list[Wanted]:
+    """The groups ``plan``'s requests name in the target region, with their settings."""
+    subnet = "DRILL_SUBNET_GROUP (else RESTORE_SUBNET_GROUP)" if drill else "RESTORE_SUBNET_GROUP"
+    security = (
+        "DRILL_SECURITY_GROUP_IDS (else RESTORE_SECURITY_GROUP_IDS)"
+        if drill
+        else "RESTORE_SECURITY_GROUP_IDS"
+    )
+    request = plan.request
+    found = [
+        Wanted(kind, str(request[key]), setting)
+        for key, kind, setting in (
+            ("DBSubnetGroupName", "DB subnet group", subnet),
+            ("DBParameterGroupName", "DB parameter group", "RESTORE_PARAMETER_GROUP"),
+            (
+                "DBClusterParameterGroupName",
+                "DB cluster parameter group",
+                "RESTORE_CLUSTER_PARAMETER_GROUP",
+            ),
+            ("OptionGroupName", "option group", "RESTORE_OPTION_GROUP (else TARGET_OPTION_GROUP)"),
         )
-    checks = [
-        (
-            "DBSubnetGroupName",
-            "describe_db_subnet_groups",
-            "DBSubnetGroupName",
-            "DB subnet group",
-            "RESTORE_SUBNET_GROUP",
-        ),
-        (
-            "DBParameterGroupName",
-            "describe_db_parameter_groups",
-            "DBParameterGroupName",
-            "DB parameter group",
-            "RESTORE_PARAMETER_GROUP",
-        ),
-        (
-            "DBClusterParameterGroupName",
-            "describe_db_cluster_parameter_groups",
-            "DBClusterParameterGroupName",
-            "DB cluster parameter group",
-            "RESTORE_CLUSTER_PARAMETER_GROUP",
-        ),
-        (
-            "OptionGroupName",
-            "describe_option_groups",
-            "OptionGroupName",
-            "option group",
-            "RESTORE_OPTION_GROUP",
-        ),
+        if request.get(key)
     ]
-    for key, operation, argument, what, setting in checks:
-        name = plan.request.get(key)
-        if not name:
-            continue
-        try:
-            getattr(rds, operation)(**{argument: name})
-        except ClientError as error:
-            if "NotFound" in str(error.response.get("Error", {}).get("Code", "")):
-                found.append(
-                    Missing(
-                        f"the {what} {name!r} does not exist in {region}",
-                        f"create it in {region}, or set {setting} to one that exists there",
-                    )
-                )
-                continue
-            raise step_failed(step, error, database=plan.database, region=region) from error
-        except BotoCoreError as error:
-            raise step_failed(step, error, database=plan.database, region=region) from error
-    groups = list(plan.request.get("VpcSecurityGroupIds") or [])
-    if groups:
-        known = _security_groups(aws, region, groups, plan.database, step)
-        for group in groups:
-            if group not in known:
-                found.append(
-                    Missing(
-                        f"the security group {group} does not exist in {region}",
-                        "set RESTORE_SECURITY_GROUP_IDS (DRILL_SECURITY_GROUP_IDS for drills) to "
-                        f"security groups of the subnet group's VPC in {region}",
-                    )
-                )
+    found += [
+        Wanted(SECURITY_GROUP, str(g), security) for g in request.get("VpcSecurityGroupIds") or []
+    ]
     return found
 
 
-def _security_groups(
-    aws: Aws, region: str, groups: Sequence[str], database: str, step: str
-) -> set[str]:
+def missing_in_target(
+    settings: Settings, aws: Aws, plan: RestorePlan, step: str, drill: bool = False
+) -> list[Missing]:
+    """What the target region lacks of the groups ``plan`` names (read-only calls)."""
+    return missing_groups(aws, settings.target_region, wanted_by(plan, drill), step)
+
+
+def missing_groups(aws: Aws, region: str, wanted: Sequence[Wanted], step: str) -> list[Missing]:
+    """Each wanted group that does not exist in ``region``, with its fix; security groups
+    outside the VPC of the DB subnet group named with them, too (a DB instance's security
+    groups must be of its subnet group's VPC: RDS User Guide, "Working with a DB instance in
+    a VPC")."""
+    rds = aws.rds(region)
+    found: list[Missing] = []
+    vpcs: dict[str, str] = {}  # subnet group -> its VPC
+    for item in wanted:
+        if item.kind == SECURITY_GROUP:
+            continue
+        operation, argument, key = GROUP_LOOKUPS[item.kind]
+        try:
+            answer = getattr(rds, operation)(**{argument: item.name})
+        except ClientError as error:
+            if "NotFound" not in str(error.response.get("Error", {}).get("Code", "")):
+                raise step_failed(step, error, region=region) from error
+            answer = {}
+        except BotoCoreError as error:
+            raise step_failed(step, error, region=region) from error
+        groups = answer.get(key) or []
+        if not groups:
+            found.append(
+                Missing(
+                    f"the {item.kind} {item.name!r} ({item.setting}) does not exist in {region}",
+                    f"create it in {region} ({_create_hint(item.kind, item.name, region)}), or set "
+                    f"{item.setting.split(' ', 1)[0]} to one that exists there",
+                )
+            )
+        elif item.kind == "DB subnet group" and groups[0].get("VpcId"):
+            vpcs[item.name] = str(groups[0]["VpcId"])
+    security = [item for item in wanted if item.kind == SECURITY_GROUP]
+    known = _security_groups(aws, region, [item.name for item in security], step)
+    for item in security:
+        vpc = known.get(item.name)
+        if vpc is None:
+            found.append(
+                Missing(
+                    f"the security group {item.name} ({item.setting}) does not exist in {region}",
+                    f"set {item.setting.split(' ', 1)[0]} to security groups of the DB subnet "
+                    f"group's VPC in {region} (aws ec2 describe-security-groups --region "
+                    f"{region})",
+                )
+            )
+        elif vpcs and vpc not in vpcs.values():
+            subnet = ", ".join(f"{name} is in {v}" for name, v in vpcs.items())
+            found.append(
+                Missing(
+                    f"the security group {item.name} ({item.setting}) is in {vpc}, but the DB "
+                    f"subnet group {subnet}",
+                    f"set {item.setting.split(' ', 1)[0]} to security groups of that VPC",
+                )
+            )
+    return found
+
+
+def _create_hint(kind: str, name: str, region: str) -> str:
+    commands = {
+        "DB subnet group": f"aws rds create-db-subnet-group --db-subnet-group-name {name} "
+        f"--db-subnet-group-description ... --subnet-ids SUBNET SUBNET --region {region}, "
+        "subnets in at least two Availability Zones",
+        "DB parameter group": f"aws rds create-db-parameter-group --db-parameter-group-name {name} "
+        f"--db-parameter-group-family FAMILY --description ... --region {region}, then the "
+        "source's parameters",
+        "DB cluster parameter group": "aws rds create-db-cluster-parameter-group "
+        f"--db-cluster-parameter-group-name {name} --db-parameter-group-family FAMILY "
+        f"--description ... --region {region}",
+        "option group": f"aws rds create-option-group --option-group-name {name} --engine-name "
+        f"ENGINE --major-engine-version VERSION --option-group-description ... --region {region}",
+    }
+    return commands[kind]
+
+
+def taken(aws: Aws, region: str, plan: RestorePlan, step: str) -> list[str]:
+    """The identifiers ``plan`` would create that already exist in ``region``: the DB
+    instance or cluster, and a cluster's instances."""
+    found = []
+    if describe_database(aws, region, plan.kind, plan.identifier, step) is not None:
+        kind = "DB cluster" if plan.kind is Kind.CLUSTER else "DB instance"
+        found.append(f"{kind} {plan.identifier}")
+    for member in plan.members:
+        name = str(member["DBInstanceIdentifier"])
+        if describe_database(aws, region, Kind.INSTANCE, name, step) is not None:
+            found.append(f"DB instance {name}")
+    return found
+
+
+def _security_groups(aws: Aws, region: str, groups: Sequence[str], step: str) -> dict[str, str]:
+    """Which of ``groups`` exist in ``region``: group id -> its VPC id."""
     ec2 = aws.client("ec2", region)
-    found: set[str] = set()
+    found: dict[str, str] = {}
     for group in groups:
         try:
             answer = ec2.describe_security_groups(GroupIds=[group])
         except ClientError as error:
             if "NotFound" in str(error.response.get("Error", {}).get("Code", "")):
                 continue
-            raise step_failed(step, error, database=database, region=region) from error
+            raise step_failed(step, error, region=region) from error
         except BotoCoreError as error:
-            raise step_failed(step, error, database=database, region=region) from error
-        found.update(g.get("GroupId", "") for g in answer.get("SecurityGroups", []))
+            raise step_failed(step, error, region=region) from error
+        found.update(
+            {str(g.get("GroupId", "")): str(g.get("VpcId", "")) for g in answer["SecurityGroups"]}
+        )
     return found
 
 
-def start_restore(settings: Settings, aws: Aws, plan: RestorePlan, step: str) -> str:
+def start_restore(
+    settings: Settings, aws: Aws, plan: RestorePlan, step: str, *, exclusive: bool = False
+) -> str:
     """Start the restore: "started", or "exists" when the identifier already exists (a
-    duplicate of the same start: derived ids make a second start the work done)."""
+    duplicate of the same start: derived ids make a second start the work done). With
+    ``exclusive`` (``rds-backup restore``: a name a person chose) an existing one is someone
+    else's: "exists" is answered at once and none of a cluster's instances is created in it."""
     rds = aws.rds(settings.target_region)
     already = (
         ("DBClusterAlreadyExistsFault",)
@@ -464,6 +552,8 @@ def start_restore(settings: Settings, aws: Aws, plan: RestorePlan, step: str) ->
         if not is_code(error, *already):
             raise _failed(settings, plan, step, error) from error
         outcome = "exists"
+        if exclusive:
+            return outcome
     except BotoCoreError as error:
         raise _failed(settings, plan, step, error) from error
     for member in plan.members:

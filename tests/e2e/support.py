@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import queue
 import signal
@@ -114,3 +115,20 @@ class LocalUp:
 def _read(stream: Any, into: queue.Queue[str]) -> None:
     for line in stream:
         into.put(line)
+
+
+def runs_until(
+    stack: list[str], capsys: Any, database: str, key: str, value: str, timeout: float = 120
+) -> list[str]:
+    """Ask ``rds-backup status`` every 2 s until the database's runs all have ``key`` equal
+    to ``value`` (or ``timeout`` passes); the values last seen."""
+    from rds_backup.cli import main
+
+    deadline = time.monotonic() + timeout
+    seen: list[str] = []
+    while time.monotonic() < deadline and seen != [value]:
+        time.sleep(2)
+        assert main(["status", *stack, "--json"]) == 0
+        runs = json.loads(capsys.readouterr().out)["runs"]
+        seen = [str(r[key]) for r in runs if r["database"] == database]
+    return seen

@@ -52,7 +52,8 @@ def test_given_a_cluster_name_too_long_for_63_characters_when_snapshotted_then_t
     identifier = snapshot["DBClusterSnapshotIdentifier"]
     assert len(identifier) <= SNAPSHOT_ID_MAX  # CreateDBClusterSnapshot: 1 to 63 characters
     assert identifier.startswith("rds-backup-analytics-warehouse")
-    assert "--" not in identifier and not identifier.endswith("-")
+    assert "--" not in identifier
+    assert not identifier.endswith("-")
     [copy] = cluster_snapshots(aws, settings.target_region)
     assert copy["DBClusterSnapshotIdentifier"] == identifier  # ours: tags prove it, not the id
 

@@ -1,7 +1,7 @@
-"""The operator commands: ``rds-backup status|start|replay|redrive|cleanup|doctor`` against a
-deployed stack (real AWS, or any endpoint that answers as AWS does, e.g. ``rds-backup local
-up``, with ``--endpoint-url``). One module per command; this one holds what they share: the
-common options, running a command against a stack, and the argparse types.
+"""The operator commands: ``rds-backup status|start|replay|redrive|cleanup|doctor|restore``
+against a deployed stack (real AWS, or any endpoint that answers as AWS does, e.g.
+``rds-backup local up``, with ``--endpoint-url``). One module per command; this one holds what
+they share: the common options, running a command against a stack, and the argparse types.
 
 Every command takes the AWS CLI's options (rds_backup/ops/conventions.py): ``--profile``,
 ``--region``, ``--endpoint-url``, ``--output json|table`` (``--json`` is the same as
@@ -28,6 +28,8 @@ from rds_backup.settings import Settings
 
 Print = Callable[[str], None]
 Body = Callable[[Settings, Aws, Print], dict[str, Any]]
+# Commands whose progress goes to stderr with --output json (a person follows them).
+FOLLOWING = ("replay", "restore")
 
 
 def common_options() -> argparse.ArgumentParser:
@@ -79,7 +81,8 @@ def against_stack(args: argparse.Namespace, body: Body) -> int:
 
 def printer(args: argparse.Namespace) -> Print:
     """Where a command's lines for a person go: stdout for a table; with ``--output json``
-    nowhere (stdout holds the one JSON document), except replay's progress, on stderr."""
+    nowhere (stdout holds the one JSON document), except the progress of the commands that
+    follow something (replay, restore), on stderr."""
 
     def out(line: str) -> None:
         print(line)
@@ -92,7 +95,7 @@ def printer(args: argparse.Namespace) -> Print:
 
     if args.output != "json":
         return out
-    return progress if args.command == "replay" else nowhere
+    return progress if args.command in FOLLOWING else nowhere
 
 
 def when(value: str) -> datetime:
