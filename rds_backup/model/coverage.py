@@ -247,7 +247,8 @@ def _why(
             "the cluster, not its instances (select the cluster instead)"
         )
     named = database in {db.lower() for db in settings.db_identifiers}
-    reasons = [] if named else ["its name is not in DB_IDENTIFIER"]
+    by_name = not named and (settings.db_identifiers or settings.select_tag is None)
+    reasons = ["its name is not in DB_IDENTIFIER"] if by_name else []
     if settings.select_tag is not None:
         key, value = settings.select_tag
         now = [t.get("Value") for t in record.get("TagList", []) if t.get("Key") == key]
