@@ -210,3 +210,25 @@ def test_given_keep_unselected_false_when_cleaned_then_retention_applies_but_the
     assert [r["id"] for r in kept] == ["rds-backup-billing-20261214-0300"]
     assert kept[0]["reason"] == Reason.NEWEST_AVAILABLE.value
     assert "Retention applies as usual" in plan.departures[0].backups
+
+
+def test_given_a_stale_database_and_one_that_left_when_status_runs_then_both_are_named(
+    tagged: Any, aws: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rds_backup import clock
+    from rds_backup.ops import commands
+
+    _backed_up(tagged, "orders", NIGHT + timedelta(days=2))
+    _backed_up(tagged, "billing", NIGHT)
+    _backed_up(tagged, "ledger", NIGHT)
+    _tag(tagged, "ledger", add=False)
+    monkeypatch.setattr(clock, "now", lambda: NIGHT + timedelta(days=2, hours=3))
+    printed: list[str] = []
+
+    answer = commands.status(tagged, aws, 3, [], printed.append)
+
+    text = "\n".join(printed)
+    assert "Coverage: 2 selected, 1 without a copy in the last 26 h" in text
+    assert "billing: last copy 2026-11-25T03:00:00+00:00" in text
+    assert "ledger: left the selection after 2026-11-25T03:00Z" in text
+    assert answer["coverage"]["without_recent"] == ["billing"]
