@@ -133,7 +133,80 @@ function drillAlarms(c, stackName) {
   return { Resources: resources };
 }
 
+// The fleet's dead-man's switch, made whatever selects the databases (DB_IDENTIFIER names,
+// DB_SELECT_TAG, or both): the per-name alarms above cannot exist for a database known only
+// at run time.
+// - NoBackupInTheFleet: notify publishes FleetBackupSucceeded (dimension service only) with
+//   each database's BackupSucceeded. N hourly sums below 1, missing data breaching: no
+//   database at all had a successful backup for BACKUP_ALARM_HOURS (a disabled schedule, a
+//   broken stack, every run failing without an email).
+// - NoRecentBackupCoverage: reconcile publishes DatabasesWithoutRecentBackup each hour, the
+//   selected databases (tagged ones included) whose newest available copy is older than
+//   BACKUP_ALARM_HOURS (rds_backup/model/coverage.py). Above 0 for two hourly periods, or
+//   reconcile silent for two hours (missing data breaching), is ALARM; reconcile's log
+//   ("selected databases without a recent backup") and rds-backup status name them.
+function fleetAlarms(c, stackName) {
+  const hours = Number(c.backupAlarmHours);
+  if (!Number.isInteger(hours) || hours < 2 || hours > MAX_HOURS) {
+    throw new Error(
+      `BACKUP_ALARM_HOURS: ${c.backupAlarmHours} is not a whole number of hours from 2 to ${MAX_HOURS}`
+    );
+  }
+  const base = {
+    Namespace: 'RdsBackup',
+    Dimensions: [{ Name: 'service', Value: 'rds-backup' }],
+    Period: HOUR,
+    TreatMissingData: 'breaching',
+    AlarmActions: [{ Ref: 'AlarmTopic' }],
+    OKActions: [{ Ref: 'AlarmTopic' }],
+  };
+  return {
+    Resources: {
+      NoBackupInTheFleet: {
+        Type: 'AWS::CloudWatch::Alarm',
+        Properties: {
+          ...base,
+          AlarmName: `${stackName}-no-backup-fleet`,
+          AlarmDescription:
+            `No database had a successful backup for ${hours} h (BACKUP_ALARM_HOURS). The ` +
+            'nightly schedule may be disabled, the stack broken, or every run failing without ' +
+            "an email: run rds-backup status and doctor, and read the handlers' logs.",
+          MetricName: 'FleetBackupSucceeded',
+          Statistic: 'Sum',
+          EvaluationPeriods: hours,
+          DatapointsToAlarm: hours,
+          Threshold: 1,
+          ComparisonOperator: 'LessThanThreshold',
+        },
+      },
+      NoRecentBackupCoverage: {
+        Type: 'AWS::CloudWatch::Alarm',
+        Properties: {
+          ...base,
+          AlarmName: `${stackName}-no-backup-coverage`,
+          AlarmDescription:
+            `A selected database (named or tagged) has no available copy taken within ${hours} h ` +
+            '(BACKUP_ALARM_HOURS), or reconcile stopped reporting. rds-backup status names ' +
+            "them (and reconcile's log: 'selected databases without a recent backup').",
+          MetricName: 'DatabasesWithoutRecentBackup',
+          Statistic: 'Maximum',
+          EvaluationPeriods: 2,
+          DatapointsToAlarm: 2,
+          Threshold: 0,
+          ComparisonOperator: 'GreaterThanThreshold',
+        },
+      },
+    },
+  };
+}
+
 module.exports = {
+  fleetBackupAlarms: async ({ resolveConfigurationProperty }) => {
+    const c = await resolveConfigurationProperty(['custom', 'config']);
+    const stackName = await resolveConfigurationProperty(['custom', 'stackName']);
+    return fleetAlarms(c, stackName);
+  },
+  fleetAlarms,
   noRecentDrill: async ({ resolveConfigurationProperty }) => {
     const c = await resolveConfigurationProperty(['custom', 'config']);
     const stackName = await resolveConfigurationProperty(['custom', 'stackName']);

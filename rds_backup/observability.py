@@ -14,6 +14,10 @@ BACKUP_SUCCEEDED = "BackupSucceeded"
 DRILL_SUCCEEDED = "DrillSucceeded"
 DAYS_SINCE_DRILL = "DaysSinceSuccessfulDrill"
 WITHOUT_RECENT_DRILL = "DatabasesWithoutRecentDrill"
+FLEET_BACKUP_SUCCEEDED = "FleetBackupSucceeded"
+WITHOUT_RECENT_BACKUP = "DatabasesWithoutRecentBackup"
+SELECTED_DATABASES = "SelectedDatabases"
+LEFT_SELECTION = "DatabasesLeftSelection"
 
 logger = Logger(service=SERVICE)
 metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
@@ -28,8 +32,32 @@ def backup_succeeded(database: str) -> None:
     """The dead-man's switch's heartbeat: a run of ``database`` succeeded (its copy is
     available and its exports complete). Published at once as its own EMF record with the
     dimensions service and database (lower case, as RDS stores identifiers): the alarm per
-    database (infra/alarms.js) fires after BACKUP_ALARM_HOURS without one."""
+    database (infra/alarms.js) fires after BACKUP_ALARM_HOURS without one. The fleet's
+    heartbeat (``FleetBackupSucceeded``, dimension service only) goes with it: its alarm
+    fires when no database at all succeeded, however databases are selected."""
     _heartbeat(BACKUP_SUCCEEDED, database)
+    _gauge(FLEET_BACKUP_SUCCEEDED, 1)
+
+
+def backup_coverage(selected: int, without_recent: int, left: int) -> None:
+    """reconcile, hourly: how many databases are selected now (named or tagged), how many of
+    them have no available copy taken within BACKUP_ALARM_HOURS (the coverage alarm fires
+    above 0, or when reconcile stops reporting: infra/alarms.js), and how many databases
+    with backups of this stack are no longer selected."""
+    _gauge(SELECTED_DATABASES, selected)
+    _gauge(WITHOUT_RECENT_BACKUP, without_recent)
+    _gauge(LEFT_SELECTION, left)
+
+
+def _gauge(name: str, value: float) -> None:
+    with single_metric(
+        name=name,
+        unit=MetricUnit.Count,
+        value=value,
+        namespace=NAMESPACE,
+        default_dimensions={"service": SERVICE},
+    ):
+        pass
 
 
 def drill_succeeded(database: str) -> None:

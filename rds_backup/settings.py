@@ -318,6 +318,10 @@ class Settings(BaseModel):
     keep_monthly: int = Field(default=0, ge=0, le=120, alias="KEEP_MONTHLY")
     min_keep: int = Field(default=1, ge=1, le=1000, alias="MIN_KEEP")
     delete_old_exports: Flag = Field(default=False, alias="DELETE_OLD_EXPORTS")
+    # A database that left the selection (tag removed, name dropped, now a cluster member) but
+    # still exists: cleanup deletes none of its snapshots while true; false applies retention
+    # as to any other (its newest snapshot and MIN_KEEP copies stay either way).
+    keep_unselected: Flag = Field(default=True, alias="KEEP_UNSELECTED")
     # reconcile: re-drive a step whose event is this late; report a step stuck this long.
     reconcile_grace_minutes: int = Field(
         default=30, ge=5, le=24 * 60, alias="RECONCILE_GRACE_MINUTES"
@@ -354,7 +358,8 @@ class Settings(BaseModel):
     # after the run began (databases still running are named as such).
     digest_cutoff_hours: int = Field(default=20, ge=1, le=72, alias="DIGEST_CUTOFF_HOURS")
     # Dead-man's switch: a database's alarm fires after this long without a successful backup
-    # (read at packaging into each database's alarm; 1 h periods, at most 7 days).
+    # (read at packaging into each database's alarm and the fleet's; 1 h periods, at most 7
+    # days); reconcile counts the selected databases without a copy this recent.
     backup_alarm_hours: int = Field(default=26, ge=2, le=168, alias="BACKUP_ALARM_HOURS")
     # An existing bus (the stack never creates or deletes it): "Backup Requested" goes there.
     event_bus_name: str = Field(

@@ -23,7 +23,13 @@ from rds_backup.aws import Aws
 from rds_backup.errors import step_failed
 from rds_backup.mail import digest
 from rds_backup.mail.render import render, send
-from rds_backup.model.report import DigestReport, DrillReport, FailureReport, SuccessReport
+from rds_backup.model.report import (
+    DigestReport,
+    DrillReport,
+    FailureReport,
+    NoticeReport,
+    SuccessReport,
+)
 from rds_backup.observability import count, logger
 from rds_backup.settings import ConfigError, Settings
 
@@ -70,7 +76,7 @@ def send_once(
     settings: Settings,
     aws: Aws,
     key: str,
-    report: SuccessReport | FailureReport | DigestReport | DrillReport,
+    report: SuccessReport | FailureReport | DigestReport | DrillReport | NoticeReport,
     context: Any = None,
 ) -> str:
     """Render and send the email for ``key`` unless it was already sent."""
@@ -108,9 +114,12 @@ def send_once(
 
     delivered = claimed(claim={"key": key})
     if sent_now:
-        outcome = {SuccessReport: "success", DigestReport: "digest", DrillReport: "drill"}.get(
-            type(report), "failure"
-        )
+        outcome = {
+            SuccessReport: "success",
+            DigestReport: "digest",
+            DrillReport: "drill",
+            NoticeReport: "notice",
+        }.get(type(report), "failure")
         logger.info("email sent", key=key, outcome=outcome, message_id=delivered["message_id"])
         count("EmailSent")
         return "sent"

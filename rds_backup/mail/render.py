@@ -21,7 +21,15 @@ if TYPE_CHECKING:
     from jinja2 import Environment
     from mypy_boto3_ses import SESClient
 
-    from rds_backup.model.report import DigestReport, DrillReport, FailureReport, SuccessReport
+    from rds_backup.model.report import (
+        DigestReport,
+        DrillReport,
+        FailureReport,
+        NoticeReport,
+        SuccessReport,
+    )
+
+    Report = SuccessReport | FailureReport | DigestReport | DrillReport | NoticeReport
 
 SUBJECT_MAX = 200
 CAUSE_MAX = 20_000  # characters of the cause shown in the email; the logs keep the rest
@@ -40,9 +48,9 @@ class Email:
     text: str
 
 
-def render(report: SuccessReport | FailureReport | DigestReport | DrillReport) -> Email:
+def render(report: Report) -> Email:
     """The email for any report notify sends."""
-    from rds_backup.model.report import DigestReport, DrillReport, SuccessReport
+    from rds_backup.model.report import DigestReport, DrillReport, NoticeReport, SuccessReport
 
     if isinstance(report, SuccessReport):
         return render_success(report)
@@ -50,7 +58,17 @@ def render(report: SuccessReport | FailureReport | DigestReport | DrillReport) -
         return render_digest(report)
     if isinstance(report, DrillReport):
         return render_drill(report)
+    if isinstance(report, NoticeReport):
+        return render_notice(report)
     return render_failure(report)
+
+
+def render_notice(report: NoticeReport) -> Email:
+    """A notice (a database left the selection): what, the facts, what happens next."""
+    subject = _subject(
+        f"[{_one_line(report.stack)}] ⚠️ {_one_line(report.headline)} — {_utc(report.when)}"
+    )
+    return _render("notice", subject=subject, report=report, headline=report.headline)
 
 
 def render_drill(report: DrillReport) -> Email:

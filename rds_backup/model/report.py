@@ -221,3 +221,20 @@ class DrillReport:
     def first_query_minutes(self) -> float | None:
         seconds = self.result.first_query_seconds
         return None if seconds is None else round(seconds / 60, 1)
+
+
+@dataclass(frozen=True)
+class NoticeReport:
+    """Something a person must hear that is neither a run's outcome nor a step's failure
+    (a database that left the selection, rds_backup/model/coverage.py), told once."""
+
+    stack: str
+    headline: str
+    when: datetime
+    facts: tuple[tuple[str, str], ...]  # (label, value) rows
+    paragraphs: tuple[tuple[str, str], ...]  # (heading, text)
+    database: str | None = None
+
+    @property
+    def run(self) -> str | None:
+        return None  # belongs to no nightly run: told on its own, in every NOTIFY_MODE

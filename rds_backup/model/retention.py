@@ -17,7 +17,10 @@ applies. Keep rules, in the order a reason is reported:
 7. it is one of the newest MIN_KEEP available copies of its database (target region);
 8. it is a kept generation: the newest snapshot of each of the last KEEP_DAILY days /
    KEEP_WEEKLY ISO weeks / KEEP_MONTHLY months that have a snapshot (restic's
-   ``--keep-daily`` semantics: periods without a snapshot do not count).
+   ``--keep-daily`` semantics: periods without a snapshot do not count);
+9. its database left the selection but still exists (KEEP_UNSELECTED, the default): none
+   of its snapshots is deleted, since no new backup will replace them
+   (rds_backup/model/coverage.py says which databases, and why).
 """
 
 from __future__ import annotations
@@ -52,6 +55,7 @@ class Reason(StrEnum):
     DAILY = "daily generation"
     WEEKLY = "weekly generation"
     MONTHLY = "monthly generation"
+    UNSELECTED = "database left the selection"
 
     @property
     def deletes(self) -> bool:
@@ -130,10 +134,12 @@ def decide(
     exports_in_flight: Iterable[str],
     policy: Policy,
     now: datetime,
+    unselected: Iterable[tuple[str, Kind]] = (),
 ) -> list[Decision]:
     """Decide keep or delete, with a reason, for every snapshot (same order as given).
 
-    ``exports_in_flight`` holds the source ARNs of export tasks not yet finished.
+    ``exports_in_flight`` holds the source ARNs of export tasks not yet finished;
+    ``unselected`` the (database, kind) whose snapshots are all kept (rule 9).
     """
     now = _utc(now)
     exporting = {arn.lower() for arn in exports_in_flight}
@@ -143,6 +149,7 @@ def decide(
         if s.region == policy.target_region and not s.settled
     }
     protected = _protected(snapshots, policy)
+    frozen = {(database.lower(), kind) for database, kind in unselected}
     retention = timedelta(days=policy.retention_days)
     decisions = []
     for snapshot in snapshots:
@@ -162,8 +169,12 @@ def decide(
             reason = Reason.AGE_UNKNOWN
         elif age <= retention:
             reason = Reason.WITHIN_RETENTION
+        elif _key(snapshot) in protected:
+            reason = protected[_key(snapshot)]
+        elif ((snapshot.database or "").lower(), snapshot.kind) in frozen:
+            reason = Reason.UNSELECTED
         else:
-            reason = protected.get(_key(snapshot), Reason.EXPIRED)
+            reason = Reason.EXPIRED
         days = None if age is None else round(age.total_seconds() / 86400, 2)
         decisions.append(Decision(snapshot, reason, days))
     return decisions

@@ -16,6 +16,7 @@ from botocore.exceptions import ClientError
 from events.backup_requested import DETAIL_TYPE, SOURCE
 from rds_backup import clock
 from rds_backup.aws import Aws
+from rds_backup.model.coverage import Coverage
 from rds_backup.model.drills import DrillResult
 from rds_backup.ops.conventions import Exit
 from rds_backup.ops.errors import OperatorError, UnknownValue
@@ -24,6 +25,7 @@ from rds_backup.ops.target import archive_name, chain_rule_arns
 from rds_backup.outcomes.reports import remedy_told
 from rds_backup.settings import Settings
 from rds_backup.state import drill_results
+from rds_backup.state.coverage import read_coverage
 from rds_backup.state.selection import Selection, select_databases
 from rds_backup.steps.cleanup import (
     CleanupFailed,
@@ -61,11 +63,30 @@ def status(
     drills = _last_drills(settings, aws, selection, databases)
     out("")
     out(_drill_lines(settings, drills))
+    fleet = read_coverage(settings, aws, clock.now(), "status")
+    out("")
+    out(_coverage_lines(fleet))
     return {
         "runs": [row.as_dict() for row in rows],
         **selection.as_dict(),
         "drills": {db: (d.summary() if d else None) for db, d in drills.items()},
+        "coverage": fleet.as_dict(),
     }
+
+
+def _coverage_lines(fleet: Coverage) -> str:
+    """The dead-man's switch as reconcile sees it: selected databases without an available
+    copy within BACKUP_ALARM_HOURS, and those that left the selection (model/coverage.py)."""
+    lines = [
+        f"Coverage: {len(fleet.selected)} selected, {len(fleet.without_recent)} without a copy "
+        f"in the last {fleet.hours} h (BACKUP_ALARM_HOURS)"
+    ]
+    for database in fleet.without_recent:
+        last = fleet.last_copy.get(database)
+        lines.append(f"  {database}: last copy {last.isoformat() if last else 'never'}")
+    for gone in fleet.departures:
+        lines.append(f"  {gone.database}: left the selection after {gone.since}: {gone.why}")
+    return "\n".join(lines)
 
 
 def _last_drills(

@@ -51,3 +51,9 @@ def failure(step: str, database: str | None, run: str | None, code: str | None) 
 def drill(drill_id: str) -> str:
     """A restore drill's outcome (its id is derived from the database and the drill day)."""
     return f"drill:{drill_id}"
+
+
+def left_selection(database: str, kind: str, last_backup: str) -> str:
+    """A database that left the selection after its backup at ``last_backup`` (told once; a
+    database selected again and left again later has a newer last backup: told again)."""
+    return f"left-selection:{kind}:{database.lower()}:{last_backup}"

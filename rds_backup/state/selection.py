@@ -13,7 +13,8 @@ Two ways to select, used together (their union):
 - **by tag**, ``DB_SELECT_TAG=key=value``: every DB instance and DB cluster of the source
   region carrying that tag, read from the ``TagList`` that DescribeDBInstances and
   DescribeDBClusters return (neither API filters by tag). A database whose tag was removed
-  is simply not selected the next night; its snapshots stay under retention like any other.
+  is not selected the next night; reconcile tells a person once and cleanup keeps its
+  snapshots while it exists (rds_backup/model/coverage.py, KEEP_UNSELECTED).
   A tagged cluster *member* instance is a :class:`Problem` (tag the cluster instead).
 
 RDS stores identifiers in lower case (RDS User Guide, "DB instance identifier": "stored as

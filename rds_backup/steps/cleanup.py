@@ -21,14 +21,15 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from rds_backup.aws import Aws
 from rds_backup.errors import StepFailed, is_code, step_failed
-from rds_backup.model import tags
-from rds_backup.model.kinds import Kind, api, arn_of, identifier_of, kind_of
+from rds_backup.model.coverage import Departure, backed
+from rds_backup.model.kinds import Kind, api
 from rds_backup.model.kinds import delete as delete_snapshot
 from rds_backup.model.naming import RUN_ID, export_id, run_time, snapshot_id
 from rds_backup.model.retention import Decision, Policy, Snapshot, decide
 from rds_backup.observability import count, logger
 from rds_backup.settings import Settings
-from rds_backup.state.inventory import export_tasks, export_tasks_in_flight, manual_snapshots
+from rds_backup.state.coverage import left_selection, owned_snapshots, selection_now
+from rds_backup.state.inventory import export_tasks, export_tasks_in_flight
 
 if TYPE_CHECKING:
     from mypy_boto3_s3.type_defs import ErrorTypeDef, ObjectIdentifierTypeDef
@@ -70,6 +71,9 @@ class CleanupPlan:
     retention_days: int
     decisions: tuple[Decision, ...]
     exports: tuple[ExportFolder, ...] = ()
+    # Databases with our snapshots that are not selected now (rds_backup/model/coverage.py);
+    # those that still exist keep every snapshot (KEEP_UNSELECTED, retention rule 9).
+    departures: tuple[Departure, ...] = ()
 
     @property
     def deletions(self) -> tuple[Decision, ...]:
@@ -108,6 +112,7 @@ class CleanupPlan:
             "reasons": reasons,
             "snapshots": self.to_rows(),
             "exports": [folder.as_row() for folder in self.exports],
+            "left_selection": [departure.as_dict() for departure in self.departures],
         }
 
 
@@ -175,7 +180,12 @@ def plan_cleanup(settings: Settings, aws: Aws, now: datetime) -> CleanupPlan:
             if str(task.get("Status", "")).upper() in EXPORTS_IN_FLIGHT:
                 in_flight_arns.add(str(task.get("SourceArn", "")).lower())
                 in_flight_exports.add(str(task.get("ExportTaskIdentifier", "")).lower())
-    decisions = tuple(decide(snapshots, in_flight_arns, Policy.of(settings), now))
+    # A database no longer selected gets no new backup: while it exists, its last ones stay.
+    gone = left_selection(
+        settings, selection_now(settings, aws, STEP), backed(snapshots, settings.target_region)
+    )
+    frozen = [(departure.database, departure.kind) for departure in gone if departure.frozen]
+    decisions = tuple(decide(snapshots, in_flight_arns, Policy.of(settings), now, frozen))
     for decision in decisions:
         logger.debug(
             "snapshot decided",
@@ -193,9 +203,10 @@ def plan_cleanup(settings: Settings, aws: Aws, now: datetime) -> CleanupPlan:
             )
         except (ClientError, BotoCoreError) as error:
             raise step_failed(STEP, error) from error
-    plan = CleanupPlan(now, settings.retention_days, decisions, exports)
+    plan = CleanupPlan(now, settings.retention_days, decisions, exports, tuple(gone))
     logger.info(
         "cleanup planned",
+        left_selection=[f"{d.database} ({d.kind}): {d.why}" for d in gone],
         delete=len(plan.deletions),
         keep=len(plan.kept),
         exports=len(exports),
@@ -234,20 +245,7 @@ def _regions(settings: Settings) -> tuple[str, str]:
 
 
 def _snapshots(settings: Settings, aws: Aws, region: str) -> Iterator[Snapshot]:
-    """Manual DB and DB cluster snapshots of one region; tags come from the describe
-    response's TagList."""
-    for raw in manual_snapshots(aws, region, STEP):
-        mine = tags.owned(settings, raw, region)
-        yield Snapshot(
-            region=region,
-            identifier=identifier_of(raw),
-            arn=arn_of(raw),
-            status=raw.get("Status", ""),
-            created=raw.get("SnapshotCreateTime"),
-            database=mine.database if mine else None,
-            role=mine.role if mine else None,
-            kind=kind_of(raw),
-        )
+    return owned_snapshots(settings, aws, region, STEP)
 
 
 def _delete_snapshot(aws: Aws, decision: Decision, result: CleanupResult) -> None:

@@ -22,13 +22,14 @@ from rds_backup.errors import StepFailed
 from rds_backup.limits import fill_copies, fill_exports, work_view
 from rds_backup.mail import digest
 from rds_backup.mail.delivery import deliver, require_idempotency_table, send_once
-from rds_backup.model import tags
+from rds_backup.model import coverage, tags
 from rds_backup.model.naming import run_time
-from rds_backup.observability import count, logger
+from rds_backup.observability import backup_coverage, count, logger
 from rds_backup.outcomes import keys
 from rds_backup.outcomes.reports import failure_report, restorable_of, stuck_report
 from rds_backup.outcomes.settle import settle_run
 from rds_backup.settings import Settings
+from rds_backup.state.coverage import read_coverage
 from rds_backup.state.exports import IN_FLIGHT, ExportAttempt, pick_latest
 from rds_backup.state.runs import Outcome, RunState, assemble
 
@@ -43,13 +44,15 @@ SETTLE_WINDOW = timedelta(hours=6)
 class ReconcileResult:
     actions: list[dict[str, str]] = field(default_factory=list)
     failed: list[StepFailed] = field(default_factory=list)
+    coverage: dict[str, Any] = field(default_factory=dict)  # the fleet's (_coverage)
 
     def record(self, run: str, action: str, **detail: str) -> None:
         self.actions.append({"snapshot": run, "action": action, **detail})
         logger.info("reconcile action", extra={"snapshot": run, "action": action, **detail})
 
     def as_dict(self) -> dict[str, Any]:
-        return {"actions": self.actions, "failed": [str(f) for f in self.failed]}
+        answer = {"actions": self.actions, "failed": [str(f) for f in self.failed]}
+        return {**answer, "coverage": self.coverage} if self.coverage else answer
 
 
 class ReconcileFailed(StepFailed):
@@ -115,6 +118,7 @@ def reconcile(settings: Settings, aws: Aws, now: datetime, context: Any = None) 
             logger.error("reconcile of a run failed", snapshot=identifier, cause=str(failure))
             _report_run_failure(settings, aws, run, failure, result, context)
     _digests(settings, aws, now, result, context)
+    _coverage(settings, aws, now, result, context)
     if settings.drills_enabled:
         _drills(settings, aws, result)
     if result.failed:
@@ -139,6 +143,39 @@ def _digests(
         return
     for run, email in done.items():
         result.record(run, "digest", email=email)
+
+
+def _coverage(
+    settings: Settings, aws: Aws, now: datetime, result: ReconcileResult, context: Any
+) -> None:
+    """The fleet's dead-man's switch, whatever selects the databases: how many selected
+    databases have no available copy within BACKUP_ALARM_HOURS (its alarm: infra/alarms.js),
+    and one notice per database that left the selection (rds_backup/model/coverage.py)."""
+    try:
+        fleet = read_coverage(settings, aws, now, STEP)
+    except StepFailed as failure:
+        # No gauge this hour: the coverage alarm counts the missing point as breaching.
+        logger.error("reconcile could not read the fleet's coverage", cause=str(failure))
+        result.failed.append(failure)
+        return
+    backup_coverage(len(fleet.selected), len(fleet.without_recent), len(fleet.departures))
+    result.coverage = fleet.as_dict()
+    if fleet.without_recent:
+        logger.warning(
+            "selected databases without a recent backup",
+            databases=list(fleet.without_recent),
+            hours=settings.backup_alarm_hours,
+        )
+    for departure in fleet.departures:
+        key = keys.left_selection(departure.database, departure.kind, departure.since)
+        try:
+            report = coverage.notice(settings, departure, now)
+            email = send_once(settings, aws, key, report, context)
+        except StepFailed as unsent:
+            result.failed.append(unsent)  # no notice: the pass fails, Lambda retries it
+            continue
+        if email == "sent":
+            result.record(departure.database, "left the selection", why=departure.why)
 
 
 def _drills(settings: Settings, aws: Aws, result: ReconcileResult) -> None:

@@ -96,14 +96,17 @@ def test_given_an_alarm_window_past_seven_days_when_packaged_then_packaging_name
     assert "BACKUP_ALARM_HOURS" in str(raised.value)
 
 
-def _drill_alarms(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+def _alarms_on(template: dict[str, Any], *metrics: str) -> dict[str, dict[str, Any]]:
     return {
         body["Properties"]["AlarmName"]: body["Properties"]
         for body in template["Resources"].values()
         if body["Type"] == "AWS::CloudWatch::Alarm"
-        and body["Properties"].get("MetricName")
-        in ("DaysSinceSuccessfulDrill", "DatabasesWithoutRecentDrill")
+        and body["Properties"].get("MetricName") in metrics
     }
+
+
+def _drill_alarms(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return _alarms_on(template, "DaysSinceSuccessfulDrill", "DatabasesWithoutRecentDrill")
 
 
 def test_given_drills_off_when_packaged_then_no_drill_alarm_exists(main_stack: Packaged) -> None:
@@ -129,3 +132,52 @@ def test_given_drills_on_when_packaged_then_each_database_and_the_fleet_have_a_d
     fleet_alarm = alarms["rds-backup-dev-no-drill-fleet"]
     assert fleet_alarm["Threshold"] == 0
     assert fleet_alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}]
+
+
+def _fleet_alarms(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return _alarms_on(template, "FleetBackupSucceeded", "DatabasesWithoutRecentBackup")
+
+
+@pytest.fixture(scope="module")
+def tagged(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    settings = {"DB_IDENTIFIER": "", "DB_SELECT_TAG": "backup=nightly", "BACKUP_ALARM_HOURS": "30"}
+    directory = packaging.package_variant("main", settings, tmp_path_factory.mktemp("tagged"))
+    template: dict[str, Any] = json.loads((directory / packaging.TEMPLATE).read_text("utf-8"))
+    return template
+
+
+def test_given_only_a_select_tag_when_packaged_then_the_fleet_and_coverage_alarms_exist(
+    tagged: dict[str, Any],
+) -> None:
+    alarms = _fleet_alarms(tagged)
+
+    # no name is known at packaging: no per-name alarm, but the fleet is watched
+    assert _alarms(tagged) == {}
+    assert set(alarms) == {"rds-backup-dev-no-backup-fleet", "rds-backup-dev-no-backup-coverage"}
+    fleet_alarm = alarms["rds-backup-dev-no-backup-fleet"]
+    assert fleet_alarm["Dimensions"] == [{"Name": "service", "Value": "rds-backup"}]
+    assert (fleet_alarm["Statistic"], fleet_alarm["Period"]) == ("Sum", 3600)
+    assert fleet_alarm["EvaluationPeriods"] == fleet_alarm["DatapointsToAlarm"] == 30
+    assert (fleet_alarm["ComparisonOperator"], fleet_alarm["Threshold"]) == (
+        "LessThanThreshold",
+        1,
+    )
+    coverage = alarms["rds-backup-dev-no-backup-coverage"]
+    assert (coverage["Statistic"], coverage["Period"]) == ("Maximum", 3600)
+    assert (coverage["ComparisonOperator"], coverage["Threshold"]) == ("GreaterThanThreshold", 0)
+    # a night with no run at all, or reconcile silent: missing data must alarm
+    assert {a["TreatMissingData"] for a in alarms.values()} == {"breaching"}
+    assert {json.dumps(a["AlarmActions"]) for a in alarms.values()} == {'[{"Ref": "AlarmTopic"}]'}
+
+
+def test_given_only_names_when_packaged_then_the_per_name_alarms_still_exist_with_the_fleets(
+    fleet: dict[str, Any],
+) -> None:
+    assert sorted(_alarms(fleet)) == [
+        "rds-backup-dev-no-backup-billing-eu",
+        "rds-backup-dev-no-backup-orders",
+    ]
+    assert set(_fleet_alarms(fleet)) == {
+        "rds-backup-dev-no-backup-fleet",
+        "rds-backup-dev-no-backup-coverage",
+    }

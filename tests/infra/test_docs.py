@@ -26,8 +26,9 @@ def test_given_the_deploy_guide_when_it_names_rules_and_alarms_then_the_template
     alarms = _names(main_stack, "AWS::CloudWatch::Alarm", "AlarmName") | _names(
         target_stack, "AWS::CloudWatch::Alarm", "AlarmName"
     )
-    # One dead-man's-switch alarm per database: the guide names them no-backup-<database>.
-    alarms = {re.sub(r"^no-backup-.+$", "no-backup-", alarm) for alarm in alarms}
+    # One dead-man's-switch alarm per database: the guide names them no-backup-<database>;
+    # the fleet's two (no-backup-fleet, no-backup-coverage) by their names.
+    alarms = {re.sub(r"^no-backup-(?!fleet$|coverage$).+$", "no-backup-", a) for a in alarms}
     archives = _names(main_stack, "AWS::Events::Archive", "ArchiveName")
     mentioned_rules = set(re.findall(r"rule/rds-backup-(?:prod|<stage>)-([a-z-]+)", text))
     # The first column of the alarms table.

@@ -28,6 +28,8 @@ DIGEST_RUN = {"dynamodb:UpdateItem"}
 # DB clusters (infra/resources/clusters.yml): the cluster counterparts, and arranging a
 # one-time check of a cluster copy (rds_backup/steps/check_copy.py).
 READ_CLUSTERS = {"rds:DescribeDBClusterSnapshots"}
+# The selection now: the fleet's coverage and the databases that left it (model/coverage.py).
+SELECTION = {"rds:DescribeDBInstances", "rds:DescribeDBClusters"}
 ARRANGE_CHECK = {"scheduler:CreateSchedule", "iam:PassRole"}
 # Restore drills (infra/resources/drills.yml): restore, credentials, probe, delete, results.
 DRILLS = (
@@ -77,7 +79,8 @@ ALLOWED = {
     | ON_FAILURE_BUS
     | READ_CLUSTERS
     | {"rds:DescribeDBSnapshots", "rds:DescribeExportTasks", "rds:DeleteDBSnapshot"}
-    | {"rds:DeleteDBClusterSnapshot", "s3:ListBucket", "s3:DeleteObject"},
+    | {"rds:DeleteDBClusterSnapshot", "s3:ListBucket", "s3:DeleteObject"}
+    | SELECTION,
     "reconcile": LOGS
     | ON_FAILURE_BUS
     | KMS_FOR_RDS
@@ -90,6 +93,7 @@ ALLOWED = {
     | ARRANGE_CHECK
     | {"rds:DescribeDBSnapshots", "rds:CopyDBSnapshot", "rds:AddTagsToResource"}
     | {"rds:DeleteDBSnapshot", "rds:CopyDBClusterSnapshot", "rds:DeleteDBClusterSnapshot"}
+    | SELECTION
     | DRILLS,
     "check_copy": LOGS | ON_FAILURE_BUS | READ_CLUSTERS | ARRANGE_CHECK,
     "start_drill": LOGS | ON_FAILURE_BUS | KMS_FOR_RDS | DRILLS,

@@ -231,6 +231,9 @@ def test_given_60_days_of_runs_and_snapshots_not_ours_when_cleaned_then_only_our
         "DescribeDBSnapshots": 2,
         "DescribeDBClusterSnapshots": 2,  # one listing per region for each kind
         "DescribeExportTasks": 2,
+        # the selection now, once: a database that left it keeps its snapshots
+        "DescribeDBInstances": 1,
+        "DescribeDBClusters": 1,
         "DeleteDBSnapshot": len(history["expired"]),
     }
 
