@@ -17,7 +17,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -43,6 +43,9 @@ class DatabaseEventDetail(BaseModel):
     source_identifier: str = Field(default="", alias="SourceIdentifier", max_length=255)
     message: str = Field(default="", alias="Message", max_length=4096)
     event_id: str = Field(default="", alias="EventID", max_length=32)
+    # When RDS recorded the event (ISO 8601, e.g. 2026-11-25T09:14:36.518Z); the envelope's
+    # ``time`` is the bus's, and a forwarding rule may stamp its own.
+    date: datetime | None = Field(default=None, alias="Date")
 
 
 class RdsDatabaseEvent(EventBridgeEvent[DatabaseEventDetail]):
@@ -60,6 +63,12 @@ class RdsDatabaseEvent(EventBridgeEvent[DatabaseEventDetail]):
     @property
     def restored(self) -> bool:
         return self.detail.event_id in RESTORED_IDS
+
+    @property
+    def happened(self) -> datetime:
+        """When RDS says the event happened: the detail's ``Date``, else the envelope's
+        ``time`` (the event reaches the source bus through the target stack's forwarder)."""
+        return self.detail.date or self.time
 
 
 class DrillCheckDetail(BaseModel):

@@ -62,11 +62,25 @@ def add(subparsers: Any, common: argparse.ArgumentParser) -> argparse.ArgumentPa
         action="store_true",
         help="the last database's export completes with tables left out (exported with warnings)",
     )
+    demo.add_argument(
+        "--drill",
+        action="store_true",
+        help="a night, then a restore drill of each database on a real PostgreSQL "
+        "(rds_backup/local/drill_demo.py)",
+    )
+    demo.add_argument(
+        "--fail-drill",
+        action="store_true",
+        help="with --drill: the first database's drill fails its SQL check",
+    )
     return demo
 
 
 def run(args: argparse.Namespace) -> int:
     from rds_backup.local.demo import DemoOptions, dumps, run_demo
+
+    if args.drill or args.fail_drill:
+        return _drill(args)
 
     options = DemoOptions(
         databases=tuple(d.strip() for d in args.databases.split(",") if d.strip()),
@@ -80,6 +94,22 @@ def run(args: argparse.Namespace) -> int:
         quiet=args.output == "json",
     )
     summary = run_demo(options)
+    if args.output == "json":
+        print(dumps(summary))
+    return 0
+
+
+def _drill(args: argparse.Namespace) -> int:
+    from rds_backup.local.demo import dumps
+    from rds_backup.local.drill_demo import DrillDemoOptions, run_drill_demo
+
+    summary = run_drill_demo(
+        DrillDemoOptions(
+            databases=tuple(d.strip() for d in args.databases.split(",") if d.strip()),
+            fail_drill=args.fail_drill,
+            quiet=args.output == "json",
+        )
+    )
     if args.output == "json":
         print(dumps(summary))
     return 0

@@ -154,12 +154,18 @@ def fill_drills(settings: Settings, aws: Aws, now: datetime, step: str = STEP) -
     queue = waiting(settings, aws, now, flying, step)
     if not queue:
         return fill
-    copies = _newest_copies(settings, aws, step)
+    copies, copying = _newest_copies(settings, aws, step)
     for position, due in enumerate(queue):
         if fill.free - len(fill.started) <= 0:
-            fill.waiting = [f"{d.database}/{d.day}" for d in queue[position:]]
+            fill.waiting += [f"{d.database}/{d.day}" for d in queue[position:]]
             break
         copy = copies.get(due.database)
+        if copy is None and due.database in copying:
+            # Tonight's copy is still in flight: the drill waits for it (the fill after its
+            # RDS-EVENT-0060, or reconcile's next pass), rather than failing for a copy that
+            # is minutes from available.
+            fill.waiting.append(f"{due.database}/{due.day}")
+            continue
         if copy is None:
             _no_copy(settings, aws, due, now, step)
             fill.finished.append(f"{due.database}/{due.day}")
@@ -174,7 +180,7 @@ def fill_drills(settings: Settings, aws: Aws, now: datetime, step: str = STEP) -
                 fill.finished.append(f"{due.database}/{due.day}")
                 continue
             fill.refused += 1
-            fill.waiting = [f"{d.database}/{d.day}" for d in queue[position:]]
+            fill.waiting += [f"{d.database}/{d.day}" for d in queue[position:]]
             logger.info("drill waits: the DB instances quota is full", database=due.database)
             break
         fill.started.append(f"{due.database}/{due.day}")
@@ -228,17 +234,23 @@ def _plan(settings: Settings, aws: Aws, due: Due, copy: Owned, step: str) -> res
     )
 
 
-def _newest_copies(settings: Settings, aws: Aws, step: str) -> dict[str, Owned]:
-    """Each database's newest available copy in the target region (one listing)."""
+def _newest_copies(settings: Settings, aws: Aws, step: str) -> tuple[dict[str, Owned], set[str]]:
+    """Each database's newest available copy in the target region, and the databases with a
+    copy still in flight there (one listing)."""
     newest: dict[str, Owned] = {}
+    copying: set[str] = set()
     for raw in manual_snapshots(aws, settings.target_region, step):
         owned = tags.owned(settings, raw, settings.target_region)
-        if owned is None or owned.role is not tags.Role.COPY or not owned.available:
+        if owned is None or owned.role is not tags.Role.COPY:
+            continue
+        if not owned.available:
+            if owned.status.lower() in ("creating", "copying", "pending"):
+                copying.add(owned.database.lower())
             continue
         key = owned.database.lower()
         if key not in newest or owned.run > newest[key].run:
             newest[key] = owned
-    return newest
+    return newest, copying
 
 
 def _no_copy(settings: Settings, aws: Aws, due: Due, now: datetime, step: str) -> None:

@@ -45,7 +45,6 @@ from typing import Any
 from moto.rds.models import DBInstance, RDSBackend, rds_backends
 from moto.secretsmanager.models import secretsmanager_backends
 
-
 SSL_REQUEST = 80877103
 PROTOCOL_3 = 196608
 POSTGRES_ENGINES = ("postgres", "aurora-postgresql")
@@ -168,9 +167,10 @@ class PgEngine:
     @property
     def server(self) -> Any:
         if self._server is None:
-            import pgserver  # noqa: PLC0415 - only a world with the engine pays for it
+            # only a world with the engine pays for starting it
+            from pgserver import get_server  # type: ignore[attr-defined]
 
-            self._server = pgserver.get_server(Path(self._dir.name) / "data", cleanup_mode="stop")
+            self._server = get_server(Path(self._dir.name) / "data", cleanup_mode="stop")
             self._require_passwords()
         return self._server
 
@@ -178,9 +178,7 @@ class PgEngine:
         """Only the admin connects without a password (the local AWS's own work); every
         instance's master user must give its password, as on RDS."""
         data = Path(self._server.pgdata)
-        (data / "pg_hba.conf").write_text(
-            "local all postgres trust\nlocal all all scram-sha-256\n"
-        )
+        (data / "pg_hba.conf").write_text("local all postgres trust\nlocal all all scram-sha-256\n")
         self.sql("postgres", "SELECT pg_reload_conf()")
 
     @property
@@ -190,7 +188,7 @@ class PgEngine:
         return f"{host}/.s.PGSQL.5432"
 
     def _connect(self, database: str) -> Any:
-        import pg8000.native  # noqa: PLC0415
+        import pg8000.native
 
         return pg8000.native.Connection(
             "postgres", unix_sock=self.socket_path, database=database, timeout=30
@@ -289,7 +287,7 @@ class PgEngine:
         endpoint = self.instances[key]
         self.sql(
             "postgres",
-            f"ALTER ROLE \"{endpoint.role}\" WITH LOGIN PASSWORD '{password}'",  # noqa: S608
+            f"ALTER ROLE \"{endpoint.role}\" WITH LOGIN PASSWORD '{password}'",
         )
 
     def _open(self, key: tuple[str, str, str], database: str, master: str) -> Endpoint:
@@ -443,9 +441,7 @@ def _restore_db_instance_from_db_snapshot(
     def available() -> None:
         instance.status = "available"
         event_id, _, text = RESTORED
-        backing.emit(
-            key[0], key[1], identifier, arn, event_id, text.format(snapshot=snapshot[2])
-        )
+        backing.emit(key[0], key[1], identifier, arn, event_id, text.format(snapshot=snapshot[2]))
         backing.emit(key[0], key[1], identifier, arn, CREATED[0], CREATED[2])
 
     if backing.later is not None and backing.restore_time is not None:

@@ -33,7 +33,8 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import ExitStack
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from functools import partial
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -44,6 +45,7 @@ from events import load_sample
 from rds_backup import aws as aws_module
 from rds_backup import clock as domain_clock
 from rds_backup.aws import Aws, get_aws, patched_environ
+from rds_backup.local import engine as engine_module
 from rds_backup.local import eventbridge, invoker, limits, sharing
 from rds_backup.local import inventory as inventory_module
 from rds_backup.local.accounts import SOURCE_ACCOUNT, Vault, seed_vault
@@ -115,6 +117,7 @@ class LocalAws:
         self.wirings: list[Wiring] = []
         self.runners: list[LambdaRunner] = []
         self.vault: Vault | None = None
+        self.engine: engine_module.PgEngine | None = None
         self._account_aws: dict[str, tuple[boto3.session.Session, Aws]] = {}
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -202,6 +205,8 @@ class LocalAws:
             self._exit.enter_context(virtual_moto_time(self.clock))
         self._exit.callback(_forget_cached_clients)
         _forget_cached_clients()
+        if self.spec.engine:
+            self._use_engine()
         self.environment = {**seed_world(Aws(), self.spec), **self._extra_environment}
         if self.spec.vault is not None:
             keys = [self.environment[k] for k in ("KMS_KEY_ID", "SOURCE_KMS_KEY_ID")
@@ -233,12 +238,69 @@ class LocalAws:
         )
         for runner in self.runners:
             runner.clock = self.clock
+            for function in runner.stack.functions.values():
+                invoker.synchronous[function.name] = partial(runner.call, function)
+        self._exit.callback(invoker.synchronous.clear)
         if self.clock is not None:
             self._plan_schedules()
         self.timeline.started = time.monotonic()  # the timeline starts when the world is ready
         self.timeline.add(
             "note", self.spec.source_region, "local AWS ready", result=self.server.url
         )
+
+    def _use_engine(self) -> None:
+        """A real PostgreSQL behind the DB instances (engine.py), for restores and drills."""
+        self.engine = engine_module.PgEngine()
+        clock = self.clock
+        profile = self.profile
+
+        def later(delay: timedelta, action: Callable[[], None]) -> None:
+            assert clock is not None
+            clock.call_later(delay, action, label="restore finishes")
+
+        def restore_time(identifier: str, region: str, gib: int) -> timedelta:
+            assert profile is not None
+            base = profile.duration("restore", identifier, region)
+            return base * max(gib, 20) / profile.base_gib  # grows with the storage restored
+
+        engine_module.use(
+            engine_module.Backing(
+                self.engine,
+                emit=self._instance_event,
+                restore_time=restore_time if profile is not None else None,
+                later=later if clock is not None else None,
+            )
+        )
+        self._exit.callback(self.engine.stop)
+        self._exit.callback(engine_module.use, None)
+
+    def _instance_event(
+        self, account: str, region: str, identifier: str, arn: str, event_id: str, text: str
+    ) -> None:
+        """An RDS DB instance event, as RDS puts it on the region's default bus."""
+        now = domain_clock.now()
+        category = {"RDS-EVENT-0043": "restoration", "RDS-EVENT-0005": "creation"}
+        detail = {
+            "EventCategories": [category.get(event_id, "deletion")],
+            "SourceType": "DB_INSTANCE",
+            "SourceArn": arn,
+            "Date": now.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "Message": text,
+            "SourceIdentifier": identifier,
+            "EventID": event_id,
+        }
+        self.server.client("events", region, account).put_events(
+            Entries=[
+                {
+                    "Source": "aws.rds",
+                    "DetailType": "RDS DB Instance Event",
+                    "Resources": [arn],
+                    "Time": now,
+                    "Detail": json.dumps(detail),
+                }
+            ]
+        )
+        self.timeline.add("rds", region, event_id, subject=identifier, result=text)
 
     def _size_databases(self, profile: Profile) -> None:
         """Timed mode: each database's AllocatedStorage from its size in the profile (its

@@ -8,11 +8,17 @@ payload to that queue and answer 202, which is what Lambda does: the event is ac
 and the function runs it later with its retries and on-failure destination (Lambda Developer
 Guide, "Invoking a Lambda function asynchronously"). So the operator commands call Lambda as
 on AWS (``rds-backup redrive`` uses ``Invoke``) and never import this local AWS.
+
+A synchronous ``Invoke`` (``RequestResponse``, the default) of a function registered in
+:data:`synchronous` runs its real handler at once and answers its result, or its error with
+``X-Amz-Function-Error`` as Lambda does: check_drill asks the drill probe this way.
 """
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Callable
 from typing import Any
 
 from moto.awslambda.models import LambdaBackend
@@ -47,7 +53,30 @@ def _invoke(
         else:
             response_headers["Content-Length"] = "0"
             return b""
+    name = function_name.rsplit(":function:", 1)[-1].split(":")[0]
+    if headers.get("X-Amz-Invocation-Type", "RequestResponse") == "RequestResponse" and (
+        name in synchronous
+    ):
+        return _answer(name, body, response_headers)
     return _original_invoke(self, function_name, qualifier, body, headers, response_headers)
+
+
+# Functions the local AWS answers synchronously (RequestResponse), by function name: each
+# returns (answer, error) as the real handler gave them (runner.py ``call``).
+Synchronous = Callable[[dict[str, Any]], tuple[Any, BaseException | None]]
+synchronous: dict[str, Synchronous] = {}
+
+
+def _answer(name: str, body: Any, response_headers: Any) -> str | bytes | None:
+    """Lambda's RequestResponse answer: the handler's JSON result, or its error as the
+    Python runtime reports it with ``X-Amz-Function-Error: Unhandled`` (Lambda Developer
+    Guide, "Invoke", and "AWS Lambda function errors in Python")."""
+    payload = json.loads(body.decode() if isinstance(body, bytes) else str(body or "{}"))
+    result, error = synchronous[name](payload)
+    if error is not None:
+        response_headers["x-amz-function-error"] = "Unhandled"
+        return json.dumps({"errorMessage": str(error), "errorType": type(error).__name__})
+    return json.dumps(result)
 
 
 def install() -> None:

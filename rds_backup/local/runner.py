@@ -304,7 +304,14 @@ class LambdaRunner:
             api_calls=self.api_calls.during_invocation,
             replay="replay-name" in event,
         )
+        self.last_result = result
         return error
+
+    def call(self, function: Function, event: dict[str, Any]) -> tuple[Any, BaseException | None]:
+        """One synchronous invocation (Lambda ``Invoke``, RequestResponse: no retries, no
+        on-failure path; the caller gets the answer or the error): (result, error)."""
+        error = self._attempt(function, event, 1, str(uuid.uuid4()))
+        return (None if error else self.last_result), error
 
     def _on_failure(
         self,

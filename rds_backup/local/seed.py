@@ -78,6 +78,9 @@ class WorldSpec:
     # group) named in RESTORE_*: `rds-backup restore` and doctor's restore-groups check use
     # it. Off by default: RESTORE_SUBNET_GROUP also turns the restore drills on.
     restore_network: bool = False
+    # A real PostgreSQL behind the PostgreSQL DB instances (rds_backup/local/engine.py):
+    # seeded rows, snapshots of them, restores that load them. Off: moto's records only.
+    engine: bool = False
     # A second, vault account (accounts.py): seeded by the harness when given.
     vault: VaultSpec | None = None
 

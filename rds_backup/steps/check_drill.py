@@ -57,7 +57,7 @@ def on_database_event(settings: Settings, aws: Aws, event: RdsDatabaseEvent) -> 
         database,
         day,
         clock.now(),
-        restored_at=event.time if event.restored else None,
+        restored_at=min(event.happened, clock.now()) if event.restored else None,
     )
     return _then_fill(settings, aws, outcome)
 
