@@ -207,6 +207,7 @@ class LocalAws:
         _forget_cached_clients()
         if self.spec.engine:
             self._use_engine()
+        _fit_instance_quota(self.spec)
         self.environment = {**seed_world(Aws(), self.spec), **self._extra_environment}
         if self.spec.vault is not None:
             keys = [self.environment[k] for k in ("KMS_KEY_ID", "SOURCE_KMS_KEY_ID")
@@ -576,3 +577,12 @@ def _forget_cached_clients() -> None:
     shared_session = getattr(aws_module, "_shared_session", None)
     if shared_session is not None and hasattr(shared_session, "cache_clear"):
         shared_session.cache_clear()
+
+
+def _fit_instance_quota(spec: WorldSpec) -> None:
+    """An account running more databases than the default DB instances quota (40 per region)
+    has had it raised to fit them, with room for as many more: the source region's quota.
+    The target region keeps AWS's default, where restores and drills count (limits.py)."""
+    running = len(spec.databases) + len(spec.clusters)
+    if running > limits.DB_INSTANCES_MAX // 2:
+        limits.set_quota(spec.source_region, db_instances=2 * running)

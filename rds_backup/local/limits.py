@@ -9,6 +9,11 @@ moto's classes, so one ``install()`` covers both; it is idempotent).
 - manual DB snapshots per region (automated ones do not count): 100. Refusal
   ``SnapshotQuotaExceeded``, "Cannot create more than 100 manual snapshots".
 - manual DB cluster snapshots per region: 100, the same way ("... manual cluster snapshots").
+- DB instances per region: 40 (restores and drills count like any instance, cluster members
+  too). Refusal ``InstanceQuotaExceeded``, "DB Instance quota exceeded" (the code is
+  botocore's InstanceQuotaExceededFault; the text is RDS's as seen in the field, e.g.
+  hashicorp/terraform-provider-aws#25768). A local AWS seeded with more source databases than
+  that raises its source region's quota to fit them, as such an account has done.
 - cross-region DB cluster snapshot copies in progress per destination region: 5 ("You can
   have up to five snapshot copy requests in progress to a single destination Region per
   account", Aurora User Guide, "Copying a DB cluster snapshot"); refusal
@@ -47,6 +52,7 @@ from moto.rds.models import RDSBackend, rds_backends
 from moto.rds.responses import RDSResponse
 
 EXPORT_LIMIT_CODE = "ExportTaskLimitReachedFault"
+INSTANCE_QUOTA_CODE = "InstanceQuotaExceeded"
 SNAPSHOT_QUOTA_CODE = "SnapshotQuotaExceeded"
 REFUSAL_CODES = frozenset({EXPORT_LIMIT_CODE, SNAPSHOT_QUOTA_CODE})
 ACTIVE_EXPORT = frozenset({"starting", "in_progress", "canceling"})
@@ -61,6 +67,7 @@ class Quotas:
     copies: int = 20  # cross-region copies in progress per destination region
     cluster_copies: int = 5  # cross-region cluster snapshot copies, per destination region
     exports: int = 5  # export tasks in progress per account (read from the default quotas)
+    db_instances: int = DB_INSTANCES_MAX  # DB instances per region, cluster members included
 
 
 _default = Quotas()
@@ -79,6 +86,11 @@ class ExportTaskLimitReached(RDSClientError):
 class SnapshotQuota(RDSClientError):
     def __init__(self, message: str) -> None:
         super().__init__(SNAPSHOT_QUOTA_CODE, message)
+
+
+class InstanceQuota(RDSClientError):
+    def __init__(self) -> None:
+        super().__init__(INSTANCE_QUOTA_CODE, "DB Instance quota exceeded")
 
 
 def set_quota(region: str | None = None, **values: int) -> None:
@@ -329,6 +341,14 @@ def _check_manual_quota(backend: Any) -> None:
         raise SnapshotQuota(f"Cannot create more than {limit} manual snapshots")
 
 
+def _create_db_instance(self: Any, db_kwargs: dict[str, Any]) -> Any:
+    """Every new DB instance (moto's restores create theirs here too) counts against the
+    region's DB instances quota."""
+    if len(self.databases) >= quotas(self.region_name).db_instances:
+        raise InstanceQuota()
+    return _originals[(RDSBackend, "create_db_instance")](self, db_kwargs)
+
+
 def _check_cluster_quota(backend: Any) -> None:
     limit = quotas(backend.region_name).manual_cluster_snapshots
     if manual_cluster_snapshots(backend) >= limit:
@@ -340,7 +360,7 @@ def account_quotas(backend: Any) -> list[dict[str, Any]]:
     limits = quotas(backend.region_name)
     return [
         {"AccountQuotaName": "DBInstances", "Used": len(backend.databases),
-         "Max": DB_INSTANCES_MAX},
+         "Max": limits.db_instances},
         {"AccountQuotaName": "ManualSnapshots", "Used": manual_snapshots(backend),
          "Max": limits.manual_snapshots},
         {"AccountQuotaName": "ManualClusterSnapshots", "Used": manual_cluster_snapshots(backend),
@@ -374,6 +394,7 @@ def _describe_account_attributes(self: Any) -> ActionResult:
 
 
 _PATCHES: Iterable[tuple[type, str, Any]] = (
+    (RDSBackend, "create_db_instance", _create_db_instance),
     (RDSBackend, "create_db_snapshot", _create_db_snapshot),
     (RDSBackend, "copy_db_snapshot", _copy_db_snapshot),
     (RDSBackend, "start_export_task", _start_export_task),
@@ -389,6 +410,7 @@ _PATCHES: Iterable[tuple[type, str, Any]] = (
 def install() -> None:
     """Patch moto's RDS classes (once per process; later calls do nothing)."""
     warnings.filterwarnings("ignore", message=rf".*code {EXPORT_LIMIT_CODE} does not match")
+    warnings.filterwarnings("ignore", message=rf".*code {INSTANCE_QUOTA_CODE} does not match")
     for owner, name, replacement in _PATCHES:
         if (owner, name) not in _originals:
             _originals[(owner, name)] = owner.__dict__.get(name)

@@ -371,7 +371,7 @@ def test_given_the_db_instances_quota_full_when_the_drill_is_due_then_it_waits_a
     drills, aws, now, monkeypatch
 ):
     used = len(aws.rds(TARGET).describe_db_instances()["DBInstances"])
-    monkeypatch.setattr(local_limits, "DB_INSTANCES_MAX", used)  # production fills the quota
+    local_limits.set_quota(TARGET, db_instances=used)  # production fills the quota
 
     waited = start_drill.handler(load_sample("scheduled"), CONTEXT)
 
@@ -382,7 +382,7 @@ def test_given_the_db_instances_quota_full_when_the_drill_is_due_then_it_waits_a
     again = reconcile.handler(load_sample("scheduled"), CONTEXT)
     assert not [a for a in again["actions"] if a.get("action") == "drill started from the queue"]
 
-    monkeypatch.setattr(local_limits, "DB_INSTANCES_MAX", used + 1)  # room again
+    local_limits.set_quota(TARGET, db_instances=used + 1)  # room again
     now.advance(hours=1)
     later = reconcile.handler(load_sample("scheduled"), CONTEXT)
 

@@ -339,3 +339,42 @@ def test_given_an_unencrypted_cluster_snapshot_when_copied_with_a_key_then_it_is
 
     assert error["Code"] == "InvalidParameterCombination"
     assert copied["DBClusterSnapshot"]["StorageEncrypted"] is False
+
+
+def test_given_the_db_instances_quota_full_when_a_snapshot_is_restored_then_rds_refuses_it(rds):
+    # given: the target region's quota holds exactly the one instance it has
+    limits.set_quota(TARGET, db_instances=1)
+    _snapshot(rds[TARGET], TARGET, "nightly")
+
+    # when: a restore would make a second instance
+    with pytest.raises(ClientError) as refused:
+        rds[TARGET].restore_db_instance_from_db_snapshot(
+            DBInstanceIdentifier="restored", DBSnapshotIdentifier="nightly"
+        )
+
+    # then: RDS's refusal, the quota reported as used up, and nothing made
+    assert refused.value.response["Error"]["Code"] == "InstanceQuotaExceeded"
+    assert refused.value.response["Error"]["Message"] == "DB Instance quota exceeded"
+    quotas = rds[TARGET].describe_account_attributes()["AccountQuotas"]
+    assert {"AccountQuotaName": "DBInstances", "Used": 1, "Max": 1} in quotas
+    names = [i["DBInstanceIdentifier"] for i in rds[TARGET].describe_db_instances()["DBInstances"]]
+    assert names == [f"db-{TARGET}"]
+
+
+def test_given_room_for_one_more_instance_when_restored_then_it_is_made_and_the_next_refused(rds):
+    limits.set_quota(TARGET, db_instances=2)
+    _snapshot(rds[TARGET], TARGET, "nightly")
+
+    made = rds[TARGET].restore_db_instance_from_db_snapshot(
+        DBInstanceIdentifier="restored", DBSnapshotIdentifier="nightly"
+    )
+    with pytest.raises(ClientError) as refused:
+        rds[TARGET].restore_db_instance_from_db_snapshot(
+            DBInstanceIdentifier="restored-2", DBSnapshotIdentifier="nightly"
+        )
+
+    assert made["DBInstance"]["DBInstanceIdentifier"] == "restored"
+    assert refused.value.response["Error"]["Code"] == "InstanceQuotaExceeded"
+    # the other region keeps AWS's default
+    source = rds[SOURCE].describe_account_attributes()["AccountQuotas"]
+    assert {"AccountQuotaName": "DBInstances", "Used": 1, "Max": 40} in source
