@@ -26,12 +26,24 @@ def add(subparsers: Any, common: argparse.ArgumentParser) -> argparse.ArgumentPa
         action="store_true",
         help="a night of 5-100 databases under AWS's limits on the virtual clock (key: fleet)",
     )
+    bench.add_argument(
+        "--drills",
+        action="store_true",
+        help="a week of restore drills of 100 databases (20 with --quick) on the local AWS's "
+        "real PostgreSQL: each drilled in time, nothing left, instance-hours, RTO by size",
+    )
     return bench
 
 
 def run(args: argparse.Namespace) -> int:
     from rds_backup.local.bench import dumps
 
+    if args.drills:
+        from rds_backup.local.bench.drills import render_drills, run_drills
+
+        drills = run_drills(n=20 if args.quick else 100)
+        print(dumps(drills) if args.output == "json" else render_drills(drills))
+        return 0
     if args.fleet:
         from rds_backup.local.bench.fleet import render_fleet, run_fleet
 

@@ -109,9 +109,13 @@ def unfinished(settings: Settings, aws: Aws, flying: list[Drill], step: str) -> 
     their deletion was seen by no event and no check (both lost), so only a look at the
     result tells that they ended. Each selected database's newest drill is looked at."""
     busy = {(d.database.lower(), d.day) for d in flying}
+    days = drill_results.listing(settings, aws, step)
     found = []
     for item in select_databases(settings, aws).items:
-        result = drill_results.latest_result(settings, aws, item.identifier, step)
+        listed = days.get(item.identifier.lower())
+        if not listed:
+            continue
+        result = drill_results.read_result(settings, aws, item.identifier, listed[-1], step)
         if result is None or result.deleted:
             continue
         if (result.database.lower(), result.day) not in busy:
@@ -124,12 +128,13 @@ def waiting(
 ) -> list[Due]:
     """The drills whose day has come with no result and no drill in flight, oldest first."""
     busy = {(d.database.lower(), d.day) for d in flying}
+    days = drill_results.listing(settings, aws, step)
     found = []
     for item in select_databases(settings, aws).items:
         day = model.drill_day(settings, item.identifier, now.date())
         if (item.identifier.lower(), day) in busy:
             continue
-        if drill_results.read_result(settings, aws, item.identifier, day, step) is not None:
+        if day in days.get(item.identifier.lower(), ()):
             continue
         kind = Kind.CLUSTER if item.kind == Kind.CLUSTER else Kind.INSTANCE
         found.append(Due(item.identifier.lower(), kind, day))

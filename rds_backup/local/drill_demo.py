@@ -112,7 +112,7 @@ def run_drill_demo(options: DrillDemoOptions = DrillDemoOptions()) -> dict[str, 
             label="orders written after the snapshots",
         )
         local.run_until(today + timedelta(hours=12))
-        settings = _settings(local)
+        settings = deployed_settings(local)
         drills = [_drill(settings, local, db, counts_at_snapshot[db]) for db in options.databases]
         now_counts = {db: local.engine.count(k, COUNT_SQL) for db, k in sources.items()}
         left = _drill_instances(local, settings)
@@ -137,7 +137,7 @@ def run_drill_demo(options: DrillDemoOptions = DrillDemoOptions()) -> dict[str, 
     return summary
 
 
-def _settings(local: LocalAws) -> Settings:
+def deployed_settings(local: LocalAws) -> Settings:
     function = next(iter(local.main.functions.values()))
     with patched_environ({**function.environment, **local.environment}):
         load_settings.cache_clear()

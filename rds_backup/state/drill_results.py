@@ -67,25 +67,47 @@ def latest_passed(settings: Settings, aws: Aws, database: str, step: str) -> Dri
     return None
 
 
+def listing(settings: Settings, aws: Aws, step: str) -> dict[str, list[date]]:
+    """Every database's drill days with a result, oldest first, from one listing of the
+    drills folder (1,000 keys a page): what a pass over the whole fleet reads instead of a
+    listing or a read per database."""
+    folder = f"{settings.export_s3_prefix}/{FOLDER}/"
+    found: dict[str, list[date]] = {}
+    for key in _listed(settings, aws, folder, step, database=None):
+        database, _, _ = key.removeprefix(folder).rpartition("/")
+        if database and "/" not in database:
+            found.setdefault(database, []).append(_day(key))
+    return {database: sorted(days) for database, days in found.items()}
+
+
 def _read_key(
     settings: Settings, aws: Aws, database: str, key: str, step: str
 ) -> DrillResult | None:
-    day = date(int(key[-13:-9]), int(key[-9:-7]), int(key[-7:-5]))
-    return read_result(settings, aws, database, day, step)
+    return read_result(settings, aws, database, _day(key), step)
 
 
 def _keys(settings: Settings, aws: Aws, database: str, step: str) -> list[str]:
+    return _listed(settings, aws, _folder(settings, database), step, database=database)
+
+
+def _listed(
+    settings: Settings, aws: Aws, prefix: str, step: str, database: str | None
+) -> list[str]:
     keys: list[str] = []
     try:
         pages = (
             aws.s3(settings.target_region)
             .get_paginator("list_objects_v2")
-            .paginate(Bucket=settings.target_bucket, Prefix=_folder(settings, database))
+            .paginate(Bucket=settings.target_bucket, Prefix=prefix)
         )
         keys = [obj["Key"] for page in pages for obj in page.get("Contents", [])]
     except (ClientError, BotoCoreError) as error:
         raise step_failed(step, error, database=database, region=settings.target_region) from error
     return [key for key in keys if key.endswith(".json")]
+
+
+def _day(key: str) -> date:
+    return date(int(key[-13:-9]), int(key[-9:-7]), int(key[-7:-5]))
 
 
 def _folder(settings: Settings, database: str) -> str:

@@ -11,6 +11,7 @@
 | `start_scale`   | start_backup for 200 databases: calls, our time                           |
 | `cost`          | Lambda + EventBridge cost per backup run, next to the old single Lambda   |
 | `fleet`         | ``--fleet``: nights of 5-100 databases under AWS's limits, virtual clock  |
+| `drills`        | ``--drills``: a week of restore drills of 100 databases, real PostgreSQL  |
 | `export_order`  | export order rules replayed offline on the fleet's sampled durations      |
 | `report`        | targets (value, target, pass), the JSON and the readable summary          |
 

@@ -166,7 +166,7 @@ def spread_row(server: LocalServer, profile_name: str, n: int) -> dict[str, Any]
     profile = get_profile(profile_name, seed=SEED)
     names = databases(n)
     hours = profile.medians["export"] / 60
-    every = _recommended(names, hours)
+    every = recommended_export_every_days(names, hours)
     environment = {"EXPORT_EVERY_DAYS": str(every), "EXPORT_HOURS_ESTIMATE": f"{hours:.2f}"}
     first = START.replace(hour=3, minute=0)
     with quiet_handlers(), _world(server, profile, names, environment) as local:
@@ -200,7 +200,7 @@ def spread_row(server: LocalServer, profile_name: str, n: int) -> dict[str, Any]
     }
 
 
-def _recommended(names: tuple[str, ...], hours: float) -> int:
+def recommended_export_every_days(names: tuple[str, ...], hours: float) -> int:
     settings = parse_settings(
         {
             "SOURCE_REGION": "us-east-1",
