@@ -123,7 +123,7 @@ def fleet_row(server: LocalServer, profile_name: str, n: int) -> dict[str, Any]:
         local.run_until(schedule - timedelta(minutes=1))
         local.fire_schedule(schedule)
         local.run_until_quiet(max_seconds=WALL_LIMIT)
-        row = _outcome(local, names, run, schedule, exports_expected=True)
+        row = outcome(local, names, run, schedule, exports_expected=True)
     bound = lower_bound(profile, names, run, spec)
     tighter = lower_bound(profile, names, run, spec, slots=True)
     row.update(
@@ -139,7 +139,7 @@ def fleet_row(server: LocalServer, profile_name: str, n: int) -> dict[str, Any]:
     return row
 
 
-def _outcome(
+def outcome(
     local: LocalAws, names: tuple[str, ...], run: str, schedule: datetime, exports_expected: bool
 ) -> dict[str, Any]:
     found = local.inventory()
