@@ -24,8 +24,18 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_ses import SESClient
 
-# Standard retry mode backs off on throttling and transient faults before a handler sees
-# them; the handler's own failure then goes to Lambda's async retries.
+# Retries (botocore "standard" mode): throttling (ThrottlingException, RDS's answer over the
+# account's API budget, "Request throttling for the Amazon RDS API": 300 requests burst, 12
+# a second) and transient faults are retried with exponential backoff and full jitter, up to
+# 20 s a pause. 6 retries (botocore's ``max_attempts`` counts retries, 7 attempts in all):
+# the pauses' expected sum is 0.5+1+2+4+8+10 ~ 26 s and at most 51 s, inside the 60 s
+# timeout of the event handlers (infra/functions/*.yml); an RDS bucket refills 12 tokens a
+# second, so ~26 s waits out ~300 requests of other tools. "adaptive" mode was not taken:
+# its client-side rate limiter is per container (each concurrent Lambda learns the rate
+# alone) and it delays first attempts too.
+# A call still throttled fails the step; Lambda retries it 1 and 2 minutes later (the bucket
+# is full again by then), and a fill that stays throttled is deferred by notify, not told:
+# the next event or reconcile re-drives it (steps/notify.py, THROTTLING_CODES).
 CLIENT_CONFIG = Config(
     retries={"max_attempts": 6, "mode": "standard"},
     connect_timeout=5,

@@ -21,7 +21,7 @@ Tags come with the snapshots: never one ListTagsForResource per snapshot.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,6 +36,7 @@ from rds_backup.state.inventory import (
     export_tasks_of,
     manual_snapshots,
     snapshots_by_id,
+    snapshots_of,
 )
 
 EXPORT_SLOTS = 5  # per account, all regions
@@ -88,23 +89,21 @@ def work_view(
     exports: bool = True,
     extra_ids: Collection[str] = (),
     running: Tasks | None = None,
+    scoped: bool = True,
 ) -> View:
     """The work in flight (module docstring). ``kinds``: the snapshot kinds to read (a copy
     slot is per kind, so a copy event's fill reads its own kind only; the export limit is
     shared, so an export fill reads both). ``exports``: read the export tasks too.
     ``extra_ids``: target-region copies to read by id besides the sources' (a re-driven
-    export whose source is gone). ``running``: export tasks in progress, if already read."""
+    export whose source is gone). ``running``: export tasks in progress, if already read.
+    ``scoped``: read the sources of the selected databases only, when DB_IDENTIFIER names
+    them (:func:`_sources`); reconcile passes False and reads every manual snapshot."""
     keep = settings.keep_source_snapshot
-    sources = _sources(settings, aws, step, kinds)
+    sources = _sources(settings, aws, step, kinds, scoped=scoped)
     if keep:
         target = manual_snapshots(aws, settings.target_region, step, kinds)
     else:
-        wanted = sorted(set(sources) | {i.lower() for i in extra_ids})
-        target = (
-            snapshots_by_id(aws, settings.target_region, wanted, step, kinds)
-            if wanted
-            else iter(())
-        )
+        target = _copies_by_id(settings, aws, step, kinds, sources, extra_ids)
     view = _with_target(settings, sources, target)
     if not exports:
         return view
@@ -118,6 +117,24 @@ def work_view(
     return view
 
 
+def _copies_by_id(
+    settings: Settings,
+    aws: Aws,
+    step: str,
+    kinds: tuple[Kind, ...],
+    sources: dict[str, tags.Owned],
+    extra_ids: Collection[str],
+) -> Iterator[dict[str, Any]]:
+    """The target region's records of the sources' copies, each kind read by the ids of
+    its own sources (no DescribeDBClusterSnapshots for a fleet with no cluster source);
+    ``extra_ids`` (a re-driven export whose source is gone, kind unknown) in every kind."""
+    extra = {i.lower() for i in extra_ids}
+    for kind in kinds:
+        wanted = sorted({key for key, s in sources.items() if s.kind is kind} | extra)
+        if wanted:
+            yield from snapshots_by_id(aws, settings.target_region, wanted, step, (kind,))
+
+
 def full_view(settings: Settings, aws: Aws, step: str) -> View:
     """Every manual snapshot of ours in both regions and every export task (``status``)."""
     sources = _sources(settings, aws, step, KINDS)
@@ -128,10 +145,32 @@ def full_view(settings: Settings, aws: Aws, step: str) -> View:
 
 
 def _sources(
-    settings: Settings, aws: Aws, step: str, kinds: tuple[Kind, ...]
+    settings: Settings, aws: Aws, step: str, kinds: tuple[Kind, ...], *, scoped: bool = False
 ) -> dict[str, tags.Owned]:
+    """Our source snapshots in the source region. ``scoped`` with databases selected by name
+    only (no DB_SELECT_TAG): the manual snapshots of those databases (a ``db-instance-id`` /
+    ``db-cluster-id`` filter), so the reads do not grow with what other teams keep in the
+    region; DB cluster snapshots only for names with no DB snapshot of ours in flight (a
+    fleet of instances mid-night reads no cluster snapshot at all). Else every manual
+    snapshot of the region. A name that left DB_IDENTIFIER mid-run is found by reconcile,
+    which reads unscoped."""
+    names = list(settings.db_identifiers)
+    by_name = scoped and names and settings.db_select_tag is None
+    if not by_name or settings.keep_source_snapshot:
+        return _owned_sources(settings, manual_snapshots(aws, settings.source_region, step, kinds))
     found: dict[str, tags.Owned] = {}
-    for raw in manual_snapshots(aws, settings.source_region, step, kinds):
+    for kind in kinds:
+        seen = {owned.database.lower() for owned in found.values()}
+        wanted = [name for name in names if name.lower() not in seen]
+        if wanted:
+            records = snapshots_of(aws, settings.source_region, wanted, step, kind)
+            found.update(_owned_sources(settings, records))
+    return found
+
+
+def _owned_sources(settings: Settings, records: Iterable[dict[str, Any]]) -> dict[str, tags.Owned]:
+    found: dict[str, tags.Owned] = {}
+    for raw in records:
         owned = tags.owned(settings, raw, settings.source_region)
         if owned is not None and owned.role is tags.Role.SOURCE:
             found[owned.identifier.lower()] = owned

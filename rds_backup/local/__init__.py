@@ -22,7 +22,8 @@ in the open (docs/LOCAL_AWS.md):
 | `emulator`    | the RDS event emulator (0042, 0060, 0159/0160/0161; faults; accounts) |
 | `clock`       | the virtual clock of timed mode (timers, schedule expressions)         |
 | `profiles`    | named duration profiles (snapshot, copy, export), seeded               |
-| `limits`      | AWS's RDS limits enforced in moto; DescribeAccountAttributes           |
+| `limits`      | AWS's RDS limits enforced in moto; DescribeAccountAttributes; paging   |
+| `throttle`    | RDS's API budget: a token bucket per account and region (300, 12/s)    |
 | `timeline`    | what happened, in order; `inventory`: what AWS holds afterwards        |
 | `demo`        | `rds-backup demo`                                                      |
 | `up`          | `rds-backup local up`: a seeded local AWS kept running until Ctrl-C    |

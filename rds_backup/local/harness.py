@@ -59,6 +59,7 @@ from rds_backup.local.schedules import SchedulePump
 from rds_backup.local.seed import WorldSpec, seed_world
 from rds_backup.local.server import LocalServer
 from rds_backup.local.stack import ACCOUNT, Rule, Stack, read_stack
+from rds_backup.local.throttle import Throttle
 from rds_backup.local.timeline import Timeline
 from rds_backup.local.wiring import Wiring, install
 from rds_backup.settings import load_settings
@@ -97,6 +98,7 @@ class LocalAws:
         clock: VirtualClock | None = None,
         profile: Profile | None = None,
         schedules: Iterable[str] | None = None,
+        throttle: Throttle | None = None,
     ) -> None:
         if clock is not None and profile is None:
             raise ValueError("timed mode needs a duration profile: profiles.get(name, seed)")
@@ -104,6 +106,7 @@ class LocalAws:
         self.profile = profile
         self.auto_schedules: set[str] | None = None if schedules is None else set(schedules)
         self.spec = spec or WorldSpec()
+        self.throttle = throttle  # RDS's API budget (throttle.py); None: unthrottled
         self._own_server = server is None
         self._server = server
         self._templates = templates
@@ -205,6 +208,8 @@ class LocalAws:
             self._exit.enter_context(virtual_moto_time(self.clock))
         self._exit.callback(_forget_cached_clients)
         _forget_cached_clients()
+        if self.throttle is not None:
+            self._use_throttle(self.throttle)
         if self.spec.engine:
             self._use_engine()
         _fit_instance_quota(self.spec)
@@ -248,6 +253,15 @@ class LocalAws:
         self.timeline.add(
             "note", self.spec.source_region, "local AWS ready", result=self.server.url
         )
+
+    def _use_throttle(self, throttle: Throttle) -> None:
+        """RDS's token buckets on this world's clock; the harness's own calls (made while no
+        handler runs) are never refused."""
+        clock = self.clock
+        throttle.clock = clock.elapsed if clock is not None else None
+        throttle.exempt = lambda: not self.api_calls.active
+        throttle.install()
+        self._exit.callback(throttle.uninstall)
 
     def _use_engine(self) -> None:
         """A real PostgreSQL behind the DB instances (engine.py), for restores and drills."""

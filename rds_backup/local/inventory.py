@@ -90,14 +90,21 @@ class Inventory:
         }
 
 
+def _all(rds: Any, operation: str, key: str, **params: Any) -> list[dict[str, Any]]:
+    pages = rds.get_paginator(operation).paginate(**params)
+    return [record for page in pages for record in page.get(key, [])]
+
+
 def take_inventory(server: LocalServer, regions: tuple[str, ...], ses_region: str) -> Inventory:
     snapshots: list[Snapshot] = []
     exports: list[Export] = []
     for region in regions:
         rds = server.client("rds", region)
-        listed = [
-            *rds.describe_db_snapshots(SnapshotType="manual")["DBSnapshots"],
-            *rds.describe_db_cluster_snapshots(SnapshotType="manual")["DBClusterSnapshots"],
+        listed = [  # every page (the local AWS pages as RDS does, limits.py)
+            *_all(rds, "describe_db_snapshots", "DBSnapshots", SnapshotType="manual"),
+            *_all(
+                rds, "describe_db_cluster_snapshots", "DBClusterSnapshots", SnapshotType="manual"
+            ),
         ]
         for found in listed:
             tag_map = tags.as_dict(found.get("TagList"))
@@ -114,7 +121,7 @@ def take_inventory(server: LocalServer, regions: tuple[str, ...], ses_region: st
                     tags=tuple(sorted(tag_map.items())),
                 )
             )
-        for task in rds.describe_export_tasks().get("ExportTasks", []):
+        for task in _all(rds, "describe_export_tasks", "ExportTasks"):
             prefix = task.get("S3Prefix", "").strip("/")
             path = "/".join(part for part in (prefix, task["ExportTaskIdentifier"]) if part)
             exports.append(

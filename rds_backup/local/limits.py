@@ -386,7 +386,37 @@ def _describe_export_tasks(self: Any) -> ActionResult:
             if name == "status":
                 values = {v.lower() for v in values}
             tasks = [t for t in tasks if fields[name](t) in values]
-    return ActionResult({"ExportTasks": tasks})
+    return _page(self, "ExportTasks", tasks)
+
+
+# DescribeDBSnapshots, DescribeDBClusterSnapshots, DescribeExportTasks (RDS API Reference):
+# MaxRecords "Default: 100. Constraints: Minimum 20, maximum 100"; more records than that
+# come with a Marker for the next request. moto answers every record at once, so a listing
+# would cost one call however many snapshots the region holds: paged here as RDS pages.
+PAGE_DEFAULT, PAGE_MIN, PAGE_MAX = 100, 20, 100
+
+
+def _page(self: Any, key: str, found: list[Any]) -> ActionResult:
+    """One page of ``found`` as RDS answers it (MaxRecords, Marker)."""
+    size = int(self.params.get("MaxRecords") or PAGE_DEFAULT)
+    if not PAGE_MIN <= size <= PAGE_MAX:
+        raise RDSClientError(
+            "InvalidParameterValue",
+            f"Invalid value {size} for MaxRecords. Must be between {PAGE_MIN} and {PAGE_MAX}",
+        )
+    start = int(self.params.get("Marker") or 0)
+    result: dict[str, Any] = {key: found[start : start + size]}
+    if start + size < len(found):
+        result["Marker"] = str(start + size)
+    return ActionResult(result)
+
+
+def _paged(name: str, key: str) -> Callable[[Any], ActionResult]:
+    def describe(self: Any) -> ActionResult:
+        answer = _originals[(RDSResponse, name)](self)
+        return _page(self, key, list(answer.result.get(key, [])))
+
+    return describe
 
 
 def _describe_account_attributes(self: Any) -> ActionResult:
@@ -405,6 +435,10 @@ _PATCHES: Iterable[tuple[type, str, Any]] = (
     (RDSResponse, "describe_account_attributes", _describe_account_attributes),
     (RDSResponse, "describe_export_tasks", _describe_export_tasks),
 )
+_PAGED: Iterable[tuple[str, str]] = (
+    ("describe_db_snapshots", "DBSnapshots"),
+    ("describe_db_cluster_snapshots", "DBClusterSnapshots"),
+)
 
 
 def install() -> None:
@@ -415,6 +449,10 @@ def install() -> None:
         if (owner, name) not in _originals:
             _originals[(owner, name)] = owner.__dict__.get(name)
             setattr(owner, name, replacement)
+    for name, key in _PAGED:
+        if (RDSResponse, name) not in _originals:
+            _originals[(RDSResponse, name)] = RDSResponse.__dict__.get(name)
+            setattr(RDSResponse, name, _paged(name, key))
 
 
 def installed() -> bool:

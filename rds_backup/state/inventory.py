@@ -54,20 +54,40 @@ def snapshots_by_id(
     """The manual snapshots (both kinds) among ``identifiers`` (a ``db-snapshot-id`` /
     ``db-cluster-snapshot-id`` filter, a few ids a call): what an event needs, without
     listing every snapshot retention keeps."""
+    for kind in kinds:
+        yield from _filtered(aws, region, kind, api(kind).id_filter, identifiers, step)
+
+
+# DescribeDBSnapshots / DescribeDBClusterSnapshots filters (RDS API Reference): db-instance-id
+# "Accepts DB instance identifiers and DB instance Amazon Resource Names (ARNs)";
+# db-cluster-id "Accepts DB cluster identifiers and DB cluster Amazon Resource Names (ARNs)".
+DATABASE_FILTER = {Kind.INSTANCE: "db-instance-id", Kind.CLUSTER: "db-cluster-id"}
+
+
+def snapshots_of(
+    aws: Aws, region: str, databases: Sequence[str], step: str, kind: Kind
+) -> Iterator[dict[str, Any]]:
+    """The manual snapshots of ``kind`` of these databases, a few databases a call: what a
+    fill needs of the source region, whatever other databases keep there."""
+    return _filtered(aws, region, kind, DATABASE_FILTER[kind], databases, step)
+
+
+def _filtered(
+    aws: Aws, region: str, kind: Kind, name: str, values: Sequence[str], step: str
+) -> Iterator[dict[str, Any]]:
+    spec = api(kind)
     rds = aws.rds(region)
     try:
-        for kind in kinds:
-            spec = api(kind)
-            for start in range(0, len(identifiers), IDS_PER_CALL):
-                batch = list(identifiers[start : start + IDS_PER_CALL])
-                pages = rds.get_paginator(spec.describe).paginate(  # type: ignore[call-overload]
-                    SnapshotType="manual",
-                    Filters=[{"Name": spec.id_filter, "Values": batch}],
-                    PaginationConfig={"PageSize": 100},
-                )
-                for page in pages:
-                    for snapshot in page.get(spec.list_key, []):
-                        yield dict(snapshot)
+        for start in range(0, len(values), IDS_PER_CALL):
+            batch = list(values[start : start + IDS_PER_CALL])
+            pages = rds.get_paginator(spec.describe).paginate(  # type: ignore[call-overload]
+                SnapshotType="manual",
+                Filters=[{"Name": name, "Values": batch}],
+                PaginationConfig={"PageSize": 100},
+            )
+            for page in pages:
+                for snapshot in page.get(spec.list_key, []):
+                    yield dict(snapshot)
     except (ClientError, BotoCoreError) as error:
         raise step_failed(step, error, region=region) from error
 

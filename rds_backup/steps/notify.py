@@ -47,6 +47,9 @@ from rds_backup.state.runs import load_run
 STEP = "notify"
 # Steps reconcile can re-drive by itself (it finds their runs from AWS state).
 RECONCILED_STEPS = frozenset({"copy_snapshot", "export_snapshot"})
+# RDS's throttling answer ("Request throttling for the Amazon RDS API": ThrottlingException,
+# "Rate exceeded") and the older code some SDK models still list.
+THROTTLING_CODES = frozenset({"ThrottlingException", "Throttling"})
 NOTIFY_EVENTS = {
     RdsEventKind.EXPORT_COMPLETED,
     RdsEventKind.EXPORT_FAILED,
@@ -157,7 +160,10 @@ def on_handler_failure(
     # Functions are named <stack>-<handler>; handler names have no hyphens.
     step = event.detail.function_name.rsplit("-", 1)[-1]
     code = failure.code
-    if code in QUOTA_CODES and step in RECONCILED_STEPS:
+    if (code in QUOTA_CODES or code in THROTTLING_CODES) and step in RECONCILED_STEPS:
+        # A fill refused for a limit, or throttled past botocore's and Lambda's retries (the
+        # account's RDS API budget, shared with other tools): what it would have started is
+        # still waiting on AWS, and the next event or reconcile re-drives it.
         logger.warning(
             "limit refusal deferred: the step waits for a slot (rds_backup/limits/); the "
             "event that frees one, or reconcile within the hour, starts it",

@@ -71,7 +71,7 @@ def reconcile(settings: Settings, aws: Aws, now: datetime, context: Any = None) 
     # Every run in progress keeps its source (outcomes.release), so the sources and
     # their copies (by id) are the whole of the work in flight: reconcile's reads do not
     # grow with retention. Kept sources (KEEP_SOURCE_SNAPSHOT) are listed in full instead.
-    view = work_view(settings, aws, STEP)
+    view = work_view(settings, aws, STEP, scoped=False)  # every source: none is missed
     for fill in (fill_copies, fill_exports):
         try:
             filled = fill(settings, aws, STEP, view)

@@ -34,7 +34,7 @@ from rds_backup.model.naming import run_id, run_time, snapshot_id
 from rds_backup.observability import count, logger
 from rds_backup.settings import Settings
 from rds_backup.state import manifests
-from rds_backup.state.inventory import owned_snapshots
+from rds_backup.state.inventory import snapshots_by_id
 from rds_backup.state.selection import Selection, select_databases
 from rds_backup.state.snapshots import describe_snapshot
 
@@ -95,7 +95,7 @@ def start_backup(
     wanted = _selected(settings, selection, databases, result)
     if digest.enabled(settings):
         digest.open_run(settings, aws, result.run, wanted)  # before any outcome can exist
-    made = _already_made(settings, aws, result.run)
+    made = _already_made(settings, aws, result.run, wanted, result.kinds)
     result.existing.extend(
         snapshot_id(settings.snapshot_prefix, db, result.run) for db in wanted if db.lower() in made
     )
@@ -192,16 +192,27 @@ def _exports_tonight(settings: Settings, database: str, when: datetime) -> str:
     return "source,target" if settings.store_to_source_s3 else "target"
 
 
-def _already_made(settings: Settings, aws: Aws, run: str) -> set[str]:
+def _already_made(
+    settings: Settings, aws: Aws, run: str, wanted: Sequence[str], kinds: dict[str, Kind]
+) -> set[str]:
     """Databases (lower case) whose snapshot of ``run`` exists in either region: a late,
     duplicated or replayed start must not snapshot them again, even when notify already
-    released the source and only the copy remains."""
-    return {
-        owned.database.lower()
-        for region in (settings.source_region, settings.target_region)
-        for owned in owned_snapshots(settings, aws, region, STEP)
-        if owned.run == run
-    }
+    released the source and only the copy remains. Read by the derived ids of ``wanted``
+    (a ``db-snapshot-id`` filter, each kind its own), not by listing every snapshot the
+    regions hold: the call count stays the fleet's, whatever retention and other teams
+    keep there."""
+    by_kind: dict[Kind, list[str]] = {}
+    for database in wanted:
+        kind = kinds.get(database, Kind.INSTANCE)
+        by_kind.setdefault(kind, []).append(snapshot_id(settings.snapshot_prefix, database, run))
+    found: set[str] = set()
+    for region in (settings.source_region, settings.target_region):
+        for kind, identifiers in by_kind.items():
+            for raw in snapshots_by_id(aws, region, identifiers, STEP, (kind,)):
+                owned = tags.owned(settings, raw, region)
+                if owned is not None and owned.run == run:
+                    found.add(owned.database.lower())
+    return found
 
 
 def _within_quota(

@@ -53,6 +53,9 @@ WALL_TARGET = 300  # the whole --fleet run, seconds of wall (issue 11: under 5 m
 WALL_LIMIT = 7200  # seconds of wall time one simulation may take (2 cores, shared)
 PREFIX = "rds-backup"
 EXPORT_SLOTS = 5
+# The lived-in rows (bench/lived_in.py): databases → other tools' background requests/s
+LIVED_IN = {100: 0.0, 200: 6.0}
+CALLS_ROW, CALLS_TARGET = 100, 20.0
 
 
 @dataclass(frozen=True)
@@ -123,7 +126,7 @@ def fleet_row(server: LocalServer, profile_name: str, n: int) -> dict[str, Any]:
         local.run_until(schedule - timedelta(minutes=1))
         local.fire_schedule(schedule)
         local.run_until_quiet(max_seconds=WALL_LIMIT)
-        row = _outcome(local, names, run, schedule, exports_expected=True)
+        row = outcome(local, names, run, schedule, exports_expected=True)
     bound = lower_bound(profile, names, run, spec)
     tighter = lower_bound(profile, names, run, spec, slots=True)
     row.update(
@@ -139,7 +142,7 @@ def fleet_row(server: LocalServer, profile_name: str, n: int) -> dict[str, Any]:
     return row
 
 
-def _outcome(
+def outcome(
     local: LocalAws, names: tuple[str, ...], run: str, schedule: datetime, exports_expected: bool
 ) -> dict[str, Any]:
     found = local.inventory()
@@ -299,6 +302,10 @@ def _job(job: tuple[str, str, int]) -> tuple[str, str, int, dict[str, Any]]:
                 result = fleet_row(server, profile_name, n)
             elif kind == "spread":
                 result = spread_row(server, profile_name, n)
+            elif kind == "lived":
+                from rds_backup.local.bench.lived_in import lived_row
+
+                result = lived_row(server, n, LIVED_IN[n])
             else:
                 result = retention_nights(server, None if n == 0 else n)
     finally:
@@ -326,6 +333,7 @@ def measure(quick: bool = False, workers: int = 2) -> dict[str, Any]:
     if not quick:
         jobs += [("spread", p, n) for p, n in infeasible]
         jobs += [("nights", "moderate", 0), ("nights", "moderate", 1000)]
+        jobs += [("lived", "moderate", n) for n in LIVED_IN]
     # the longest first (database-nights), so two workers finish together
     jobs.sort(key=lambda j: -_database_nights(j))
     done = []
@@ -348,6 +356,7 @@ def measure(quick: bool = False, workers: int = 2) -> dict[str, Any]:
         for kind, _, n, r in done
         if kind == "nights"
     }
+    lived = sorted((r for kind, *_, r in done if kind == "lived"), key=lambda r: r["databases"])
     return {
         "method": (
             "the real handlers on the local AWS in timed mode (virtual clock, seed "
@@ -358,7 +367,8 @@ def measure(quick: bool = False, workers: int = 2) -> dict[str, Any]:
         "fleet": rows,
         "spread": spread,
         "nights": nights,
-        "fleet_targets": targets(rows, spread, nights),
+        "lived_in": lived,
+        "fleet_targets": targets(rows, spread, nights) + lived_targets(lived),
         "failed_simulations": failures,
     }
 
@@ -368,6 +378,8 @@ def _database_nights(job: tuple[str, str, int]) -> int:
     kind, _, n = job
     if kind == "nights":
         return RETENTION_DATABASES * RETENTION_NIGHTS
+    if kind == "lived":
+        return 2 * n  # a night of n, with its history's pages to read
     return n * (SPREAD_NIGHTS if kind == "spread" else 1)
 
 
@@ -422,6 +434,29 @@ def targets(
                 told,
             )
         )
+    return result
+
+
+def lived_targets(lived: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Issue 26: RDS calls per database on the lived-in 100 row; no handler failure from
+    throttling on the 200 row with other tools' background load."""
+    result = []
+    for row in lived:
+        if row["databases"] == CALLS_ROW:
+            calls = row["rds_calls_per_database"]
+            result.append(
+                _target(f"RDS calls per database, lived-in {CALLS_ROW}", calls,
+                        f"<= {CALLS_TARGET}", calls <= CALLS_TARGET)
+            )  # fmt: skip
+        if row["databases"] == max(LIVED_IN):
+            failed = row["handler_failures"]
+            result.append(
+                _target(
+                    f"handler failures, lived-in {row['databases']} with "
+                    f"{row['background_requests_per_second']} req/s of other tools",
+                    failed, "0", failed == 0 and row["failure_emails"] == 0,
+                )
+            )  # fmt: skip
     return result
 
 
@@ -480,6 +515,14 @@ def render_fleet(result: dict[str, Any]) -> str:
             f"  {name}: first quota email on night {n['first_quota_email_night']} "
             f"(expected {n['expected_first_bite_night']}), peak snapshots "
             f"{n['peak_snapshots_per_region']}"
+        )
+    for r in result.get("lived_in", []):
+        lines.append(
+            f"  lived-in N={r['databases']} (background {r['background_requests_per_second']}"
+            f" req/s): {r['rds_calls_per_database']} RDS calls/db, peak/s "
+            f"{r['peak_rds_calls_per_second']}, throttled {r['throttled_calls']}, handler "
+            f"failures {r['handler_failures']}, bucket left to others "
+            f"{r['bucket_left_to_others']}, makespan {r['makespan_hours']} h"
         )
     lines.append("Targets")
     for t in result["fleet_targets"]:
