@@ -173,8 +173,12 @@ def test_given_json_asked_when_a_command_runs_then_stdout_is_one_json_document_l
     run_nightly(local_aws)
     env = {**os.environ, **local_aws.environment, "STACK_NAME": "rds-backup-dev"}
 
-    done = run_cli(*command, "--json", timeout=120, env=env)
+    done = run_cli(*command, "--json", timeout=120, env={**env, "LOG_LEVEL": "INFO"})
+    quiet = run_cli(*command, "--json", timeout=120, env=env)
 
     assert done.returncode == 0, done.stderr
     assert isinstance(json.loads(done.stdout), dict)
-    assert '"level":"INFO"' in done.stderr  # the logs are there, on stderr
+    assert '"level":"INFO"' in done.stderr  # asked for, the logs are there, on stderr
+    # not asked for, a person's terminal gets no INFO records (LOG_LEVEL unset)
+    assert quiet.returncode == 0
+    assert '"level":"INFO"' not in quiet.stderr
