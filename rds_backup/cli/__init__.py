@@ -35,7 +35,7 @@ from rds_backup.cli.operator import (
     start,
     status,
 )
-from rds_backup.observability import log_to_stderr
+from rds_backup.observability import log_to_stderr, logger
 from rds_backup.ops import conventions
 
 DESCRIPTION = (
@@ -56,6 +56,8 @@ COMMANDS: tuple[ModuleType, ...] = (
     doctor,
     restore,
 )
+# The commands against a stack (cli/operator/): their INFO logs are not for a person.
+OPERATOR = (status, start, replay, redrive, cleanup, doctor, restore)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -75,9 +77,15 @@ def _main(argv: Sequence[str] | None) -> int:
     if hasattr(command, "check"):
         command.check(parsers[args.command], args)
     log_to_stderr()
-    if getattr(args, "debug", False):
-        conventions.debug_logging()
-    status_code: int = command.run(args)
+    level = logger.log_level
+    try:
+        if command in OPERATOR:
+            conventions.quiet_logging()
+        if getattr(args, "debug", False):
+            conventions.debug_logging()
+        status_code: int = command.run(args)
+    finally:
+        logger.setLevel(level)  # a caller in the same process (a test) keeps its own
     return status_code
 
 

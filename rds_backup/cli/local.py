@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
 from rds_backup.ops import conventions
@@ -37,6 +38,13 @@ def add(subparsers: Any, common: argparse.ArgumentParser) -> argparse.ArgumentPa
         metavar="NAME,...",
         help="seed these faults (listed below)",
     )
+    up.add_argument(
+        "--mail-dir",
+        type=Path,
+        metavar="DIR",
+        help="write each email the stack sends here (default: a new temporary directory, "
+        "named when it starts)",
+    )
     return local
 
 
@@ -44,4 +52,9 @@ def run(args: argparse.Namespace) -> int:
     from rds_backup.local.misconfigure import parse
     from rds_backup.local.up import run_up
 
-    return run_up(args.port, parse(args.misconfigure), out=lambda line: print(line, flush=True))
+    return run_up(
+        args.port,
+        parse(args.misconfigure),
+        out=lambda line: print(line, flush=True),
+        mail_dir=args.mail_dir,
+    )

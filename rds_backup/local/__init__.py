@@ -24,9 +24,10 @@ in the open (docs/LOCAL_AWS.md):
 | `profiles`    | named duration profiles (snapshot, copy, export), seeded               |
 | `limits`      | AWS's RDS limits enforced in moto; DescribeAccountAttributes; paging   |
 | `throttle`    | RDS's API budget: a token bucket per account and region (300, 12/s)    |
+| `export_access`| the export role checked as RDS's export does (trust, S3 actions)     |
 | `timeline`    | what happened, in order; `inventory`: what AWS holds afterwards        |
 | `demo`        | `rds-backup demo`                                                      |
-| `up`          | `rds-backup local up`: a seeded local AWS kept running until Ctrl-C    |
+| `up`          | `rds-backup local up`: a seeded local AWS until Ctrl-C; emails to disk |
 | `deployed`    | the main stack's functions and roles registered in it (for operators)  |
 | `misconfigure`| named faults, one per `rds-backup doctor` check                        |
 | `packaging`   | `serverless package`, cached                                           |

@@ -419,6 +419,15 @@ class RdsEventEmulator:
     def _maybe_fail(self, task: Any, region: str) -> None:
         if str(task.status).lower() != "complete":
             return
+        cause = task.__dict__.get("local_failure_cause")
+        if cause:  # the export role cannot do the export (export_access.py)
+            task.status = "failed"
+            task.failure_cause = cause
+            self.timeline.add(
+                "fault", region, "export failed: role check",
+                subject=task.export_task_identifier, result=cause,
+            )  # fmt: skip
+            return
         for fault in self.knobs.fail_exports:
             if fault.applies(task.export_task_identifier, region):
                 task.status = fault.status

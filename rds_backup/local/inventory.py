@@ -9,9 +9,11 @@ from __future__ import annotations
 import email
 import email.policy
 import functools
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -140,26 +142,21 @@ def take_inventory(server: LocalServer, regions: tuple[str, ...], ses_region: st
 def sent_emails(region: str, start: int = 0) -> tuple[SentEmail, ...]:
     """SES's outbox in ``region`` (from the ``start``-th message on): plain sends keep the
     HTML body; raw sends are parsed."""
-    found = []
-    for message in ses_backends[ACCOUNT][region].sent_messages[start:]:
-        if hasattr(message, "raw_data"):
-            found.append(_from_raw(message))
-        elif hasattr(message, "subject"):
-            recipients = tuple(
-                address
-                for addresses in (message.destinations or {}).values()
-                for address in addresses
-            )
-            found.append(
-                SentEmail(
-                    message.subject,
-                    recipients,
-                    message.source,
-                    message.body,
-                    getattr(message, "sent_at", None),
-                )
-            )
-    return tuple(found)
+    messages = ses_backends[ACCOUNT][region].sent_messages[start:]
+    return tuple(sent_email(m) for m in messages if hasattr(m, "raw_data") or hasattr(m, "subject"))
+
+
+def sent_email(message: Any) -> SentEmail:
+    """One message of moto's SES outbox (a plain send keeps its HTML body; a raw one is
+    parsed)."""
+    if hasattr(message, "raw_data"):
+        return _from_raw(message)
+    recipients = tuple(
+        address for addresses in (message.destinations or {}).values() for address in addresses
+    )
+    return SentEmail(
+        message.subject, recipients, message.source, message.body, getattr(message, "sent_at", None)
+    )
 
 
 def _from_raw(message: Any) -> SentEmail:
@@ -186,6 +183,60 @@ def write_emails(emails: tuple[SentEmail, ...], directory: Path) -> list[Path]:
         path.write_text(message.html, encoding="utf-8")
         paths.append(path)
     return paths
+
+
+def write_email(message: SentEmail, directory: Path, number: int) -> Path:
+    """Write one email as ``NN-<subject>.html`` (its HTML as sent) and ``NN-<subject>.txt``
+    (From, To, Subject and the HTML's text, for a terminal); return the .txt's path."""
+    directory.mkdir(parents=True, exist_ok=True)
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", message.subject).strip("-").lower()[:60] or "email"
+    stem = directory / f"{number:02d}-{slug}"
+    stem.with_suffix(".html").write_text(message.html, encoding="utf-8")
+    text = stem.with_suffix(".txt")
+    headers = [
+        f"From: {message.sender}",
+        f"To: {', '.join(message.recipients)}",
+        f"Subject: {message.subject}",
+    ]
+    text.write_text("\n".join([*headers, "", html_text(message.html)]) + "\n", encoding="utf-8")
+    return text
+
+
+class _Text(HTMLParser):
+    BLOCKS = frozenset({"p", "div", "tr", "br", "h1", "h2", "h3", "li", "table", "pre"})
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.skip = 0
+
+    def handle_starttag(self, tag: str, attrs: Any) -> None:
+        if tag in ("style", "script", "head"):
+            self.skip += 1
+        elif tag in self.BLOCKS:
+            self.parts.append("\n")
+        elif tag in ("td", "th"):
+            self.parts.append("  ")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("style", "script", "head"):
+            self.skip = max(0, self.skip - 1)
+        elif tag in self.BLOCKS:
+            self.parts.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        if not self.skip:
+            self.parts.append(data)
+
+
+def html_text(document: str) -> str:
+    """The text of an HTML email, a line per block, for a terminal (plain text is kept)."""
+    if "<" not in document:
+        return document
+    parser = _Text()
+    parser.feed(document)
+    lines = (" ".join(line.split()) for line in "".join(parser.parts).splitlines())
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
 
 
 SEND_METHODS = ("send_email", "send_raw_email", "send_templated_email")

@@ -32,6 +32,9 @@ snapshots 100 per region; "Copying a DB snapshot": 20 cross-region copies in pro
 destination region). The export refusal's code and text are from field reports (not in
 botocore's error list). Quotas are adjustable: ``set_quota(region, manual_snapshots=...)``.
 
+An export task whose role RDS's export service cannot assume or that lacks an S3 action ends
+FAILED with the FailureCause AWS documents (export_access.py).
+
 Also: ``DescribeExportTasks`` honors ``SourceArn`` and ``Filters`` (moto returns every
 task of the region); ``DescribeAccountAttributes`` (moto lacks it) answers ``AccountQuotas`` with
 ManualSnapshots, ManualClusterSnapshots and DBInstances (Used/Max) for the region; and
@@ -50,6 +53,8 @@ from moto.core.responses import ActionResult
 from moto.rds.exceptions import RDSClientError
 from moto.rds.models import RDSBackend, rds_backends
 from moto.rds.responses import RDSResponse
+
+from rds_backup.local import export_access
 
 EXPORT_LIMIT_CODE = "ExportTaskLimitReachedFault"
 INSTANCE_QUOTA_CODE = "InstanceQuotaExceeded"
@@ -241,6 +246,8 @@ def _start_export_task(self: Any, kwargs: dict[str, Any]) -> Any:
         if exports_in_progress(self.account_id) >= limit:
             raise ExportTaskLimitReached(limit)
     task = original(self, kwargs)
+    # What RDS's export checks of the role (export_access.py): a task that will fail.
+    task.local_failure_cause = export_access.failure_cause(task)
     _notify("export", self, task)
     if str(task.status).lower() in ACTIVE_EXPORT:
         _tracked(self, "_local_exports").add(task.export_task_identifier)

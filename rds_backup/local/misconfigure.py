@@ -19,7 +19,9 @@ from rds_backup.local import deployed
 from rds_backup.local.seed import (
     EXPORT_POLICY_NAME,
     EXPORT_ROLE_NAME,
+    WorldSpec,
     create_database,
+    export_role_policy,
     trust_policy,
 )
 from rds_backup.local.stack import ACCOUNT
@@ -39,6 +41,8 @@ class Fault:
     what: str  # one line for --help
     apply: Callable[[LocalAws], None] = _nothing
     environment: Mapping[str, str] = field(default_factory=dict)
+    # How to undo it against the running local AWS ({url}, {region}), printed by local up.
+    undo: str = ""
 
 
 class UnknownFault(ValueError):
@@ -78,6 +82,14 @@ def _export_role_trusts_rds(local: LocalAws) -> None:
     local.server.client("iam", local.spec.source_region).update_assume_role_policy(
         RoleName=EXPORT_ROLE_NAME, PolicyDocument=json.dumps(trust)
     )
+
+
+# What the seeded export role's policy is (seed.py): putting it back undoes export-role-s3.
+EXPORT_POLICY = export_role_policy([WorldSpec.source_bucket, WorldSpec.target_bucket])
+
+
+def _compact(document: Mapping[str, object]) -> str:
+    return json.dumps(document, separators=(",", ":"))
 
 
 def _export_role_without_s3(local: LocalAws) -> None:
@@ -211,8 +223,13 @@ FAULTS: tuple[Fault, ...] = (
     Fault(
         "export-role-s3",
         "export-role-access",
-        "the export role has no S3 policy",
+        "the export role has no S3 policy (exports fail as on AWS)",
         _export_role_without_s3,
+        undo=(
+            f"aws iam put-role-policy --role-name {EXPORT_ROLE_NAME} --policy-name "
+            f"{EXPORT_POLICY_NAME} --policy-document '{_compact(EXPORT_POLICY)}' "
+            "--endpoint-url {url} --region {region}"
+        ),
     ),
     Fault(
         "bucket-region",

@@ -20,6 +20,9 @@ DATABASE = f"{NAMESPACE}database"
 RUN = f"{NAMESPACE}run"
 ROLE = f"{NAMESPACE}role"
 EXPORTS = f"{NAMESPACE}exports"  # which regions this run exports: "target" or "source,target"
+# "true" on a run an operator started for named databases (Backup Requested with databases):
+# the databases it did not name are not missing from it (rds-backup status).
+REQUESTED = f"{NAMESPACE}requested"
 
 
 class Role(StrEnum):
@@ -35,13 +38,21 @@ def as_list(tags: Mapping[str, str]) -> list[TagTypeDef]:
     return [{"Key": key, "Value": value} for key, value in tags.items()]
 
 
-def ours(settings: Settings, database: str, run: str, role: Role, exports: str) -> dict[str, str]:
+def ours(
+    settings: Settings,
+    database: str,
+    run: str,
+    role: Role,
+    exports: str,
+    requested: bool = False,
+) -> dict[str, str]:
     return {
         STACK: settings.stack_name,
         DATABASE: database,
         RUN: run,
         ROLE: role.value,
         EXPORTS: exports,
+        **({REQUESTED: "true"} if requested else {}),
     }
 
 
@@ -74,6 +85,11 @@ class Owned:
     @property
     def available(self) -> bool:
         return self.status.lower() == "available"
+
+    @property
+    def requested(self) -> bool:
+        """Made for an operator's request naming databases (REQUESTED), not for every one."""
+        return self.tags.get(REQUESTED) == "true"
 
 
 def owned(settings: Settings, snapshot: Mapping[str, Any], region: str) -> Owned | None:

@@ -144,6 +144,22 @@ def add_aws_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+LOG_LEVEL_VARIABLES = ("POWERTOOLS_LOG_LEVEL", "LOG_LEVEL")  # what powertools reads
+
+
+def quiet_logging() -> None:
+    """An operator command logs warnings and errors only (on stderr): a person reads its
+    table, and its INFO records are the handlers' (the chain's functions share the logger).
+    LOG_LEVEL (or POWERTOOLS_LOG_LEVEL) set in the shell, or ``--debug``, says otherwise."""
+    import logging
+    import os
+
+    from rds_backup.observability import logger
+
+    if not any(os.environ.get(name) for name in LOG_LEVEL_VARIABLES):
+        logger.setLevel(logging.WARNING)
+
+
 def debug_logging() -> None:
     """``--debug``, as the AWS CLI's: botocore's debug log, and ours at DEBUG, on stderr
     (stdout keeps only what was asked for). Like the AWS CLI's, it shows request headers,

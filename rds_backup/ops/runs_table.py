@@ -98,9 +98,12 @@ def recent_runs(
     places = _places(settings, view)
     wanted = {db.lower() for db in databases}
     rows = []
+    requested: set[str] = set()
     for identifier in set(view.sources) | set(view.copies):
         source, copy = view.sources.get(identifier), view.copies.get(identifier)
         known = copy or source
+        if known is not None and known.requested:
+            requested.add(known.run)
         if known is None or (wanted and known.database.lower() not in wanted):
             continue
         age = now - run_time(known.run)
@@ -115,7 +118,7 @@ def recent_runs(
         if run is not None:
             rows.append(_row(settings, view, run, places, age))
     if selection is not None:
-        rows.extend(_missing(settings, now, rows, selection, wanted))
+        rows.extend(_missing(settings, now, rows, selection, wanted, requested))
     return sorted(rows, key=lambda r: (r.run, r.database), reverse=True)
 
 
@@ -261,10 +264,13 @@ def _missing(
     rows: Sequence[RunRow],
     selection: Selection,
     wanted: set[str],
+    requested: set[str] | frozenset[str] = frozenset(),
 ) -> list[RunRow]:
     """A row for each selected (or unresolvable) database without a snapshot of a run
     that other databases have: the start never made one."""
-    runs = {row.run for row in rows}
+    # A run an operator started for named databases holds only those: the others are not
+    # missing from it (tags.REQUESTED on its snapshots).
+    runs = {row.run for row in rows} - requested
     have = {(row.database.lower(), row.run) for row in rows}
     expected = [(item.identifier, item.reason, "") for item in selection.items] + [
         (p.identifier, "", f"{p.code}: {p.cause}") for p in selection.problems

@@ -35,7 +35,12 @@ def copy_to_target(settings: Settings, aws: Aws, source: tags.Owned) -> str:
     snapshot quota, KMS faults with the key named) for anything else.
     """
     copy_tags = tags.user_tags(source.tags) | tags.ours(
-        settings, source.database, source.run, tags.Role.COPY, ",".join(source.exports)
+        settings,
+        source.database,
+        source.run,
+        tags.Role.COPY,
+        ",".join(source.exports),
+        requested=source.requested,
     )
     request: dict[str, Any] = {
         "SourceDBSnapshotIdentifier": source.arn,

@@ -112,7 +112,16 @@ def start_backup(
                 kind,
                 database,
                 identifier,
-                tags.as_list(tags.ours(settings, database, result.run, tags.Role.SOURCE, exports)),
+                tags.as_list(
+                    tags.ours(
+                        settings,
+                        database,
+                        result.run,
+                        tags.Role.SOURCE,
+                        exports,
+                        requested=databases is not None,
+                    )
+                ),
             )
         except ClientError as error:
             if is_code(error, *api(kind).already_exists):

@@ -86,7 +86,7 @@ def local_up(*args: str) -> Iterator[LocalUp]:
     )
     lines: queue.Queue[str] = queue.Queue()
     threading.Thread(target=_read, args=(process.stdout, lines), daemon=True).start()
-    up = LocalUp(process)
+    up = LocalUp(process, lines=lines)
     try:
         deadline = time.monotonic() + 180
         while not up.printed or "Ctrl-C stops it." not in up.printed[-1]:
@@ -110,6 +110,19 @@ class LocalUp:
     url: str = ""
     printed: list[str] = field(default_factory=list)
     err: str = ""
+    lines: queue.Queue[str] = field(default_factory=queue.Queue)
+
+    def line_with(self, text: str, timeout: float = 60) -> str:
+        """The next line it prints that holds ``text`` (the lines before it are kept)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                line = self.lines.get(timeout=max(0.1, deadline - time.monotonic()))
+            except queue.Empty:
+                raise AssertionError(f"no line with {text!r} in {self.printed[-20:]}") from None
+            self.printed.append(line)
+            if text in line:
+                return line
 
 
 def _read(stream: Any, into: queue.Queue[str]) -> None:

@@ -76,6 +76,41 @@ def test_given_an_operator_request_when_started_then_the_chain_runs_for_that_dat
     assert emails_about(found, "billing") == []
 
 
+def test_given_a_start_for_one_database_when_status_is_asked_then_the_others_are_not_missing(
+    local_aws, operator
+):
+    # given: an operator's request for orders only
+    operator("start", "--db", "orders")
+    local_aws.run_until_quiet()
+
+    # when
+    code, out, _ = operator("status")
+    _, as_json, _ = operator("status", "--json")
+
+    # then: billing was not requested in that run, so status says nothing of it there
+    assert code == 0
+    assert "no snapshot" not in out
+    assert "billing" not in out.split("\n\n")[0]
+    runs = json.loads(as_json)["runs"]
+    assert [(r["database"], r["outcome"]) for r in runs] == [("orders", "succeeded")]
+
+
+def test_given_a_night_without_one_database_snapshot_when_status_is_asked_then_it_is_missing(
+    local_aws, operator
+):
+    # given: the nightly run (every database) could not snapshot billing
+    local_aws.configure(DB_IDENTIFIER="orders")
+    run_nightly(local_aws)
+    local_aws.configure(DB_IDENTIFIER="orders,billing")
+
+    code, out, _ = operator("status", "--json")
+
+    # then: billing's row says it has no snapshot of that run
+    missing = [r for r in json.loads(out)["runs"] if r["database"] == "billing"]
+    assert code == 0
+    assert [r["outcome"] for r in missing] == ["no snapshot"]
+
+
 def test_given_an_unconfigured_database_when_started_then_it_is_refused_before_any_event(
     local_aws, operator
 ):
@@ -173,8 +208,12 @@ def test_given_json_asked_when_a_command_runs_then_stdout_is_one_json_document_l
     run_nightly(local_aws)
     env = {**os.environ, **local_aws.environment, "STACK_NAME": "rds-backup-dev"}
 
-    done = run_cli(*command, "--json", timeout=120, env=env)
+    done = run_cli(*command, "--json", timeout=120, env={**env, "LOG_LEVEL": "INFO"})
+    quiet = run_cli(*command, "--json", timeout=120, env=env)
 
     assert done.returncode == 0, done.stderr
     assert isinstance(json.loads(done.stdout), dict)
-    assert '"level":"INFO"' in done.stderr  # the logs are there, on stderr
+    assert '"level":"INFO"' in done.stderr  # asked for, the logs are there, on stderr
+    # not asked for, a person's terminal gets no INFO records (LOG_LEVEL unset)
+    assert quiet.returncode == 0
+    assert '"level":"INFO"' not in quiet.stderr

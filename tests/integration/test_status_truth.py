@@ -90,11 +90,13 @@ def test_given_a_copy_never_started_with_free_slots_when_late_then_it_is_stalled
 
 
 def test_given_a_database_whose_run_got_no_snapshot_when_status_runs_then_it_has_a_row(
-    settings, aws
+    settings, aws, monkeypatch
 ):
-    event = load_sample("backup-requested") | {"time": "2026-11-25T03:00:00Z"}
-    event["detail"]["databases"] = ["orders"]
-    start_backup.handler(event, CONTEXT)
+    # given: the nightly run (every database) made no snapshot of billing
+    monkeypatch.setenv("DB_IDENTIFIER", "orders")
+    load_settings.cache_clear()
+    start_backup.handler(load_sample("scheduled") | {"time": "2026-11-25T03:00:00Z"}, CONTEXT)
+    load_settings.cache_clear()
 
     rows = rows_by_db(settings, aws)
 
@@ -107,6 +109,20 @@ def test_given_a_database_whose_run_got_no_snapshot_when_status_runs_then_it_has
     assert "no snapshot of this run (named in DB_IDENTIFIER)" in missing.reasons[0]
     (line,) = [x for x in render(list(rows.values()), settings).splitlines() if x.startswith("bil")]
     assert line.split() == ["billing", "2026-11-25", "03:00", "-", "-", "-", "no", "snapshot"]
+
+
+def test_given_a_request_for_one_database_when_status_runs_then_the_others_have_no_row(
+    settings, aws
+):
+    # given: an operator's Backup Requested for orders only
+    event = load_sample("backup-requested") | {"time": "2026-11-25T03:00:00Z"}
+    event["detail"]["databases"] = ["orders"]
+    start_backup.handler(event, CONTEXT)
+
+    rows = rows_by_db(settings, aws)
+
+    # then: billing was not requested in that run: it is not missing from it
+    assert set(rows) == {"orders"}
 
 
 def test_given_a_configured_name_that_is_no_database_when_status_runs_then_its_row_says_so(
