@@ -14,6 +14,7 @@ when it is not on PATH). Ctrl-C (or SIGTERM) stops it cleanly.
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import shutil
@@ -43,10 +44,29 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
+def drill_environment() -> dict[str, str]:
+    """``local up --drills``: every database due each day (so ``local drill`` drills each
+    one at once), two SQL checks run over the wire on the restored rows."""
+    checks = [
+        {"name": "orders present", "sql": "SELECT count(*) FROM orders", "min": 1},
+        {"name": "newest order", "sql": "SELECT max(created_at) FROM orders",
+         "max_age_seconds": 86_400},
+    ]  # fmt: skip
+    return {"DRILL_EVERY_DAYS": "1", "DRILL_CHECKS": json.dumps(checks)}
+
+
 def run_up(
-    port: int = 0, names: Sequence[str] = (), out: Print = print, mail_dir: Path | None = None
+    port: int = 0,
+    names: Sequence[str] = (),
+    out: Print = print,
+    mail_dir: Path | None = None,
+    drills: bool = False,
 ) -> int:
-    """Serve until interrupted; 0 on a clean stop, 2 for an unknown fault name."""
+    """Serve until interrupted; 0 on a clean stop, 2 for an unknown fault name.
+
+    ``drills``: a real PostgreSQL behind the databases and the target region's restore
+    network (rds_backup/local/engine.py), so ``restore`` brings rows back at an endpoint of
+    their own and ``local drill`` runs the restore drills."""
     try:
         misconfigure.faults(names)
     except misconfigure.UnknownFault as error:
@@ -61,7 +81,9 @@ def run_up(
     server = None
     try:
         server = LocalServer(port)
-        with LocalAws(WorldSpec(), server=server, templates=package_templates) as local:
+        spec = WorldSpec(engine=drills, restore_network=drills)
+        extra = drill_environment() if drills else {}
+        with LocalAws(spec, server=server, templates=package_templates, environment=extra) as local:
             environment = misconfigure.build(local, names)
             inventory.add_send_listener(mail.sent)
             out(banner(local, environment, names, mail.directory))
@@ -124,6 +146,11 @@ def banner(
         f"databases {', '.join(local.spec.databases)}",
         f"  faults seeded: {seeded or 'none (a healthy world)'}",
         *([f"  emails it sends are written to {mail}/"] if mail is not None else []),
+        *(
+            ["  restore drills: on (a real PostgreSQL behind the databases; each is due daily)"]
+            if local.spec.engine
+            else []
+        ),
         "",
         "In another shell, export:",
         *(f"  {line}" for line in exports(url, environment)),
@@ -135,6 +162,12 @@ def banner(
         f"  {cli} replay --since <an ISO time before the run>",
         f"  {cli} cleanup --dry-run",
         f"  {cli} redrive --dry-run   (the dead-letter queues, back to their functions)",
+        f"  {cli} restore --db orders --dry-run   (the plan: which copy, its age, the groups)",
+        *(
+            [f"  {cli} local drill   (the drill schedule now: restore, check the rows, delete)"]
+            if local.spec.engine
+            else []
+        ),
         "or, with only AWS_ENDPOINT_URL and the credentials exported, read the configuration "
         "from the deployed functions:",
         f"  {cli} doctor --stack {stack} --region {source} --endpoint-url {url}",
@@ -166,3 +199,59 @@ class MailDrop:
             self.count += 1
             path = inventory.write_email(email, self.directory, self.count)
         self.out(f"email sent: {email.subject!r} -> {path}")
+
+
+DRILL_HANDLER = "handlers/start_drill.handler"
+
+
+def fire_drills(url: str | None, region: str | None, out: Print = print) -> int:
+    """``rds-backup local drill``: what the daily drill schedule does, now, on a running
+    ``local up --drills``: an asynchronous Invoke of the deployed start_drill function with a
+    "Scheduled Event" (EventBridge's schedule target; on AWS it fires at DRILL_SCHEDULE).
+    0 when the invocation was accepted, 1 when no local AWS or no drill function answers."""
+    import uuid
+    from datetime import UTC, datetime
+
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    url = url or os.environ.get("AWS_ENDPOINT_URL")
+    region = region or os.environ.get("SOURCE_REGION") or "us-east-1"
+    if not url:
+        print("rds-backup local drill: no endpoint: export AWS_ENDPOINT_URL as `local up` "
+              "printed, or give --endpoint-url", file=sys.stderr)  # fmt: skip
+        return 1
+    client = boto3.client("lambda", region_name=region, endpoint_url=url)
+    try:
+        pages = client.get_paginator("list_functions").paginate()
+        found = [f for page in pages for f in page["Functions"] if f["Handler"] == DRILL_HANDLER]
+        if not found:
+            print(f"rds-backup local drill: no start_drill function at {url} in {region}",
+                  file=sys.stderr)  # fmt: skip
+            return 1
+        function = found[0]
+        account = function["FunctionArn"].split(":")[4]
+        stack = function["FunctionName"].removesuffix("-start_drill")
+        event = {
+            "version": "0",
+            "id": str(uuid.uuid4()),
+            "detail-type": "Scheduled Event",
+            "source": "aws.events",
+            "account": account,
+            "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "region": region,
+            "resources": [f"arn:aws:events:{region}:{account}:rule/{stack}-drills"],
+            "detail": {},
+        }
+        client.invoke(
+            FunctionName=function["FunctionName"],
+            InvocationType="Event",
+            Payload=json.dumps(event).encode(),
+        )
+    except (BotoCoreError, ClientError) as error:
+        print(f"rds-backup local drill: {error}", file=sys.stderr)
+        return 1
+    out(f"drill schedule fired: {function['FunctionName']} restores each due database's newest "
+        "copy, checks its rows and deletes it; follow with `status` (emails: the local up "
+        "terminal)")  # fmt: skip
+    return 0

@@ -6,6 +6,7 @@ process of its own, as an operator runs it."""
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -104,3 +105,43 @@ def test_given_local_up_when_orders_is_backed_up_then_restore_plans_restores_and
     assert code == Exit.BAD_VALUE
     assert len(err.splitlines()) == 1
     assert "orders-restored already exists in us-west-2" in err
+
+
+def test_given_local_up_with_drills_when_the_drill_schedule_fires_then_each_database_passes(
+    capsys, monkeypatch
+):
+    with local_up("--drills") as up:
+        for name, value in FAKE_CREDENTIALS.items():
+            monkeypatch.setenv(name, value)
+        stack = ["--stack", STACK_NAME, "--region", SOURCE, "--endpoint-url", up.url]
+        # given: a backup of every database, its copies available in the target region
+        assert main(["start", *stack, "--reason", "before the drill"]) == 0
+        capsys.readouterr()
+        for database in ("orders", "billing"):
+            assert runs_until(stack, capsys, database, "copy", "available") == ["available"]
+
+        # when: the drill schedule fires now
+        fired = main(["local", "drill", "--endpoint-url", up.url, "--region", SOURCE])
+        capsys.readouterr()
+        drills: dict[str, dict[str, object] | None] = {}
+        for _ in range(60):
+            assert main(["status", *stack, "--json"]) == 0
+            drills = json.loads(capsys.readouterr().out)["drills"]
+            if all(d and d["outcome"] != "running" for d in drills.values()):
+                break
+            time.sleep(2)
+        emails = [up.line_with("restore drill passed") for _ in range(2)]
+
+    # then: each database was restored from its copy on the real PostgreSQL, its rows
+    # checked over the wire, its drill instance deleted; one email per drill on disk
+    assert fired == 0
+    assert set(drills) == {"orders", "billing"}
+    for drill in drills.values():
+        assert drill is not None
+        assert drill["outcome"] == "passed", drill
+        assert drill["deleted"] is True
+        [count] = [c for c in drill["checks"] if c["name"] == "orders present"]
+        assert count["passed"] is True
+        assert count["value"] >= 1
+    assert sorted("orders" in e for e in emails) == [False, True]
+    assert all(" -> " in e for e in emails)  # the file it was written to

@@ -59,6 +59,7 @@ def test_given_a_weeks_drill_results_when_the_row_is_made_then_it_counts_who_was
         "peak_drill_instances": True,
         "peak_db_instances_target": True,
         "drill_emails": True,
+        "rpo_hours_max": True,
     }
 
 

@@ -30,7 +30,7 @@ import json
 import statistics
 import time
 from collections import defaultdict
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from rds_backup.local import limits as local_limits
@@ -43,8 +43,10 @@ from rds_backup.local.engine import seeded_rows
 from rds_backup.local.harness import LocalAws
 from rds_backup.local.seed import ACCOUNT, WorldSpec
 from rds_backup.local.server import LocalServer
+from rds_backup.model import drills as drill_model
 from rds_backup.model.drills import DrillResult, Outcome
 from rds_backup.settings import Settings
+from rds_backup.state import drill_results
 from rds_backup.state.drill_results import FOLDER
 
 DATABASES = 100
@@ -52,6 +54,7 @@ EVERY_DAYS = 7
 PROFILE = "moderate"
 SIZE_BANDS = ((0, 50), (50, 100), (100, 200), (200, 400), (400, 10**6))  # GiB, [low, high)
 WALL_LIMIT = 3600.0
+RPO_HOURS_MAX = 30  # the drills start at 09:00; the nights at 03:00
 
 
 def drill_checks(names: tuple[str, ...]) -> list[dict[str, Any]]:
@@ -66,8 +69,16 @@ def drill_checks(names: tuple[str, ...]) -> list[dict[str, Any]]:
     ]
 
 
-def drill_week(server: LocalServer | None = None, n: int = DATABASES) -> dict[str, Any]:
-    """One simulated week of nights and drills of ``n`` databases; the row's figures."""
+def drill_week(
+    server: LocalServer | None = None, n: int = DATABASES, steady: bool = True
+) -> dict[str, Any]:
+    """One simulated week of nights and drills of ``n`` databases; the row's figures.
+
+    ``steady``: the fleet was drilled last week as its rotation asks (each database's drill
+    of the period before is on record, passed), so this week drills each database once, on
+    its day. Without it the week is the first after deploying: on day one every database is
+    due (none has a drill on record) and the fleet is drilled at once, DRILL_CONCURRENCY at a
+    time, before the rotation takes over."""
     started_wall = time.monotonic()
     profile = profiles.get(PROFILE, seed=SEED)
     names = databases(n)
@@ -93,8 +104,10 @@ def drill_week(server: LocalServer | None = None, n: int = DATABASES) -> dict[st
             schedules=("start_backup", "start_drill", "reconcile", "cleanup"),
         ) as local,
     ):
-        local.set_quota(spec.source_region, manual_snapshots=100_000)
+        local.set_quota(None, manual_snapshots=100_000)  # both regions: 8 nights of 100
         settings = deployed_settings(local)
+        if steady:
+            _last_weeks_drills(settings, local, names, first_night)
         rds = local.aws_for(ACCOUNT).rds(settings.target_region)
         prefix = f"{settings.snapshot_prefix}-drill-"
 
@@ -117,11 +130,50 @@ def drill_week(server: LocalServer | None = None, n: int = DATABASES) -> dict[st
             for i in rds.describe_db_instances()["DBInstances"]
             if i["DBInstanceIdentifier"].startswith(prefix)
         ]
-        emails = [m for m in local.inventory().emails if "drill" in m.subject.lower()]
+        sent = local.inventory().emails
+        emails = [m for m in sent if "drill" in m.subject.lower()]
+        # the nights' own failures (a quota, a failed step) would make old copies the newest
+        night_failures = sum(
+            1
+            for m in sent
+            if m not in emails and (m.outcome == "failure" or "quota" in m.subject.lower())
+        )
         quota = local_limits.quotas(settings.target_region).db_instances
-    return _row(names, profile, results, left, emails, peaks, quota, settings) | {
-        "wall_seconds": round(time.monotonic() - started_wall, 1)
+    first_day = first_night.date()
+    measured = [r for r in results if r.day >= first_day]  # not last week's, seeded
+    return _row(names, profile, measured, left, emails, peaks, quota, settings) | {
+        "week": "steady (last week's drills on record)" if steady else "first after deploying",
+        "backup_failure_emails": night_failures,
+        "wall_seconds": round(time.monotonic() - started_wall, 1),
     }
+
+
+def _last_weeks_drills(
+    settings: Settings, local: LocalAws, names: tuple[str, ...], first_night: datetime
+) -> None:
+    """Each database's drill of the period before the simulated week, as the chain writes
+    it (passed, its instance deleted): who is due on the first day is the rotation's."""
+    aws = local.aws_for(ACCOUNT)
+    first_day = first_night.date()
+    for name in names:
+        day = drill_model.drill_day(settings, name, first_day)
+        if day == first_day:
+            day -= timedelta(days=settings.drill_every_days)
+        started = datetime.combine(day, datetime.min.time(), UTC) + timedelta(hours=9)
+        result = DrillResult(
+            drill_id=drill_model.drill_id(settings.snapshot_prefix, name, day),
+            database=name,
+            day=day,
+            snapshot_id=f"{settings.snapshot_prefix}-{name}-{day:%Y%m%d}-0300",
+            snapshot_time=started - timedelta(hours=6),
+            started=started,
+            restored=started + timedelta(minutes=30),
+            checked=started + timedelta(minutes=35),
+            ended=started + timedelta(minutes=45),
+            outcome=Outcome.PASSED,
+            deleted=True,
+        )
+        drill_results.write_result(settings, aws, result, "bench")
 
 
 def _results(settings: Settings, local: LocalAws) -> list[DrillResult]:
@@ -174,6 +226,8 @@ def _row(
         "passed": sum(1 for r in results if r.outcome is Outcome.PASSED),
         "failed": sum(1 for r in results if r.outcome is Outcome.FAILED),
         "drilled_in_time": len(in_time),
+        # how many days after its drill day a drill started (a drill that waited for a slot)
+        "max_days_late": max(((r.started.date() - r.day).days for r in results), default=0),
         "never_drilled": sum(1 for db in names if db not in passed_by),
         "drill_instances_left": len(left),
         "peak_drill_instances": peaks["drill_instances"],
@@ -196,7 +250,17 @@ def _row(
             "max": round(max(rpo), 2) if rpo else None,
         },
         "drill_emails": len(emails),
-    }
+        "failures": [
+            {"database": r.database, "day": r.day.isoformat(), "step": r.step, "code": r.code,
+             "reason": r.reason[:160]}
+            for r in results if r.outcome is Outcome.FAILED
+        ],
+        "oldest_copies": [
+            {"database": r.database, "day": r.day.isoformat(), "snapshot": r.snapshot_id,
+             "rpo_hours": round((r.rpo_seconds or 0) / 3600, 1)}
+            for r in sorted(results, key=lambda r: -(r.rpo_seconds or 0))[:3]
+        ],
+    }  # fmt: skip
 
 
 def _band_low(label: str) -> int:
@@ -219,6 +283,10 @@ def targets(row: dict[str, Any]) -> list[dict[str, Any]]:
                 row["peak_db_instances_target"] <= row["db_instances_quota_target"]),
         _target("drill_emails", row["drill_emails"], f"== {row['drills']}",
                 row["drill_emails"] == row["drills"]),
+        # a drill restores last night's copy, or the night before's while tonight's copy is
+        # not yet available: a week-old RPO means the nights stopped making copies
+        _target("rpo_hours_max", row["rpo_hours"]["max"], f"<= {RPO_HOURS_MAX}",
+                (row["rpo_hours"]["max"] or 0) <= RPO_HOURS_MAX),
     ]  # fmt: skip
 
 
