@@ -79,19 +79,31 @@ DEFAULT_EXPORT_FAILURE = (
 )
 
 
+def _database_is(wanted: str | None, task: Any) -> bool:
+    """``wanted`` is None, or exactly (case-insensitively, as RDS compares identifiers) the
+    database the exported snapshot was taken of: never a substring ("a" is not in
+    "billing")."""
+    if wanted is None:
+        return True
+    return _database_of(task.snapshot).lower() == wanted.lower()
+
+
 @dataclass
 class ExportFault:
-    """Make export tasks whose id contains ``match`` (in ``region``, or any) end failed."""
+    """Make export tasks whose id contains ``match`` (in ``region``, or any; of
+    ``database`` exactly, when given) end failed."""
 
     match: str = ""
     cause: str = DEFAULT_EXPORT_FAILURE
     times: int | None = None  # how many exports to fail; None = until healed
     region: str | None = None
     status: str = "failed"  # or "canceled" (RDS-EVENT-0160)
+    database: str | None = None
 
-    def applies(self, export_id: str, region: str) -> bool:
+    def applies(self, task: Any, region: str) -> bool:
         return (
-            self.match in export_id
+            self.match in str(task.export_task_identifier)
+            and _database_is(self.database, task)
             and self.region in (None, region)
             and (self.times is None or self.times > 0)
         )
@@ -99,15 +111,21 @@ class ExportFault:
 
 @dataclass
 class ExportWarning:
-    """Make export tasks whose id contains ``match`` end COMPLETE with tables left out."""
+    """Make export tasks whose id contains ``match`` (of ``database`` exactly, when given)
+    end COMPLETE with tables left out."""
 
     match: str = ""
     tables: tuple[tuple[str, str, str], ...] = DEFAULT_LEFT_OUT  # (table, status, why)
     message: str = ""  # the task's WarningMessage ("" : one naming the tables)
     region: str | None = None
+    database: str | None = None
 
-    def applies(self, export_id: str, region: str) -> bool:
-        return self.match in export_id and self.region in (None, region)
+    def applies(self, task: Any, region: str) -> bool:
+        return (
+            self.match in str(task.export_task_identifier)
+            and _database_is(self.database, task)
+            and self.region in (None, region)
+        )
 
 
 @dataclass
@@ -169,9 +187,11 @@ class RdsEventEmulator:
         times: int | None = None,
         region: str | None = None,
         status: str = "failed",
+        database: str | None = None,
     ) -> None:
-        """Export tasks whose id contains ``match`` end ``status`` (failed or canceled)."""
-        self.knobs.fail_exports.append(ExportFault(match, cause, times, region, status))
+        """Export tasks whose id contains ``match`` (of ``database`` exactly, when given)
+        end ``status`` (failed or canceled)."""
+        self.knobs.fail_exports.append(ExportFault(match, cause, times, region, status, database))
 
     def warn_exports(
         self,
@@ -179,10 +199,12 @@ class RdsEventEmulator:
         tables: tuple[tuple[str, str, str], ...] = DEFAULT_LEFT_OUT,
         message: str = "",
         region: str | None = None,
+        database: str | None = None,
     ) -> None:
-        """Export tasks whose id contains ``match`` end COMPLETE with ``tables`` left out:
-        a WarningMessage on the task and their status in export_tables_info."""
-        self.knobs.warn_exports.append(ExportWarning(match, tables, message, region))
+        """Export tasks whose id contains ``match`` (of ``database`` exactly, when given) end
+        COMPLETE with ``tables`` left out: a WarningMessage on the task and their status in
+        export_tables_info."""
+        self.knobs.warn_exports.append(ExportWarning(match, tables, message, region, database))
 
     def heal(self) -> None:
         """The cause is fixed: exports and copies started from now on complete."""
@@ -429,7 +451,7 @@ class RdsEventEmulator:
             )  # fmt: skip
             return
         for fault in self.knobs.fail_exports:
-            if fault.applies(task.export_task_identifier, region):
+            if fault.applies(task, region):
                 task.status = fault.status
                 if fault.status == "failed":
                     task.failure_cause = fault.cause
@@ -459,7 +481,7 @@ class RdsEventEmulator:
             {"target": table, "status": "COMPLETE", "sizeGB": round(gib * 0.1, 2)}
             for table in EXPORTED_TABLES
         ]
-        warning = next((w for w in self.knobs.warn_exports if w.applies(identifier, region)), None)
+        warning = next((w for w in self.knobs.warn_exports if w.applies(task, region)), None)
         if warning is not None:
             statuses += [
                 {"target": table, "status": status, "warningMessage": why}
