@@ -79,13 +79,18 @@ DEFAULT_EXPORT_FAILURE = (
 )
 
 
-def _database_is(wanted: str | None, task: Any) -> bool:
-    """``wanted`` is None, or exactly (case-insensitively, as RDS compares identifiers) the
-    database the exported snapshot was taken of: never a substring ("a" is not in
-    "billing")."""
-    if wanted is None:
-        return True
-    return _database_of(task.snapshot).lower() == wanted.lower()
+def _matches(
+    match: str, database: str | None, region: str | None, task: Any, task_region: str
+) -> bool:
+    """The export task's id contains ``match``, it is in ``region`` (None: any), and its
+    snapshot is of ``database`` exactly (case-insensitively, as RDS compares identifiers;
+    None: any) - never a substring of another name ("a" is not in "backup")."""
+    of = _database_of(task.snapshot).lower()
+    return (
+        match in str(task.export_task_identifier)
+        and (database is None or of == database.lower())
+        and region in (None, task_region)
+    )
 
 
 @dataclass
@@ -101,11 +106,8 @@ class ExportFault:
     database: str | None = None
 
     def applies(self, task: Any, region: str) -> bool:
-        return (
-            self.match in str(task.export_task_identifier)
-            and _database_is(self.database, task)
-            and self.region in (None, region)
-            and (self.times is None or self.times > 0)
+        return _matches(self.match, self.database, self.region, task, region) and (
+            self.times is None or self.times > 0
         )
 
 
@@ -121,11 +123,7 @@ class ExportWarning:
     database: str | None = None
 
     def applies(self, task: Any, region: str) -> bool:
-        return (
-            self.match in str(task.export_task_identifier)
-            and _database_is(self.database, task)
-            and self.region in (None, region)
-        )
+        return _matches(self.match, self.database, self.region, task, region)
 
 
 @dataclass
