@@ -80,11 +80,13 @@ def test_given_a_replay_in_table_mode_when_followed_then_progress_lines_are_prin
     run_nightly(local_aws)
     since, until = _window()
 
-    code, out, _ = operator("replay", "--since", since, "--until", until, "--timeout", "60")
+    code, out, err = operator("replay", "--since", since, "--until", until, "--timeout", "60")
 
     assert code == Exit.OK
     lines = out.splitlines()
     assert lines[0].startswith("replay rds-backup-dev-")
+    # one window, told once (stdout), none other on stderr
+    assert [line for line in (out + err).splitlines() if "window" in line] == [lines[0]]
     assert any(line.strip().startswith("completed  100% replayed") for line in lines), out
     assert "replay completed" in lines
 

@@ -276,10 +276,10 @@ def test_given_times_with_an_offset_when_replayed_then_the_window_is_shown_in_ut
     code = main(["replay", "--since", local_since, "--until", local_until])
 
     err = capsys.readouterr().err
-    assert code == Exit.CONFIGURATION  # which stack? (asked after the window was shown)
+    assert code == Exit.CONFIGURATION  # which stack? (asked after the times were converted)
     assert f"--since {local_since} is {since:%Y-%m-%dT%H:%M:%S}Z" in err
     assert f"--until {local_until} is {until:%Y-%m-%dT%H:%M:%S}Z" in err
-    assert f"window {since:%Y-%m-%dT%H:%M:%S}Z .. {until:%Y-%m-%dT%H:%M:%S}Z" in err
+    assert "window" not in err  # told once, by the replay itself (its end settled first)
 
 
 @pytest.mark.parametrize("via", ["option", "environment"])
