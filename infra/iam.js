@@ -115,7 +115,33 @@ const sourceRds = (c, what) => ({
   'Fn::Sub': `arn:\${AWS::Partition}:rds:${c.sourceRegion}:\${AWS::AccountId}:${what}`,
 });
 
+// A re-driven export that found every export slot busy is remembered on the snapshot with the
+// tag rds-backup:retry-export (rds_backup/limits/fill.py, _remember_redrives): whichever
+// function fills the export slots of that region tags it (export_snapshot; copy_snapshot
+// and reconcile too), only that key, only on snapshots this stack made.
+async function markRedrivenExports(resolveConfigurationProperty, region) {
+  const c = await config(resolveConfigurationProperty);
+  const stackName = await resolveConfigurationProperty(['custom', 'stackName']);
+  return {
+    Sid: `MarkRedriven${region === 'source' ? 'Source' : 'Target'}Exports`,
+    Effect: 'Allow',
+    Action: ['rds:AddTagsToResource'],
+    Resource: {
+      'Fn::Sub': `arn:\${AWS::Partition}:rds:${region === 'source' ? c.sourceRegion : c.targetRegion}:\${AWS::AccountId}:snapshot:${derivedSnapshot(c)}`,
+    },
+    Condition: {
+      StringEquals: { 'aws:ResourceTag/rds-backup:stack': stackName },
+      'ForAllValues:StringEquals': { 'aws:TagKeys': ['rds-backup:retry-export'] },
+    },
+  };
+}
+
 module.exports = {
+  markRedrivenSourceExports: async ({ resolveConfigurationProperty }) =>
+    markRedrivenExports(resolveConfigurationProperty, 'source'),
+  markRedrivenTargetExports: async ({ resolveConfigurationProperty }) =>
+    markRedrivenExports(resolveConfigurationProperty, 'target'),
+
   // What CreateDBSnapshot (with tags) is authorized on: db:<id> for every DB_IDENTIFIER
   // (comma list) and snapshot:<prefix>-* in the source region.
   snapshotResources: async ({ resolveConfigurationProperty }) => {

@@ -42,6 +42,12 @@ CLIENT_CONFIG = Config(
     read_timeout=30,
     user_agent_extra="rds-backup",
 )
+# A person waits on an operator command: the AWS CLI's own retry defaults (standard mode, 3
+# attempts) and a short connect timeout, so an endpoint with nothing listening is one line in
+# a few seconds, not 25 s of retries (AWS CLI User Guide, "AWS CLI retries").
+OPERATOR_CONFIG = CLIENT_CONFIG.merge(
+    Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=3)
+)
 
 
 @lru_cache(maxsize=1)
@@ -54,8 +60,9 @@ def _shared_session() -> boto3.Session:
 class Aws:
     """A small client factory keyed by region; pass it to domain functions."""
 
-    def __init__(self, session: boto3.Session | None = None) -> None:
+    def __init__(self, session: boto3.Session | None = None, config: Config | None = None) -> None:
         self._session = session
+        self._config = config or CLIENT_CONFIG
         self._clients: dict[tuple[str, str], Any] = {}
         self._lock = threading.Lock()  # boto3 sessions are not thread-safe for client creation
 
@@ -67,7 +74,7 @@ class Aws:
                 self._clients[key] = session.client(
                     service,  # type: ignore[call-overload]
                     region_name=region,
-                    config=CLIENT_CONFIG,
+                    config=self._config,
                 )
             return self._clients[key]
 

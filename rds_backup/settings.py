@@ -142,8 +142,22 @@ def copy_pair_problem(source: str, target: str) -> str | None:
 
     RDS User Guide, "Copying a DB snapshot", Limitations: "You can't copy a snapshot to or
     from the China (Beijing) Region or the China (Ningxia) Region", and GovCloud (US)
-    Regions copy only between each other, never with a Region outside GovCloud (US).
+    Regions copy only between each other, never with a Region outside GovCloud (US); and a
+    pair within GovCloud (US) cannot run the chain either: "Exporting snapshots to S3 is
+    available in all AWS Regions except ... AWS GovCloud (US-East), AWS GovCloud (US-West)"
+    (Aurora and RDS User Guides, "Supported Regions ... for exporting snapshot data to Amazon
+    S3"), and every run exports its copy. The isolated partitions (``us-iso-*``,
+    ``us-isob-*``, ``*-iso*``: aws-iso, aws-iso-b, ...) have no public documentation of RDS
+    cross-Region copies or exports, so the stack refuses them rather than fail each night.
     """
+    for name, region in (("SOURCE_REGION", source), ("TARGET_REGION", target)):
+        if "-iso" in region:
+            return (
+                f"{name}: {region} is in an isolated AWS partition ({source} -> {target}): "
+                "RDS's cross-Region snapshot copy and export to S3 are not documented there, "
+                "so this stack does not run in it; choose a source and a target in the "
+                "commercial partition"
+            )
     for name, region in (("SOURCE_REGION", source), ("TARGET_REGION", target)):
         if region.startswith("cn-"):
             return (
@@ -156,6 +170,13 @@ def copy_pair_problem(source: str, target: str) -> str | None:
             f"TARGET_REGION: RDS copies GovCloud (US) snapshots only between GovCloud (US) "
             f"Regions ({source} -> {target}): use us-gov-west-1 and us-gov-east-1 together "
             "(RDS User Guide, Copying a DB snapshot, Limitations)"
+        )
+    if partition_of(source) == "aws-us-gov":
+        return (
+            f"SOURCE_REGION: RDS cannot export snapshots to S3 in the GovCloud (US) Regions "
+            f"({source} -> {target}), and every run exports its copy (User Guide, Supported "
+            "Regions for exporting snapshot data to Amazon S3; Copying a DB snapshot: GovCloud "
+            "copies stay within GovCloud): this stack cannot back up a GovCloud database"
         )
     return None
 

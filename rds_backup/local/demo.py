@@ -11,12 +11,14 @@ import contextlib
 import io
 import json
 import sys
+import textwrap
 import time
+import unicodedata
 import warnings
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from rds_backup.local.harness import LocalAws, TemplateLoader, package_templates
 from rds_backup.local.inventory import Inventory, SentEmail, write_emails
@@ -46,7 +48,7 @@ class DemoOptions:
 def run_demo(options: DemoOptions = DemoOptions()) -> dict[str, Any]:
     """Run the demo; print the human report unless ``quiet``; return the summary."""
     started = time.monotonic()
-    out: IO[str] = io.StringIO() if options.quiet else sys.stdout
+    out: IO[str] = io.StringIO() if options.quiet else cast(IO[str], Fitted(sys.stdout))
     spec = WorldSpec(
         databases=options.databases,
         clusters=options.clusters,
@@ -63,9 +65,9 @@ def run_demo(options: DemoOptions = DemoOptions()) -> dict[str, Any]:
     ):
         _print_setup(local, out)
         if options.fail_export:
-            local.emulator.fail_exports(match=options.databases[0], region=spec.target_region)
+            local.emulator.fail_exports(database=options.databases[0], region=spec.target_region)
         if options.warn_export:
-            local.emulator.warn_exports(match=f"-{options.databases[-1].lower()}-")
+            local.emulator.warn_exports(database=options.databases[-1])
         when = local.fire_schedule()
         local.run_until_quiet()
         first = local.inventory()
@@ -95,6 +97,54 @@ def run_demo(options: DemoOptions = DemoOptions()) -> dict[str, Any]:
         file=out,
     )
     return summary
+
+
+WIDTH = 80  # the report fits a terminal of 80 columns
+
+
+class Fitted(io.TextIOBase):
+    """A text stream that wraps every line written to it at WIDTH columns, continuing a
+    wrapped line under its own indent plus 4 (long words, URIs, are broken)."""
+
+    def __init__(self, out: IO[str], width: int = WIDTH) -> None:
+        super().__init__()
+        self.out = out
+        self.width = width
+        self.pending = ""
+
+    def write(self, text: str) -> int:
+        self.pending += text
+        *lines, self.pending = self.pending.split("\n")
+        for line in lines:
+            self.out.write("\n".join(fit(line, self.width)) + "\n")
+        return len(text)
+
+    def flush(self) -> None:
+        if self.pending:
+            self.out.write("\n".join(fit(self.pending, self.width)))
+            self.pending = ""
+        self.out.flush()
+
+
+def columns(text: str) -> int:
+    """How many terminal columns ``text`` takes: wide characters (the emails' ❌ and ✅,
+    East Asian Wide or Fullwidth) take two."""
+    return sum(2 if unicodedata.east_asian_width(c) in ("W", "F") else 1 for c in text)
+
+
+def fit(line: str, width: int = WIDTH) -> list[str]:
+    """``line`` as lines of at most ``width`` columns (``[line]`` when it fits)."""
+    if columns(line) <= width:
+        return [line]
+    indent = " " * min(len(line) - len(line.lstrip(" ")) + 4, width // 2)
+    return textwrap.wrap(
+        line,
+        width - (columns(line) - len(line)),  # room for the wide characters
+        subsequent_indent=indent,
+        break_long_words=True,
+        break_on_hyphens=False,
+        drop_whitespace=True,
+    )
 
 
 def _timeline(local: LocalAws) -> list[dict[str, Any]]:

@@ -79,35 +79,51 @@ DEFAULT_EXPORT_FAILURE = (
 )
 
 
+def _matches(
+    match: str, database: str | None, region: str | None, task: Any, task_region: str
+) -> bool:
+    """The export task's id contains ``match``, it is in ``region`` (None: any), and its
+    snapshot is of ``database`` exactly (case-insensitively, as RDS compares identifiers;
+    None: any) - never a substring of another name ("a" is not in "backup")."""
+    of = _database_of(task.snapshot).lower()
+    return (
+        match in str(task.export_task_identifier)
+        and (database is None or of == database.lower())
+        and region in (None, task_region)
+    )
+
+
 @dataclass
 class ExportFault:
-    """Make export tasks whose id contains ``match`` (in ``region``, or any) end failed."""
+    """Make export tasks whose id contains ``match`` (in ``region``, or any; of
+    ``database`` exactly, when given) end failed."""
 
     match: str = ""
     cause: str = DEFAULT_EXPORT_FAILURE
     times: int | None = None  # how many exports to fail; None = until healed
     region: str | None = None
     status: str = "failed"  # or "canceled" (RDS-EVENT-0160)
+    database: str | None = None
 
-    def applies(self, export_id: str, region: str) -> bool:
-        return (
-            self.match in export_id
-            and self.region in (None, region)
-            and (self.times is None or self.times > 0)
+    def applies(self, task: Any, region: str) -> bool:
+        return _matches(self.match, self.database, self.region, task, region) and (
+            self.times is None or self.times > 0
         )
 
 
 @dataclass
 class ExportWarning:
-    """Make export tasks whose id contains ``match`` end COMPLETE with tables left out."""
+    """Make export tasks whose id contains ``match`` (of ``database`` exactly, when given)
+    end COMPLETE with tables left out."""
 
     match: str = ""
     tables: tuple[tuple[str, str, str], ...] = DEFAULT_LEFT_OUT  # (table, status, why)
     message: str = ""  # the task's WarningMessage ("" : one naming the tables)
     region: str | None = None
+    database: str | None = None
 
-    def applies(self, export_id: str, region: str) -> bool:
-        return self.match in export_id and self.region in (None, region)
+    def applies(self, task: Any, region: str) -> bool:
+        return _matches(self.match, self.database, self.region, task, region)
 
 
 @dataclass
@@ -169,9 +185,11 @@ class RdsEventEmulator:
         times: int | None = None,
         region: str | None = None,
         status: str = "failed",
+        database: str | None = None,
     ) -> None:
-        """Export tasks whose id contains ``match`` end ``status`` (failed or canceled)."""
-        self.knobs.fail_exports.append(ExportFault(match, cause, times, region, status))
+        """Export tasks whose id contains ``match`` (of ``database`` exactly, when given)
+        end ``status`` (failed or canceled)."""
+        self.knobs.fail_exports.append(ExportFault(match, cause, times, region, status, database))
 
     def warn_exports(
         self,
@@ -179,10 +197,12 @@ class RdsEventEmulator:
         tables: tuple[tuple[str, str, str], ...] = DEFAULT_LEFT_OUT,
         message: str = "",
         region: str | None = None,
+        database: str | None = None,
     ) -> None:
-        """Export tasks whose id contains ``match`` end COMPLETE with ``tables`` left out:
-        a WarningMessage on the task and their status in export_tables_info."""
-        self.knobs.warn_exports.append(ExportWarning(match, tables, message, region))
+        """Export tasks whose id contains ``match`` (of ``database`` exactly, when given) end
+        COMPLETE with ``tables`` left out: a WarningMessage on the task and their status in
+        export_tables_info."""
+        self.knobs.warn_exports.append(ExportWarning(match, tables, message, region, database))
 
     def heal(self) -> None:
         """The cause is fixed: exports and copies started from now on complete."""
@@ -429,7 +449,7 @@ class RdsEventEmulator:
             )  # fmt: skip
             return
         for fault in self.knobs.fail_exports:
-            if fault.applies(task.export_task_identifier, region):
+            if fault.applies(task, region):
                 task.status = fault.status
                 if fault.status == "failed":
                     task.failure_cause = fault.cause
@@ -459,7 +479,7 @@ class RdsEventEmulator:
             {"target": table, "status": "COMPLETE", "sizeGB": round(gib * 0.1, 2)}
             for table in EXPORTED_TABLES
         ]
-        warning = next((w for w in self.knobs.warn_exports if w.applies(identifier, region)), None)
+        warning = next((w for w in self.knobs.warn_exports if w.applies(task, region)), None)
         if warning is not None:
             statuses += [
                 {"target": table, "status": status, "warningMessage": why}

@@ -660,7 +660,8 @@ def _access_resource(f: _Facts) -> str:
             f"the configuration set SES_CONFIGURATION_SET={configuration_set}"
             if configuration_set
             else "the identity's default configuration set, if it has one (SES_CONFIGURATION_SET "
-            "is empty, so notify's role names none)"
+            "is empty, so notify's role names none: set it to that set's name and redeploy, "
+            "docs/DEPLOY.md)"
         )
         return (
             f" on the identity arn:{p}:ses:{f.source}:{account}:identity/{identity} (or its "

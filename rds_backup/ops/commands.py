@@ -241,8 +241,8 @@ def replay(
         Destination={"Arn": bus, "FilterArns": sorted(rules.values())},
     )
     out(
-        f"replay {replay_name}: {since:%Y-%m-%d %H:%M} → {until:%Y-%m-%d %H:%M} UTC "
-        f"from {name} to {len(rules)} rules of {settings.stack_name} "
+        f"replay {replay_name}: window {since:%Y-%m-%dT%H:%M:%S}Z .. {until:%Y-%m-%dT%H:%M:%S}Z"
+        f" from {name} to {len(rules)} rules of {settings.stack_name} "
         "(every database in the window; finished work is skipped)"
     )
     try:

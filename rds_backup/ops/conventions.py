@@ -101,15 +101,21 @@ class HelpFormatter(argparse.HelpFormatter):
         return "\n".join(lines)
 
 
+# The AWS CLI's --output values (AWS CLI User Guide, "Setting the output format").
+AWS_CLI_OUTPUTS = ("json", "yaml", "yaml-stream", "text", "table", "off")
+
+
 def add_output_options(parser: argparse.ArgumentParser) -> None:
-    """``--output json|table`` and its alias ``--json``: one destination, ``output``."""
+    """``--output`` (the AWS CLI's formats) and its alias ``--json``: one destination,
+    ``output``."""
     parser.add_argument(
         "--output",
-        choices=("json", "table"),
+        choices=AWS_CLI_OUTPUTS,
+        type=str.lower,
         default=None,  # resolved after parsing: conventions.output
         help="json: one JSON document on stdout (progress and logs on stderr); "
-        "table: for a person (default: AWS_DEFAULT_OUTPUT, else the profile's output, "
-        "else table)",
+        "table: for a person; the AWS CLI's other formats (text, yaml, yaml-stream, off) "
+        "give the table (default: AWS_DEFAULT_OUTPUT, else the profile's output, else table)",
     )
     parser.add_argument(
         "--json",
@@ -188,7 +194,6 @@ def region(option: str | None, chosen: boto3.Session) -> str | None:
 # The AWS CLI's formats (AWS CLI User Guide, "Setting the output format in the AWS CLI").
 # rds-backup writes json and table; text, yaml, yaml-stream and off, chosen for the AWS CLI
 # in the environment or the config file, get the table (written for a person).
-AWS_CLI_OUTPUTS = ("json", "yaml", "yaml-stream", "text", "table", "off")
 
 
 def output(option: str | None, profile: str | None) -> str:
@@ -196,7 +201,7 @@ def output(option: str | None, profile: str | None) -> str:
     profile's ``output`` in the AWS config file, else table. A value the AWS CLI does not
     know raises ValueError naming where it came from."""
     if option:
-        return option
+        return "json" if option.lower() == "json" else "table"
     chosen, source = os.environ.get("AWS_DEFAULT_OUTPUT"), "AWS_DEFAULT_OUTPUT"
     if not chosen:
         chosen, source = _profile_output(profile), "the profile's output setting"

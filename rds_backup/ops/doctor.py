@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
 
 from rds_backup.aws import Aws
 from rds_backup.errors import StepFailed
@@ -219,6 +219,9 @@ def fail(found: str, fix: str) -> Finding:
 
 CheckFunction = Callable[[Target], Finding]
 CHECKS: list[tuple[str, str, CheckFunction]] = []  # (name, what it means, function)
+# Nothing answers at the endpoint (a connect timeout is one too): no check can look, so the
+# run ends in ops/errors.py's one line and exit 255, as every operator command does.
+UNREACHABLE = EndpointConnectionError
 
 
 def check(name: str, meaning: str) -> Callable[[CheckFunction], CheckFunction]:
@@ -259,7 +262,7 @@ def run_checks(target: Target) -> list[Check]:
             finding = function(target)
             results.append(Check(name, finding.status, finding.found, finding.fix))
         except (ClientError, BotoCoreError, StepFailed) as error:
-            if signed_out(error):
+            if signed_out(error) or isinstance(error, UNREACHABLE):
                 raise  # no check can look: one line for the run (ops/errors.py), not 16
             results.append(
                 Check(

@@ -20,6 +20,7 @@ from botocore.awsrequest import AWSResponse
 
 from rds_backup.cli import main
 from rds_backup.local import misconfigure
+from rds_backup.local.demo import columns
 from rds_backup.ops import commands, conventions
 from rds_backup.ops.conventions import Exit
 from rds_backup.settings import load_settings
@@ -79,11 +80,13 @@ def test_given_a_replay_in_table_mode_when_followed_then_progress_lines_are_prin
     run_nightly(local_aws)
     since, until = _window()
 
-    code, out, _ = operator("replay", "--since", since, "--until", until, "--timeout", "60")
+    code, out, err = operator("replay", "--since", since, "--until", until, "--timeout", "60")
 
     assert code == Exit.OK
     lines = out.splitlines()
     assert lines[0].startswith("replay rds-backup-dev-")
+    # one window, told once (stdout), none other on stderr
+    assert [line for line in (out + err).splitlines() if "window" in line] == [lines[0]]
     assert any(line.strip().startswith("completed  100% replayed") for line in lines), out
     assert "replay completed" in lines
 
@@ -111,6 +114,27 @@ def test_given_the_demo_with_output_json_when_run_then_stdout_is_one_document(tm
     assert done.returncode == Exit.OK, done.stderr
     summary = json.loads(done.stdout)
     assert {run["database"] for run in summary["runs"]} >= {"orders", "billing"}
+
+
+@pytest.mark.parametrize(
+    ("databases", "failed"),
+    [("a,b,c", {"a"}), ("zeta,alpha,mid", {"zeta"})],
+)
+def test_given_the_demo_with_fail_export_when_run_then_only_the_first_database_fails_and_it_fits_80_columns(  # noqa: E501
+    tmp_path, databases, failed
+):
+    # given/when: the demo as a person runs it, with names that are substrings of others'
+    done = run_cli("demo", "--fail-export", "--databases", databases, timeout=300, cwd=tmp_path)
+
+    # then: only the first database's export failed (names match exactly)
+    assert done.returncode == Exit.OK, done.stderr
+    pattern = r"export\s+us-west-2\s+rds-backup-(\w+)-\d{8}-\d{4}-us-west-2\s+(FAILED|COMPLETE)"
+    states = dict(re.findall(pattern, done.stdout))
+    assert {db for db, status in states.items() if status == "FAILED"} == failed
+    assert len(states) == 3
+    # and every line fits a terminal of 80 columns (wide characters count two)
+    wide = [line for line in done.stdout.splitlines() if columns(line) > 80]
+    assert wide == []
 
 
 def test_given_a_reader_that_closes_early_when_status_prints_then_it_ends_quietly(local_aws):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -178,6 +179,27 @@ def test_given_an_unreachable_endpoint_when_asked_then_one_line_says_what_to_che
     assert line.endswith("): check --region and --endpoint-url")
     # --endpoint-url held for that command only: nothing later in this process inherits it
     assert "AWS_ENDPOINT_URL" not in os.environ
+
+
+def test_given_nothing_listening_when_doctor_runs_then_one_line_and_exit_255_in_seconds(
+    local_aws, monkeypatch
+):
+    # given: the stack's variables exported, an endpoint where nothing listens
+    env = {**os.environ, **local_aws.environment, "STACK_NAME": "rds-backup-dev"}
+    env.pop("AWS_ENDPOINT_URL", None)
+    started = time.monotonic()
+
+    # when
+    done = run_cli("doctor", "--endpoint-url", "http://127.0.0.1:9", timeout=60, env=env)
+
+    # then: as status says it: one line, exit 255, no check's "give the caller read access"
+    took = time.monotonic() - started
+    assert done.returncode == Exit.UNREACHABLE == 255
+    (line,) = done.stderr.splitlines()
+    assert line.startswith("rds-backup doctor: cannot reach AWS in ")
+    assert line.endswith("(http://127.0.0.1:9/): check --region and --endpoint-url")
+    assert done.stdout == ""
+    assert took < 15, f"{took:.1f} s"
 
 
 def test_given_a_stack_without_an_archive_when_replayed_then_the_error_names_it(

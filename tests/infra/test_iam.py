@@ -238,3 +238,35 @@ def test_given_the_export_role_when_read_then_only_rds_export_may_assume_it(
     (statement,) = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
     assert statement["Principal"] == {"Service": "export.rds.amazonaws.com"}
     assert role["Condition"] == "UseCreatedExportRole"
+
+
+# Every function that fills a region's export slots may tag a re-driven export that found no
+# free slot (rds-backup:retry-export, rds_backup/limits/fill.py _remember_redrives): the
+# export slots of the target region are filled by export_snapshot and reconcile; with
+# STORE_TO_SOURCE_S3 those of the source region by copy_snapshot too.
+EXPORT_FILLERS = {
+    "export_snapshot": ("us-west-2", "us-east-1"),
+    "reconcile": ("us-west-2", "us-east-1"),
+    "copy_snapshot": ("us-east-1",),
+}
+
+
+@pytest.mark.parametrize(("function", "regions"), sorted(EXPORT_FILLERS.items()))
+def test_given_a_function_filling_export_slots_when_read_then_it_may_mark_a_redriven_export(
+    main_stack: Packaged, function: str, regions: tuple[str, ...]
+) -> None:
+    role = function_role(functions(main_stack.template)[function][1])
+    marks = [
+        statement
+        for role_id, _, statement in role_statements(main_stack.template)
+        if role_id == role
+        and "rds:AddTagsToResource" in as_list(statement["Action"])
+        and statement.get("Condition", {}).get("ForAllValues:StringEquals", {}).get("aws:TagKeys")
+        == ["rds-backup:retry-export"]
+    ]
+    for region in regions:
+        covered = [m for m in marks if f":rds:{region}:" in str(m["Resource"])]
+        assert covered, f"{function} cannot tag rds-backup:retry-export in {region}"
+        for statement in covered:  # only on snapshots this stack made
+            condition = statement["Condition"]["StringEquals"]
+            assert condition["aws:ResourceTag/rds-backup:stack"] == "rds-backup-dev"

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from rds_backup.aws import Aws, patched_environ
+from rds_backup.aws import OPERATOR_CONFIG, Aws, patched_environ
 from rds_backup.ops import conventions
 from rds_backup.ops.conventions import Exit
 from rds_backup.ops.errors import OperatorError, explained
@@ -56,7 +56,8 @@ def with_session(args: argparse.Namespace, body: Callable[[Aws, str | None], int
         try:
             with explained(args.region, profile):
                 chosen = conventions.session(args.profile)
-                return body(Aws(chosen), conventions.region(args.region, chosen))
+                aws = Aws(chosen, OPERATOR_CONFIG)
+                return body(aws, conventions.region(args.region, chosen))
         except OperatorError as error:
             print(f"rds-backup {args.command}: {error}", file=sys.stderr)
             return error.exit_status

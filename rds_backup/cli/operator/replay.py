@@ -56,7 +56,8 @@ def add(subparsers: Any, common: argparse.ArgumentParser) -> argparse.ArgumentPa
 
 def check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     """Refuse, before any AWS call, a window wrong on its face (argparse's usage error, exit
-    2); say in UTC a time given with another offset (on stderr)."""
+    2); say in UTC a time given with another offset (on stderr). The window itself is told
+    once, by the replay, after its end is settled (clamped for EventBridge's archiving lag)."""
     now = clock.now()
     for option in ("since", "until"):
         given: datetime | None = getattr(args, option)
@@ -77,8 +78,7 @@ def check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
             f"--since {utc(args.since)} must be before "
             + (f"--until {utc(until)}" if args.until is not None else f"now ({utc(now)})")
         )
-    args.until = until
-    print(f"rds-backup replay: window {utc(args.since)} .. {utc(until)}", file=sys.stderr)
+    args.until = until  # the window is told once, as replayed (ops/commands.py: replay)
 
 
 def run(args: argparse.Namespace) -> int:
