@@ -10,9 +10,10 @@ result record, and its first one-time check.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -22,14 +23,14 @@ from rds_backup.drills.advance import next_check
 from rds_backup.drills.record import finish
 from rds_backup.errors import StepFailed, step_failed
 from rds_backup.model import drills as model
-from rds_backup.model import tags
+from rds_backup.model import naming, tags
 from rds_backup.model.drills import Drill, DrillResult, Outcome
 from rds_backup.model.kinds import Kind
 from rds_backup.model.tags import Owned
 from rds_backup.observability import count, logger
 from rds_backup.settings import Settings
 from rds_backup.state import drill_results, manifests, restores
-from rds_backup.state.inventory import manual_snapshots
+from rds_backup.state.inventory import manual_snapshots, snapshots_of
 from rds_backup.state.selection import select_databases
 
 STEP = "drill"
@@ -171,6 +172,12 @@ def fill_drills(settings: Settings, aws: Aws, now: datetime, step: str = STEP) -
             # is minutes from available.
             fill.waiting.append(f"{due.database}/{due.day}")
             continue
+        if copy is None and _backup_on_its_way(settings, aws, due, now, step):
+            # No copy yet, but a snapshot of ours in the source region is still to be copied
+            # (the first night, or a database new to the selection, its copy waiting for a
+            # copy slot): the drill waits for it as for a copy in flight.
+            fill.waiting.append(f"{due.database}/{due.day}")
+            continue
         if copy is None:
             _no_copy(settings, aws, due, now, step)
             fill.finished.append(f"{due.database}/{due.day}")
@@ -256,6 +263,24 @@ def _newest_copies(settings: Settings, aws: Aws, step: str) -> tuple[dict[str, O
         if key not in newest or owned.run > newest[key].run:
             newest[key] = owned
     return newest, copying
+
+
+def _backup_on_its_way(settings: Settings, aws: Aws, due: Due, now: datetime, step: str) -> bool:
+    """A snapshot of ours of the database in the source region, being made or available
+    (its copy not made yet), of a run younger than STEP_DEADLINE_HOURS (past it, reconcile
+    reports the stuck step and the drill is failed for want of a copy, not kept waiting):
+    one filtered listing, only for a drill with nothing to restore."""
+    region = settings.source_region
+    oldest = now - timedelta(hours=settings.step_deadline_hours)
+    for raw in snapshots_of(aws, region, [due.database], step, due.kind):
+        owned = tags.owned(settings, raw, region)
+        if owned is None or owned.role is not tags.Role.SOURCE:
+            continue
+        if owned.available or owned.status.lower() in ("creating", "pending"):
+            with contextlib.suppress(ValueError):
+                if naming.run_time(owned.run) >= oldest:
+                    return True
+    return False
 
 
 def _no_copy(settings: Settings, aws: Aws, due: Due, now: datetime, step: str) -> None:

@@ -345,6 +345,15 @@ def test_given_a_drill_past_its_maximum_age_when_reconciled_then_it_is_deleted_a
 # --- the drill slots and the DB instances quota -----------------------------------------
 
 
+def started_from_the_queue_then_passed(reconciled: dict[str, Any], aws, now) -> None:
+    """Reconcile started orders' waiting drill from the queue, and its checks pass."""
+    actions = reconciled["actions"]
+    started = [a for a in actions if a.get("action") == "drill started from the queue"]
+    assert [a["snapshot"] for a in started] == [f"orders/{drill_day()}"]
+    run_checks(now)
+    assert result_of(aws)["outcome"] == "passed"
+
+
 @pytest.mark.parametrize("spec", [WorldSpec(databases=("orders", "billing"))])
 @pytest.mark.parametrize("drill_env", [{"DRILL_EVERY_DAYS": "1", "DRILL_CONCURRENCY": "1"}])
 def test_given_one_drill_slot_when_two_drills_are_due_then_the_second_waits_and_starts_when_the_first_ends(  # noqa: E501
@@ -386,10 +395,49 @@ def test_given_the_db_instances_quota_full_when_the_drill_is_due_then_it_waits_a
     now.advance(hours=1)
     later = reconcile.handler(load_sample("scheduled"), CONTEXT)
 
-    started = [a for a in later["actions"] if a.get("action") == "drill started from the queue"]
-    assert [a["snapshot"] for a in started] == [f"orders/{drill_day()}"]
-    run_checks(now)
-    assert result_of(aws)["outcome"] == "passed"
+    started_from_the_queue_then_passed(later, aws, now)
+
+
+def test_given_the_first_night_not_yet_copied_when_the_drill_is_due_then_it_waits_for_the_copy(
+    world, aws, monkeypatch, database, drill_env, now
+):
+    # given: the first night's snapshot of orders made, its copy not started yet (waiting
+    # for a copy slot): nothing in the target region to restore
+    tonight = (now.moment - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    started = start_backup.handler(load_sample("scheduled") | {"time": tonight}, CONTEXT)
+    drill_network(aws, monkeypatch, **drill_env)
+    clock.use(now)
+    Probe(aws, monkeypatch, database)
+    bus = Bus(aws)
+
+    # when: the drill schedule fires, then the copy is made and reconcile passes
+    waited = start_drill.handler(load_sample("scheduled"), CONTEXT)
+    for snapshot in started["created"]:
+        copy_snapshot.handler(rds_event("RDS-EVENT-0042", "us-east-1", snapshot), CONTEXT)
+    now.advance(hours=1)
+    later = reconcile.handler(load_sample("scheduled"), CONTEXT)
+
+    # then: the drill waited (no failed drill, no notice) and started once the copy was there
+    assert waited["drills"]["waiting"] == 1
+    assert waited["drills"]["started"] == []
+    assert bus.finished() == []
+    started_from_the_queue_then_passed(later, aws, now)
+
+
+def test_given_no_backup_of_the_database_at_all_when_the_drill_is_due_then_it_fails_once_saying_so(
+    world, aws, monkeypatch, database, drill_env, now
+):
+    drill_network(aws, monkeypatch, **drill_env)
+    clock.use(now)
+    Probe(aws, monkeypatch, database)
+    bus = Bus(aws)
+
+    start_drill.handler(load_sample("scheduled"), CONTEXT)
+    tell(bus)
+
+    assert result_of(aws)["outcome"] == "failed"
+    assert result_of(aws)["code"] == "NoRestorableCopy"
+    assert len(drill_emails()) == 1
 
 
 # --- the drill's credentials ------------------------------------------------------------
