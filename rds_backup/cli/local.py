@@ -49,13 +49,13 @@ def add(subparsers: Any, common: argparse.ArgumentParser) -> argparse.ArgumentPa
         "--drills",
         action="store_true",
         help="a real PostgreSQL behind the databases and the target region's restore network: "
-        "restore brings rows back, `local drill` runs the restore drills",
+        "restore brings rows back, 'local drill' runs the restore drills",
     )
     drill = commands.add_parser(
         "drill",
-        help="fire the restore drill schedule now on a running `local up --drills`",
+        help="fire the restore drill schedule now on a running 'local up --drills'",
         description="Invoke the deployed start_drill function as its daily schedule does, now "
-        "(AWS_ENDPOINT_URL and SOURCE_REGION as `local up` printed them, or the options).",
+        "(AWS_ENDPOINT_URL and SOURCE_REGION as 'local up' printed them, or the options).",
     )
     drill.add_argument("--endpoint-url", default=None, help="the local AWS (AWS_ENDPOINT_URL)")
     drill.add_argument("--region", default=None, help="the stack's region (SOURCE_REGION)")
