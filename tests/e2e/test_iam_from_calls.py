@@ -52,6 +52,9 @@ from tests.infra.support import (
     role_statements,
 )
 
+# One worker records for the whole module (scripts/test runs xdist with --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("iam_from_calls")
+
 SOURCE, TARGET = "us-east-1", "us-west-2"
 Templates = dict[str, dict[str, Any]]
 
@@ -79,7 +82,10 @@ RDS_USES_KEY = {
 
 
 def needed_actions(call: RecordedCall) -> set[str]:
-    """The IAM actions one recorded call needs."""
+    """The IAM actions one recorded call needs. (A cross-region CopyDBSnapshot is authorized
+    on the source snapshot and on the copy, in both regions, with the one action
+    rds:CopyDBSnapshot: tests/infra/test_iam.py reads its two statements and their tag
+    conditions.)"""
     name = f"{call.service}:{call.operation}"
     needed = {RENAMED.get(name, name)}
     params = call.params
@@ -473,7 +479,7 @@ def test_given_the_chain_scenarios_when_a_function_tags_a_snapshot_then_a_statem
         if not any(_allows_tags(st, arn, keys) for st in statements)
     ]
 
-    assert not refused, f"{role} may not tag these (AccessDenied on AWS)"
+    assert not refused, f"{role} may not tag these (AccessDenied on AWS): {refused}"
 
 
 def test_given_the_chain_scenarios_when_a_statement_allows_only_some_tag_keys_then_a_function_writes_them(  # noqa: E501
@@ -496,7 +502,7 @@ def test_given_the_chain_scenarios_when_a_statement_allows_only_some_tag_keys_th
             if not any(_allows_tags(statement, arn, keys) for arn, keys in writes):
                 unused.append((handler, statement.get("Sid"), str(resolve(statement["Resource"]))))
 
-    assert not unused, "tag statements no recorded call needs"
+    assert not unused, f"tag statements no recorded call needs: {unused}"
 
 
 def _event_conditions(statement: dict[str, Any]) -> tuple[set[str], set[str]]:
@@ -591,4 +597,4 @@ def test_given_the_chain_scenarios_when_a_copy_is_made_then_it_asks_for_our_owne
     ]
 
     assert copies
-    assert not untagged
+    assert not untagged, f"copies made without rds-backup:stack: {untagged}"
