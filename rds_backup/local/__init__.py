@@ -13,7 +13,8 @@ in the open (docs/LOCAL_AWS.md):
 | `seed`        | what a real account would hold (databases, keys, buckets, role, …)     |
 | `stack`       | functions, rules, archive read from the generated CloudFormation       |
 | `wiring`      | those rules loaded into local EventBridge, with SQS targets            |
-| `runner`      | the local Lambda runner (async retries, on-failure destinations)       |
+| `runner`      | the local Lambda runner (async retries, on-failure destinations);      |
+|               | `CallRecorder`: each handler's AWS calls (the IAM-from-calls test)     |
 | `invoker`     | Lambda's async Invoke handed to the runner's queues (`redrive`)        |
 | `eventbridge` | EventBridge moto lacks: replay FilterArns, TestEventPattern, bus policy |
 | `accounts`    | the source and vault accounts: ids, assumed-role sessions, vault seed  |

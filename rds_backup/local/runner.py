@@ -14,11 +14,14 @@ from __future__ import annotations
 import importlib
 import json
 import logging
+import threading
 import time
 import traceback
 import uuid
+from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, redirect_stdout
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import IO, TYPE_CHECKING, Any
 
@@ -67,7 +70,7 @@ class ApiCalls:
         global _counter  # one hook per process; the running local AWS counts
         _counter = self
         install_fast_timestamps()
-        for hook in (_HOOK, _REFUSAL_HOOK):
+        for hook in (_HOOK, _REFUSAL_HOOK, _RECORD_HOOK):
             if hook not in botocore.handlers.BUILTIN_HANDLERS:
                 botocore.handlers.BUILTIN_HANDLERS.append(hook)
 
@@ -135,6 +138,65 @@ def _count_refusal(parsed: Any = None, **_: Any) -> None:
 
 _HOOK = ("before-call", _count_call)
 _REFUSAL_HOOK = ("after-call", _count_refusal)
+
+
+@dataclass(frozen=True)
+class RecordedCall:
+    """One AWS call a handler made: the IAM service prefix (the model's signing name),
+    the operation and the parameters it was given (before validation)."""
+
+    service: str
+    operation: str
+    params: Mapping[str, Any]
+
+
+class CallRecorder:
+    """The AWS calls each function's handler makes, by function (``Function.short_name``):
+    the ground truth the IAM-from-calls test compares with the template's roles
+    (tests/e2e/test_iam_from_calls.py). A botocore ``before-parameter-build`` hook keyed by
+    the innermost running handler (a function invoked synchronously from a handler, the
+    drill probe, runs inside its caller). Only calls made while a handler runs count.
+
+        with CallRecorder() as recorder:
+            ...  # run chains on the local AWS
+        recorder.calls["copy_snapshot"]
+    """
+
+    def __init__(self) -> None:
+        self.calls: dict[str, list[RecordedCall]] = defaultdict(list)
+
+    def __enter__(self) -> CallRecorder:
+        _recorders.append(self)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        _recorders.remove(self)
+
+    def record(self, function: str, call: RecordedCall) -> None:
+        self.calls[function].append(call)
+
+
+_recorders: list[CallRecorder] = []
+# The functions whose handlers run now, innermost last, with the thread each runs in: a
+# function invoked synchronously runs in the local server's thread, and so do the local
+# AWS's own calls while it answers a handler (RDS events of a restore), which are not the
+# handler's.
+_running: list[tuple[str, int]] = []
+
+
+def _record_call(model: Any, params: Any = None, **_: Any) -> None:
+    if not (_recorders and _running):
+        return
+    function, thread = _running[-1]
+    if thread != threading.get_ident():
+        return
+    service = model.service_model.signing_name or model.service_model.endpoint_prefix
+    call = RecordedCall(service, model.name, dict(params or {}))
+    for recorder in _recorders:
+        recorder.record(function, call)
+
+
+_RECORD_HOOK = ("before-parameter-build", _record_call)
 
 
 class LambdaRunner:
@@ -276,6 +338,7 @@ class LambdaRunner:
         result: Any = None
         started = time.perf_counter()
         with patched_environ(environment), self.api_calls.counting():
+            _running.append((function.short_name, threading.get_ident()))
             load_settings.cache_clear()
             try:
                 # Import inside the attempt: a missing module is Runtime.ImportModuleError.
@@ -290,6 +353,8 @@ class LambdaRunner:
                     error_type=type(caught).__name__,
                     exc_info=caught,
                 )
+            finally:
+                _running.pop()
         load_settings.cache_clear()
         self.timeline.add(
             "invoke",

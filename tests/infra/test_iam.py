@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from tests.infra.conftest import Packaged
-from tests.infra.support import as_list, function_role, functions, role_statements
+from tests.infra.support import as_list, function_role, functions, resolve, role_statements
 
 LOGS = {"logs:CreateLogStream", "logs:PutLogEvents"}
 ON_FAILURE_BUS = {"events:PutEvents"}
@@ -51,7 +51,8 @@ ALLOWED = {
     | READ_CLUSTERS
     | {"rds:CreateDBSnapshot", "rds:AddTagsToResource", "rds:DescribeDBSnapshots"}
     | {"rds:DescribeDBInstances", "rds:DescribeDBClusters"}  # which databases tonight
-    | {"rds:CreateDBClusterSnapshot"},
+    | {"rds:CreateDBClusterSnapshot"}
+    | {"s3:PutObject"},  # the restore manifests (rds_backup/state/manifests.py)
     "copy_snapshot": LOGS
     | ON_FAILURE_BUS
     | KMS_FOR_RDS
@@ -270,3 +271,78 @@ def test_given_a_function_filling_export_slots_when_read_then_it_may_mark_a_redr
         for statement in covered:  # only on snapshots this stack made
             condition = statement["Condition"]["StringEquals"]
             assert condition["aws:ResourceTag/rds-backup:stack"] == "rds-backup-dev"
+
+
+OWNERSHIP = "rds-backup:stack"  # rds_backup/model/tags.py STACK
+COPY_EXPORT = {"rds:CopyDBSnapshot", "rds:CopyDBClusterSnapshot", "rds:StartExportTask"}
+
+
+def _region(resource: Any) -> str:
+    return str(resolve(resource)).split(":")[3]
+
+
+def test_given_copy_and_export_statements_when_read_then_they_need_our_ownership_tag(
+    main_stack: Packaged,
+) -> None:
+    seen = defaultdict(int)
+    for where, statement in _all_statements(main_stack):
+        actions = set(as_list(statement["Action"])) & COPY_EXPORT
+        if not actions:
+            continue
+        (action,) = actions  # one action per statement: each has its own condition
+        condition = statement["Condition"]["StringEquals"]
+        for resource in as_list(statement["Resource"]):
+            creates = action != "rds:StartExportTask" and _region(resource) == "us-west-2"
+            # the copy does not exist yet: its tag is asked of the request
+            key = f"aws:{'RequestTag' if creates else 'ResourceTag'}/{OWNERSHIP}"
+            assert condition == {key: "rds-backup-dev"}, (where, statement.get("Sid"))
+            seen[action, creates] += 1
+    assert seen == {
+        # copy_snapshot and reconcile (a shared policy is read once per role)
+        ("rds:CopyDBSnapshot", False): 2,
+        ("rds:CopyDBSnapshot", True): 2,
+        ("rds:CopyDBClusterSnapshot", False): 2,
+        ("rds:CopyDBClusterSnapshot", True): 2,
+        # export_snapshot and reconcile (target, source), copy_snapshot (source), the
+        # cluster exports (target: 2 roles, source: 3)
+        ("rds:StartExportTask", False): 10,
+    }
+
+
+# What each role may put on the default bus besides Lambda's on-failure record.
+OWN_EVENTS = {
+    "StartBackupRole": {"Snapshot Quota Reached"},
+    "CopySnapshotRole": {"Snapshot Quota Reached"},
+    "ReconcileRole": {"Snapshot Quota Reached", "Drill Finished"},
+    "CheckCopyRole": {"Cluster Copy Finished"},
+    "StartDrillRole": {"Drill Finished"},
+    "CheckDrillRole": {"Drill Finished"},
+    "CopyCheckSchedulerRole": {"Cluster Copy Check Due", "Drill Check Due"},
+    "ExportSnapshotRole": set(),
+    "CleanupRole": set(),
+}
+
+
+def test_given_put_events_statements_when_read_then_each_role_puts_only_its_own_detail_types(
+    main_stack: Packaged,
+) -> None:
+    puts: dict[str, set[tuple[str, str]]] = defaultdict(set)
+    for role, _, statement in role_statements(main_stack.template):
+        if "events:PutEvents" not in as_list(statement["Action"]):
+            continue
+        ((operator, tests),) = statement["Condition"].items()
+        # IfExists only for Lambda's own delivery of the on-failure record
+        assert operator == "StringEquals" or set(tests["events:source"]) == {"lambda", "aws.lambda"}
+        puts[role] |= {
+            (source, detail_type)
+            for source in as_list(tests["events:source"])
+            for detail_type in as_list(tests["events:detail-type"])
+        }
+    failure = {(s, "Lambda Function Invocation Result - Failure") for s in ("lambda", "aws.lambda")}
+    for role, own in OWN_EVENTS.items():
+        expected = {("rds-backup", d) for d in own}
+        if role != "CopyCheckSchedulerRole":
+            expected |= failure
+        assert puts[role] == expected, role
+    assert set(puts) == set(OWN_EVENTS)  # notify puts nothing (its on-failure path is SQS)
+    assert not any(("rds-backup", "Backup Requested") in p for p in puts.values())
