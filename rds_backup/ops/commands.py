@@ -245,6 +245,15 @@ def replay(
         f" from {name} to {len(rules)} rules of {settings.stack_name} "
         "(every database in the window; finished work is skipped)"
     )
+    # EventBridge reports how many events an archive holds in all (DescribeArchive
+    # EventCount) but not how many of them fall in a window, nor how many a replay sent
+    # (DescribeReplay has no count; EventBridge API Reference): say the one figure there is.
+    archived = archive.get("EventCount")
+    if archived is not None:
+        out(
+            f"  the archive holds {archived} events in all; EventBridge does not count a "
+            "window's (the runs that changed are listed below)"
+        )
     try:
         state = _follow(events, replay_name, since, until, out, timeout, poll)
     except KeyboardInterrupt as interrupted:  # the following stops, not the replay
@@ -273,6 +282,7 @@ def replay(
         "until": until.isoformat(),
         "clamped": clamped,
         "rules": sorted(rules),
+        "archive_event_count": archived,
     }
 
 

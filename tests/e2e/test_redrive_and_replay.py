@@ -190,6 +190,8 @@ def test_given_another_teams_rule_on_the_bus_when_replayed_then_only_our_chain_r
     assert summary["state"] == "COMPLETED"
     assert f"{STACK_NAME}-snapshot-created" in summary["rules"]
     assert "other-team-rds" not in summary["rules"]
+    # and: the one count EventBridge gives (the archive's, not the window's) is told
+    assert summary["archive_event_count"] > 0
     received = sqs.receive_message(QueueUrl=theirs, MaxNumberOfMessages=10)
     assert received.get("Messages", []) == []
 
