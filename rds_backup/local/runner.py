@@ -62,6 +62,7 @@ class ApiCalls:
         self.timeline = timeline
         self.active = False
         self.during_invocation = 0
+        self.label = ""  # the running handler and its event
 
     def install(self) -> None:
         global _counter  # one hook per process; the running local AWS counts
@@ -79,6 +80,7 @@ class ApiCalls:
     def count(self, operation: str) -> None:
         if self.active:
             self.timeline.api_calls[operation] += 1
+            self.timeline.api_calls_by_handler[self.label, operation] += 1
             self.during_invocation += 1
 
     def refused(self, code: str) -> None:
@@ -87,8 +89,8 @@ class ApiCalls:
             self.timeline.refused_calls[code] += 1
 
     @contextmanager
-    def counting(self) -> Iterator[None]:
-        self.active, self.during_invocation = True, 0
+    def counting(self, label: str = "") -> Iterator[None]:
+        self.active, self.during_invocation, self.label = True, 0, label
         try:
             yield
         finally:
@@ -275,7 +277,8 @@ class LambdaRunner:
         error: BaseException | None = None
         result: Any = None
         started = time.perf_counter()
-        with patched_environ(environment), self.api_calls.counting():
+        label = f"{function.short_name} on {event_name(event)}"
+        with patched_environ(environment), self.api_calls.counting(label):
             load_settings.cache_clear()
             try:
                 # Import inside the attempt: a missing module is Runtime.ImportModuleError.
