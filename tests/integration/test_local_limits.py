@@ -380,7 +380,7 @@ def test_given_room_for_one_more_instance_when_restored_then_it_is_made_and_the_
     assert {"AccountQuotaName": "DBInstances", "Used": 1, "Max": 40} in source
 
 
-def test_given_a_region_with_its_own_quota_when_raising_a_quota_everywhere_then_it_is_raised_there_too(
+def test_given_a_region_with_its_own_quota_when_raising_one_everywhere_then_it_is_raised_there(
     rds: dict[str, Any],
 ) -> None:
     # given: the source region's DB instances quota raised on its own (a large fleet)
