@@ -122,31 +122,42 @@ def largest(
     return max(ready, key=lambda i: (night.exports[i].size, -i))
 
 
+def continuation_end(
+    night: Instance,
+    first: int,
+    waiting: list[int],
+    now: float,
+    free: list[float],
+    slot: int,
+    guess: Callable[[int], float],
+) -> float:
+    """When the night would end if ``first`` started now on ``slot`` and the rest followed
+    longest-guessed first, every duration taken as ``guess`` says."""
+    known = list(free)
+    known[slot] = now + guess(first) + night.latency
+    rest = [i for i in waiting if i != first]
+    end = now + guess(first)
+    while rest:
+        at = min(range(SLOTS), key=known.__getitem__)
+        start = max(known[at], min(night.exports[i].ready for i in rest))
+        pick = max((i for i in rest if night.exports[i].ready <= start + 1e-9), key=guess)
+        rest.remove(pick)
+        finish = start + guess(pick)
+        known[at] = finish + night.latency
+        end = max(end, finish)
+    return end
+
+
 def estimate(
     night: Instance, ready: list[int], waiting: list[int], now: float, free: list[float], slot: int
 ) -> int:
     rate = statistics.median(e.hours / e.size for e in night.exports)  # hours per GiB
 
-    def ends(first: int) -> float:
-        known = list(free)
-        known[slot] = now + night.exports[first].size * rate + night.latency
-        rest = [i for i in waiting if i != first]
-        end = now + night.exports[first].size * rate
-        while rest:
-            at = min(range(SLOTS), key=known.__getitem__)
-            start = max(known[at], min(night.exports[i].ready for i in rest))
-            pick = max(
-                (i for i in rest if night.exports[i].ready <= start + 1e-9),
-                key=lambda i: night.exports[i].size,
-            )
-            rest.remove(pick)
-            finish = start + night.exports[pick].size * rate
-            known[at] = finish + night.latency
-            end = max(end, finish)
-        return end
+    def guess(i: int) -> float:
+        return night.exports[i].size * rate
 
     tried = sorted(ready, key=lambda i: -night.exports[i].size)[:TRIED]
-    return min(tried, key=ends)
+    return min(tried, key=lambda f: continuation_end(night, f, waiting, now, free, slot, guess))
 
 
 def longest(
@@ -158,25 +169,11 @@ def longest(
 def lookahead(
     night: Instance, ready: list[int], waiting: list[int], now: float, free: list[float], slot: int
 ) -> int:
-    def ends(first: int) -> float:
-        known = list(free)
-        known[slot] = now + night.exports[first].expected + night.latency
-        rest = [i for i in waiting if i != first]
-        end = now + night.exports[first].expected
-        while rest:
-            at = min(range(SLOTS), key=known.__getitem__)
-            start = max(known[at], min(night.exports[i].ready for i in rest))
-            pick = max(
-                (i for i in rest if night.exports[i].ready <= start + 1e-9),
-                key=lambda i: night.exports[i].expected,
-            )
-            rest.remove(pick)
-            finish = start + night.exports[pick].expected
-            known[at] = finish + night.latency
-            end = max(end, finish)
-        return end
+    def guess(i: int) -> float:
+        return night.exports[i].expected
 
-    return min(sorted(ready, key=lambda i: -night.exports[i].expected), key=ends)
+    tried = sorted(ready, key=lambda i: -night.exports[i].expected)
+    return min(tried, key=lambda f: continuation_end(night, f, waiting, now, free, slot, guess))
 
 
 RULES: dict[str, Rule] = {
