@@ -303,8 +303,12 @@ def render(summary: dict[str, Any]) -> str:
         lines.append(
             f"  SnapStart evaluated: cache ${snap['cache_usd_per_month']}/month for the "
             f"functions, restores ${snap['restore_usd_per_database_month']} and init saved "
-            f"${snap['init_saved_usd_per_database_month']} per database-month; break-even "
-            f"at {snap['break_even_databases']} databases"
+            f"${snap['init_saved_usd_per_database_month']} per database-month; "
+            + (
+                f"break-even at {snap['break_even_databases']:.0f} databases"
+                if snap["break_even_databases"]
+                else "never pays: a restore costs more than the init time it saves"
+            )
         )
     lines.append(f"\n(wall time {summary['wall_seconds']} s; --json for every figure)")
     return "\n".join(lines)
