@@ -167,17 +167,25 @@ def _fill(
 
 
 def fill_exports_on_event(
-    settings: Settings, aws: Aws, step: str, redrive: Collection[str] = ()
-) -> Filled:
+    settings: Settings,
+    aws: Aws,
+    step: str,
+    redrive: Collection[str] = (),
+    check: Callable[[View], str | None] | None = None,
+) -> Filled | str:
     """An event's fill: count the slots first (export tasks only); with none free and no
     re-drive to remember, stop there; else read the queue (the sources, the copies of
-    those sources by id) and fill."""
+    those sources by id) and fill. ``check``: what the event must prove before anything
+    starts, asked of the view just read (it reuses the view's records): a reason to skip
+    is returned as is, and nothing is started."""
     running = read_in_flight(settings, aws, step)
     in_flight = count_in_flight(running)
     if in_flight >= EXPORT_SLOTS and not redrive:
         logger.info("no export slot free; the queue stays as it is", in_flight=in_flight)
         return Filled(Slot.EXPORT, EXPORT_SLOTS - in_flight)
     view = work_view(settings, aws, step, extra_ids=redrive, running=running)
+    if check is not None and (skipped := check(view)) is not None:
+        return skipped
     return fill_exports(settings, aws, step, view, redrive)
 
 

@@ -8,13 +8,15 @@ event loses nothing (docs/ARCHITECTURE.md, principle 1):
   the failed attempt's id).
 
 Order: oldest run first; within a run (all its steps wait from the same scheduled time), the
-largest database first (longest expected), then the snapshot made first; ties broken by a
+longest expected first (earlier nights' export durations of the database; its size when it
+has none), then the snapshot made first; ties broken by a
 hash of run and database that changes every night, so no database always comes last.
 """
 
 from __future__ import annotations
 
 import hashlib
+import statistics
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -55,17 +57,55 @@ class Waiting:
         return f"{self.slot.value} {self.snapshot.region}/{self.snapshot.identifier}"
 
 
-def order_key(snapshot: tags.Owned) -> tuple[datetime, int, datetime, str]:
+def order_key(
+    snapshot: tags.Owned, rate: float | None = None
+) -> tuple[datetime, float, datetime, str]:
     """Oldest run first. A run's steps all wait from the same scheduled time; among them the
-    largest database first (AllocatedStorage: an export's time grows with the data, RDS User
-    Guide, so longest-first shortens the night), then the snapshot made first, then a tie-break
-    that rotates every night so equal databases take turns."""
+    longest expected first (list scheduling's longest-processing-time rule shortens the
+    night), then the snapshot made first, then a tie-break that rotates every night so equal
+    databases take turns. Expected: the hours earlier nights' exports of the database took
+    (tag ``rds-backup:export-hours``, rds_backup/state/history.py); without it, its size
+    (AllocatedStorage: an export's time grows with the data, RDS User Guide) times ``rate``,
+    the hours per GiB of the others waiting with it (:func:`hours_per_gib`); with no rate,
+    the size alone (every key then compares sizes)."""
     created = snapshot.raw.get("SnapshotCreateTime")
     made = _utc(created) if isinstance(created, datetime) else run_time(snapshot.run)
     size = snapshot.raw.get("AllocatedStorage")
-    largest_first = -size if isinstance(size, int) else 0
+    sized = float(size) if isinstance(size, int) else 0.0
+    if rate is None:
+        longest_first = -sized
+    else:
+        hours = expected_hours(snapshot)
+        longest_first = -(hours if hours is not None else sized * rate)
     rotation = hashlib.sha256(f"{snapshot.run}:{snapshot.database.lower()}".encode()).hexdigest()
-    return (run_time(snapshot.run), largest_first, made, rotation)
+    return (run_time(snapshot.run), longest_first, made, rotation)
+
+
+def expected_hours(snapshot: tags.Owned) -> float | None:
+    """The export's expected hours from history (its tag), if it has one."""
+    try:
+        hours = float(snapshot.tags.get(tags.EXPECTED_EXPORT_HOURS, ""))
+    except ValueError:
+        return None
+    return hours if hours > 0 else None
+
+
+def hours_per_gib(snapshots: Iterable[tags.Owned]) -> float | None:
+    """The median hours per GiB of the snapshots with an expected duration and a size: what
+    turns a size into hours for one with no history. None when none has both."""
+    rates = [
+        hours / size
+        for snapshot in snapshots
+        if (hours := expected_hours(snapshot)) is not None
+        and isinstance(size := snapshot.raw.get("AllocatedStorage"), int)
+        and size > 0
+    ]
+    return statistics.median(rates) if rates else None
+
+
+def _ordered(found: list[Waiting]) -> list[Waiting]:
+    rate = hours_per_gib(w.snapshot for w in found)
+    return sorted(found, key=lambda w: order_key(w.snapshot, rate))
 
 
 def waiting_copies(settings: Settings, view: View, redrive: Collection[str] = ()) -> list[Waiting]:
@@ -79,7 +119,7 @@ def waiting_copies(settings: Settings, view: View, redrive: Collection[str] = ()
         and key not in view.copies
         and (COPY_CANCELED not in source.tags or key in redrive)
     ]
-    return sorted(found, key=lambda w: order_key(w.snapshot))
+    return _ordered(found)
 
 
 def waiting_exports(settings: Settings, view: View, redrive: Collection[str] = ()) -> list[Waiting]:
@@ -102,7 +142,7 @@ def waiting_exports(settings: Settings, view: View, redrive: Collection[str] = (
                 or snapshot.tags.get(RETRY_EXPORT) == latest.export_id
             ):
                 found.append(Waiting(Slot.EXPORT, snapshot, latest.attempt + 1))
-    return sorted(found, key=lambda w: order_key(w.snapshot))
+    return _ordered(found)
 
 
 def queue(settings: Settings, view: View) -> list[Waiting]:

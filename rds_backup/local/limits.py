@@ -106,7 +106,11 @@ def set_quota(region: str | None = None, **values: int) -> None:
     if unknown := set(values) - known:
         raise TypeError(f"unknown quota(s) {sorted(unknown)}; known: {sorted(known)}")
     if region is None:
+        # every region: those with a quota of their own set earlier (e.g. the DB instances
+        # quota the harness raises to fit a large fleet) take the new values too
         _default = replace(_default, **values)
+        for name, own in _regions.items():
+            _regions[name] = replace(own, **values)
     else:
         _regions[region] = replace(_regions.get(region, _default), **values)
 

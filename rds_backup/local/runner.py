@@ -65,6 +65,7 @@ class ApiCalls:
         self.timeline = timeline
         self.active = False
         self.during_invocation = 0
+        self.label = ""  # the running handler and its event
 
     def install(self) -> None:
         global _counter  # one hook per process; the running local AWS counts
@@ -82,6 +83,7 @@ class ApiCalls:
     def count(self, operation: str) -> None:
         if self.active:
             self.timeline.api_calls[operation] += 1
+            self.timeline.api_calls_by_handler[self.label, operation] += 1
             self.during_invocation += 1
 
     def refused(self, code: str) -> None:
@@ -90,8 +92,8 @@ class ApiCalls:
             self.timeline.refused_calls[code] += 1
 
     @contextmanager
-    def counting(self) -> Iterator[None]:
-        self.active, self.during_invocation = True, 0
+    def counting(self, label: str = "") -> Iterator[None]:
+        self.active, self.during_invocation, self.label = True, 0, label
         try:
             yield
         finally:
@@ -337,7 +339,8 @@ class LambdaRunner:
         error: BaseException | None = None
         result: Any = None
         started = time.perf_counter()
-        with patched_environ(environment), self.api_calls.counting():
+        label = f"{function.short_name} on {event_name(event)}"
+        with patched_environ(environment), self.api_calls.counting(label):
             _running.append((function.short_name, threading.get_ident()))
             load_settings.cache_clear()
             try:

@@ -41,6 +41,9 @@ class Timeline:
     started: float = field(default_factory=time.monotonic)
     entries: list[Entry] = field(default_factory=list)
     api_calls: Counter[str] = field(default_factory=Counter)
+    # the same calls by the handler and event that made them: ("notify on RDS-EVENT-0161",
+    # "RDS:DescribeExportTasks") -> count
+    api_calls_by_handler: Counter[tuple[str, str]] = field(default_factory=Counter)
     # handler API calls refused for an AWS limit, by error code
     refused_calls: Counter[str] = field(default_factory=Counter)
     clock: VirtualClock | None = None

@@ -23,6 +23,10 @@ EXPORTS = f"{NAMESPACE}exports"  # which regions this run exports: "target" or "
 # "true" on a run an operator started for named databases (Backup Requested with databases):
 # the databases it did not name are not missing from it (rds-backup status).
 REQUESTED = f"{NAMESPACE}requested"
+# The export's expected duration in hours, from the database's earlier export tasks
+# (rds_backup/state/history.py), set when the source is made and carried to the copy: the
+# export queue starts the longest expected first (rds_backup/limits/queue.py).
+EXPECTED_EXPORT_HOURS = f"{NAMESPACE}export-hours"
 
 
 class Role(StrEnum):

@@ -42,6 +42,8 @@ def copy_to_target(settings: Settings, aws: Aws, source: tags.Owned) -> str:
         ",".join(source.exports),
         requested=source.requested,
     )
+    if expected := source.tags.get(tags.EXPECTED_EXPORT_HOURS):
+        copy_tags[tags.EXPECTED_EXPORT_HOURS] = expected  # the export queue's order
     request: dict[str, Any] = {
         "SourceDBSnapshotIdentifier": source.arn,
         "TargetDBSnapshotIdentifier": source.identifier,

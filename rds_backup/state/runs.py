@@ -76,14 +76,27 @@ class RunState:
 
 
 def load_run(settings: Settings, aws: Aws, snapshot: SnapshotArn, step: str) -> RunState | None:
-    """The state of the run owning ``snapshot`` (in either region), or None if not ours."""
+    """The state of the run owning ``snapshot`` (in either region), or None if not ours.
+
+    The copy is read first: it carries the run's tags (the source's, CopyTags), so when it
+    is there and an export of the run is still waiting or running, nothing can be decided
+    from the source (it is not released, no email is due) and it is not read (one call
+    fewer for each event of a run in progress: a copy's 0060, the first of two exports'
+    0161). Otherwise the source is read too: its release and the outcome email need it."""
     kind = of_arn_kind(snapshot.kind)
-    source = find_owned(settings, aws, settings.source_region, snapshot.identifier, step, kind)
     copy = find_owned(settings, aws, settings.target_region, snapshot.identifier, step, kind)
 
     def latest(region: str, arn: str) -> ExportAttempt | None:
         return latest_attempt(aws, region, arn, snapshot.identifier)
 
+    if copy is not None and copy.role is tags.Role.COPY:
+        pending = assemble(settings, snapshot, None, copy, latest)
+        if pending is not None and pending.outcome is Outcome.PENDING and pending.exports:
+            return pending
+        exports = pending.exports if pending is not None else {}
+        source = find_owned(settings, aws, settings.source_region, snapshot.identifier, step, kind)
+        return assemble(settings, snapshot, source, copy, lambda region, _: exports.get(region))
+    source = find_owned(settings, aws, settings.source_region, snapshot.identifier, step, kind)
     return assemble(settings, snapshot, source, copy, latest)
 
 

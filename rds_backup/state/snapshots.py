@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -54,9 +55,12 @@ def event_snapshot(
     region: str,
     role: tags.Role,
     step: str,
+    known: Mapping[str, tags.Owned] | None = None,
 ) -> tags.Owned | str:
     """The event's snapshot if this stack made it, in ``role``, in ``region``; else the
-    reason to skip it (logged once).
+    reason to skip it (logged once). ``known``: our snapshots of that region this
+    invocation has just read (lower-cased id → record, e.g. a fill's view): one found there
+    is not described again; one not found there is.
 
     Raises a retryable StepFailed while the snapshot is not available yet: RDS events are
     best effort and may arrive early, and a retry beats acting too soon.
@@ -66,7 +70,11 @@ def event_snapshot(
     if skipped := out_of_scope(settings, arn, [region]):
         return skipped
     kind = of_arn_kind(arn.kind)
-    owned = find_owned(settings, aws, arn.region, arn.identifier, step, kind)
+    found = (known or {}).get(arn.identifier.lower())
+    if found is not None and found.kind is kind and found.region == arn.region:
+        owned: tags.Owned | None = found
+    else:
+        owned = find_owned(settings, aws, arn.region, arn.identifier, step, kind)
     if owned is None or owned.role is not role:
         logger.info("ignored: snapshot gone or not made by this stack", role=role.value)
         return "not ours or gone"

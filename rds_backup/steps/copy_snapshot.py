@@ -18,7 +18,7 @@ from typing import Any
 from events.copy_finished import CopyFinishedEvent
 from events.rds import RdsEventKind, RdsSnapshotEvent
 from rds_backup.aws import Aws
-from rds_backup.limits import fill_copies, fill_exports, mark_copy_canceled, work_view
+from rds_backup.limits import View, fill_copies, fill_exports, mark_copy_canceled, work_view
 from rds_backup.model import tags
 from rds_backup.model.kinds import KINDS, of_arn_kind
 from rds_backup.model.scope import out_of_scope
@@ -29,16 +29,33 @@ STEP = "copy"
 
 
 def on_snapshot_created(settings: Settings, aws: Aws, event: RdsSnapshotEvent) -> dict[str, Any]:
+    if skipped := out_of_scope(settings, event.snapshot, [settings.source_region]):
+        return {"skipped": skipped}
+    # The sources are both queues; their copies are read by id (limits.work_view). A copy
+    # slot is per snapshot kind; the export slots are shared by both kinds. The event's own
+    # source is among the sources the fill reads: it is taken from there, not described
+    # again (one call fewer per snapshot); a source the view does not hold (a database no
+    # longer selected by name) is described.
+    view: View | None = None
+    if not settings.store_to_source_s3:
+        view = work_view(
+            settings, aws, STEP, kinds=(of_arn_kind(event.snapshot.kind),), exports=False
+        )
     source = event_snapshot(
-        settings, aws, event, region=settings.source_region, role=tags.Role.SOURCE, step=STEP
+        settings,
+        aws,
+        event,
+        region=settings.source_region,
+        role=tags.Role.SOURCE,
+        step=STEP,
+        known=view.sources if view is not None else None,
     )
     if isinstance(source, str):
         return {"skipped": source}
     source_exports = "source" in source.exports
-    # The sources are both queues; their copies are read by id (limits.work_view). A copy
-    # slot is per snapshot kind; the export slots are shared by both kinds.
-    kinds = KINDS if source_exports else (of_arn_kind(event.snapshot.kind),)
-    view = work_view(settings, aws, STEP, kinds=kinds, exports=source_exports)
+    if view is None or source_exports:
+        kinds = KINDS if source_exports else (of_arn_kind(event.snapshot.kind),)
+        view = work_view(settings, aws, STEP, kinds=kinds, exports=source_exports)
     redrive = {source.identifier} if event.is_replay else set()
     copies = fill_copies(settings, aws, STEP, view, redrive=redrive)
     result: dict[str, Any] = {"copies": copies.as_dict()}

@@ -16,7 +16,7 @@ from typing import Any
 from events.copy_finished import CopyFinishedEvent
 from events.rds import RdsSnapshotEvent
 from rds_backup.aws import Aws
-from rds_backup.limits import fill_exports_on_event
+from rds_backup.limits import View, fill_exports_on_event
 from rds_backup.model import tags
 from rds_backup.model.scope import out_of_scope
 from rds_backup.settings import Settings
@@ -29,13 +29,29 @@ def on_copy_finished(
     settings: Settings, aws: Aws, event: RdsSnapshotEvent | CopyFinishedEvent
 ) -> dict[str, Any]:
     # Emitted in the target region; the envelope of a forwarded event says the source's.
-    copy = event_snapshot(
-        settings, aws, event, region=settings.target_region, role=tags.Role.COPY, step=STEP
-    )
-    if isinstance(copy, str):
-        return {"skipped": copy}
-    redrive = {copy.identifier} if event.is_replay else set()
-    return {"exports": fill_exports_on_event(settings, aws, STEP, redrive).as_dict()}
+    if skipped := out_of_scope(settings, event.snapshot, [settings.target_region]):
+        return {"skipped": skipped}
+    redrive = {event.snapshot.identifier} if event.is_replay else set()
+
+    def ours_and_available(view: View) -> str | None:
+        # The copy is checked in the view the fill just read (its copies by id), so it is
+        # not described again; with no export slot free nothing starts, and nothing is
+        # checked: the copy waits in the queue the next fill derives.
+        copy = event_snapshot(
+            settings,
+            aws,
+            event,
+            region=settings.target_region,
+            role=tags.Role.COPY,
+            step=STEP,
+            known=view.copies,
+        )
+        return copy if isinstance(copy, str) else None
+
+    filled = fill_exports_on_event(settings, aws, STEP, redrive, check=ours_and_available)
+    if isinstance(filled, str):
+        return {"skipped": filled}
+    return {"exports": filled.as_dict()}
 
 
 def on_export_ended(settings: Settings, aws: Aws, event: RdsSnapshotEvent) -> dict[str, Any]:
@@ -43,4 +59,6 @@ def on_export_ended(settings: Settings, aws: Aws, event: RdsSnapshotEvent) -> di
     regions = [settings.source_region, settings.target_region]
     if skipped := out_of_scope(settings, event.snapshot, regions):
         return {"skipped": skipped}
-    return {"exports": fill_exports_on_event(settings, aws, STEP).as_dict()}
+    filled = fill_exports_on_event(settings, aws, STEP)
+    assert not isinstance(filled, str)  # no check: never skipped
+    return {"exports": filled.as_dict()}

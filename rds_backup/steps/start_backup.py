@@ -34,6 +34,7 @@ from rds_backup.model.naming import run_id, run_time, snapshot_id
 from rds_backup.observability import count, logger
 from rds_backup.settings import Settings
 from rds_backup.state import manifests
+from rds_backup.state.history import expected_export_hours
 from rds_backup.state.inventory import snapshots_by_id
 from rds_backup.state.selection import Selection, select_databases
 from rds_backup.state.snapshots import describe_snapshot
@@ -101,6 +102,10 @@ def start_backup(
     )
     todo = [db for db in wanted if db.lower() not in made]
     kinds = {db: result.kinds.get(db, Kind.INSTANCE) for db in todo}
+    # What earlier nights measured, once for the night: the export queue's order
+    expected = expected_export_hours(
+        settings, aws, [db for db in todo if _exports_tonight(settings, db, when)], result.run
+    )
     for database in _within_quota(settings, aws, todo, kinds, result):
         kind = kinds[database]
         identifier = snapshot_id(settings.snapshot_prefix, database, result.run)
@@ -121,6 +126,7 @@ def start_backup(
                         exports,
                         requested=databases is not None,
                     )
+                    | _expected_tag(expected.get(database.lower()) if exports else None)
                 ),
             )
         except ClientError as error:
@@ -152,6 +158,11 @@ def start_backup(
         count("SnapshotFailed", len(result.failed))
         raise StartFailed(result)
     return result
+
+
+def _expected_tag(hours: float | None) -> dict[str, str]:
+    """The export's expected duration (rds_backup/state/history.py), when history has one."""
+    return {} if hours is None else {tags.EXPECTED_EXPORT_HOURS: f"{hours:.3f}"}
 
 
 def _record_manifest(

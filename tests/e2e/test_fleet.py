@@ -256,3 +256,69 @@ def test_given_a_small_fleet_when_benched_then_every_row_figure_and_target_is_re
     assert len(names) == 6
     assert all({"name", "value", "target", "pass"} <= set(t) for t in targets)
     assert all(t["pass"] for t in targets if not t["name"].startswith("ratio")), targets
+
+
+def test_given_earlier_nights_when_a_night_runs_then_copies_carry_their_expected_export_hours(
+    local_server: LocalServer,
+) -> None:
+    """The history rows of ``bench --fleet`` (issue 26): start_backup reads each database's
+    export tasks of the nights before by derived id and tags the source with their mean
+    hours (rds_backup/state/history.py); the copy carries it, the export queue orders by it."""
+    from rds_backup.local.bench import fleet as bench
+    from rds_backup.local.bench.lived_in import LivedIn, seed_history
+    from rds_backup.local.profiles import get as get_profile
+    from rds_backup.model import tags
+    from rds_backup.model.naming import run_id, snapshot_id
+
+    profile = get_profile("moderate", seed=bench.SEED)
+    names = bench.databases(3)
+    schedule = bench.START.replace(hour=3, minute=0)
+    target = WorldSpec().target_region
+    # the mean of what the 2 seeded nights took, per database (the seed's own durations)
+    expected = {
+        name: sum(
+            profile.duration(
+                "export",
+                snapshot_id(bench.PREFIX, name, run_id(schedule - timedelta(days=night))),
+                target,
+                name,
+            ).total_seconds()
+            / 3600
+            for night in (1, 2)
+        )
+        / 2
+        for name in names
+    }
+
+    # when
+    with bench._world(local_server, profile, names, {}) as local:
+        local.set_quota(None, manual_snapshots=bench.RAISED_QUOTA)
+        seed_history(local, LivedIn(2, 0, 0, 0, 0), schedule)
+        local.auto_schedules = {"reconcile", "cleanup"}
+        local.run_until(schedule - timedelta(minutes=1))
+        local.fire_schedule(schedule)
+        local.run_until(schedule + timedelta(hours=2))
+        copies = local.server.client("rds", target).describe_db_snapshots(
+            SnapshotType="manual",
+            Filters=[
+                {
+                    "Name": "db-snapshot-id",
+                    "Values": [snapshot_id(bench.PREFIX, name, run_id(schedule)) for name in names],
+                }
+            ],
+        )["DBSnapshots"]
+
+    # then
+    found = {
+        tags.as_dict(c["TagList"])[tags.DATABASE]: float(
+            tags.as_dict(c["TagList"])[tags.EXPECTED_EXPORT_HOURS]
+        )
+        for c in copies
+    }
+    assert found == pytest.approx(expected, abs=0.001)
+    row = bench.fleet_row(local_server, "moderate", 3, history_nights=2)
+    assert row["history_nights"] == 2
+    assert (row["dropped"], row["failure_emails"], row["success_emails"]) == (0, 0, 3)
+    verdicts = {t["name"]: t for t in bench.history_targets([row])}
+    assert "after 7 nights: steps dropped" in verdicts
+    assert verdicts["after 7 nights: steps dropped"]["pass"] is True

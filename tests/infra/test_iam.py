@@ -51,6 +51,7 @@ ALLOWED = {
     | READ_CLUSTERS
     | {"rds:CreateDBSnapshot", "rds:AddTagsToResource", "rds:DescribeDBSnapshots"}
     | {"rds:DescribeDBInstances", "rds:DescribeDBClusters"}  # which databases tonight
+    | {"rds:DescribeExportTasks"}  # earlier nights' export durations: the export order
     | {"rds:CreateDBClusterSnapshot"}
     | {"s3:PutObject"},  # the restore manifests (rds_backup/state/manifests.py)
     "copy_snapshot": LOGS

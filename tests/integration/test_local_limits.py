@@ -378,3 +378,19 @@ def test_given_room_for_one_more_instance_when_restored_then_it_is_made_and_the_
     # the other region keeps AWS's default
     source = rds[SOURCE].describe_account_attributes()["AccountQuotas"]
     assert {"AccountQuotaName": "DBInstances", "Used": 1, "Max": 40} in source
+
+
+def test_given_a_region_with_its_own_quota_when_raising_one_everywhere_then_it_is_raised_there(
+    rds: dict[str, Any],
+) -> None:
+    # given: the source region's DB instances quota raised on its own (a large fleet)
+    limits.set_quota(SOURCE, db_instances=200)
+
+    # when
+    limits.set_quota(None, manual_snapshots=1000)
+
+    # then
+    source, target = _quotas(rds[SOURCE]), _quotas(rds[TARGET])
+    assert source["ManualSnapshots"][1] == 1000
+    assert target["ManualSnapshots"][1] == 1000
+    assert source["DBInstances"][1] == 200

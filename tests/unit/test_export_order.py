@@ -40,3 +40,16 @@ def test_given_the_bench_nights_when_replayed_then_no_rule_beats_the_issues_boun
 
         # the bound is valid: every order ends after it, by at least the last email's latency
         assert ended >= night.lower_bound + night.latency - 1e-9
+
+
+def test_given_history_when_longest_expected_first_then_the_slow_small_one_starts_first() -> None:
+    # given: one slot's worth of choice: the small database took longer on earlier nights
+    night = Instance(
+        (Export(0.0, 4.0, size=50, expected=4.0), Export(0.0, 1.0, size=500, expected=1.0)),
+        lower_bound=4.0,
+        latency=LATENCY,
+    )
+
+    # when / then: the expected-longest is chosen, whatever its size
+    assert export_order.longest(night, [0, 1], [0, 1], 0.0, [0.0] * 5, 0) == 0
+    assert export_order.largest(night, [0, 1], [0, 1], 0.0, [0.0] * 5, 0) == 1

@@ -13,7 +13,13 @@ from rds_backup.limits import COPY_LIMIT_TEXT, MANUAL_QUOTA_TEXT, order_key
 from rds_backup.model import tags
 
 
-def owned(database: str, run: str, size: int | None = None, made: datetime | None = None) -> Any:
+def owned(
+    database: str,
+    run: str,
+    size: int | None = None,
+    made: datetime | None = None,
+    hours: float | None = None,
+) -> Any:
     raw: dict[str, Any] = {}
     if size is not None:
         raw["AllocatedStorage"] = size
@@ -28,9 +34,15 @@ def owned(database: str, run: str, size: int | None = None, made: datetime | Non
         role=tags.Role.COPY,
         exports=("target",),
         status="available",
-        tags={},
+        tags={} if hours is None else {tags.EXPECTED_EXPORT_HOURS: f"{hours:.3f}"},
         raw=raw,
     )
+
+
+def ordered(*snapshots: Any) -> list[str]:
+    """The databases in the export queue's order (limits.waiting_exports' sort)."""
+    rate = limits.hours_per_gib(snapshots)
+    return [s.database for s in sorted(snapshots, key=lambda s: order_key(s, rate))]
 
 
 def test_given_two_runs_when_ordered_then_the_older_run_comes_first_whatever_the_size():
@@ -90,3 +102,34 @@ def test_order_key_without_create_time_falls_back_to_the_run_time():
     key = order_key(owned("a", "20261125-0300"))
 
     assert key[0] == key[2] == datetime(2026, 11, 25, 3, 0, tzinfo=UTC)
+
+
+def test_given_earlier_nights_durations_when_ordered_then_the_longest_expected_first():
+    # given: the smaller database's exports took longer on earlier nights (more rows per GiB)
+    slow = owned("slow", "20261125-0300", size=100, hours=5.0)
+    big = owned("big", "20261125-0300", size=300, hours=2.0)
+
+    # when / then
+    assert ordered(big, slow) == ["slow", "big"]
+
+
+def test_given_no_history_when_ordered_then_its_size_is_turned_into_hours_at_the_others_rate():
+    # given: 1 h per 100 GiB for the two with history; the new 250 GiB one is expected 2.5 h
+    a = owned("a", "20261125-0300", size=100, hours=1.0)
+    b = owned("b", "20261125-0300", size=300, hours=3.0)
+    new = owned("new", "20261125-0300", size=250)
+
+    # when / then
+    assert limits.hours_per_gib([a, b, new]) == pytest.approx(0.01)
+    assert ordered(a, new, b) == ["b", "new", "a"]
+
+
+def test_given_a_bad_expected_duration_tag_when_ordered_then_it_counts_as_no_history():
+    broken = owned("broken", "20261125-0300", size=500)
+    broken.tags[tags.EXPECTED_EXPORT_HOURS] = "soon"
+
+    assert limits.expected_hours(broken) is None
+    assert ordered(owned("known", "20261125-0300", size=100, hours=1.0), broken) == [
+        "broken",
+        "known",
+    ]

@@ -108,6 +108,51 @@ def estimate(
     }
 
 
+# Lambda SnapStart for Python (runtimes python3.12 and later; "Improving startup performance
+# with Lambda SnapStart", its "SnapStart pricing"; prices from "AWS Lambda pricing",
+# us-east-1): the snapshot of each published version is cached, billed per GB-second while
+# the version is active, and each execution environment restored from it is billed per GB.
+SNAPSTART_CACHE_GB_SECOND = 0.0000015046
+SNAPSTART_RESTORE_GB = 0.0001397998
+SECONDS_PER_MONTH = 30 * 24 * 3600
+
+
+def snapstart(
+    memory_mb: dict[str, int], cold: dict[str, dict[str, Any]], chain: dict[str, Any]
+) -> dict[str, Any]:
+    """What SnapStart would cost and save for a fleet running one run a night: the cache of
+    every function's published version all month, a restore per (cold) invocation, against
+    the billed import time it removes from each cold start."""
+    databases = int(chain["databases"])
+    invocations: dict[str, int] = chain["handler_invocations"]
+    cache = sum(
+        m / 1024 * SECONDS_PER_MONTH * SNAPSTART_CACHE_GB_SECOND for m in memory_mb.values()
+    )
+    saved = restore = 0.0
+    for name, count in invocations.items():
+        gb = memory_mb.get(name, 256) / 1024
+        per_database = count / databases * 30  # invocations per database-month
+        restore += per_database * gb * SNAPSTART_RESTORE_GB
+        saved += (
+            per_database
+            * gb
+            * cold.get(name, {}).get("import_ms", 0.0)
+            / 1000
+            * (LAMBDA_ARM_GB_SECOND)
+        )
+    return {
+        "prices_usd": {
+            "cache_per_gb_second": SNAPSTART_CACHE_GB_SECOND,
+            "restore_per_gb": SNAPSTART_RESTORE_GB,
+        },
+        "cache_usd_per_month": round(cache, 4),
+        "restore_usd_per_database_month": round(restore, 6),
+        "init_saved_usd_per_database_month": round(saved, 6),
+        # the fleet size from which the import time saved pays for the cache and restores
+        "break_even_databases": round(cache / (saved - restore), 0) if saved > restore else None,
+    }
+
+
 def old_design(memory_mb: int) -> dict[str, Any]:
     """One Lambda per database that creates, copies and exports, waiting in between."""
     held = (OLD_COPY_MINUTES + OLD_EXPORT_MINUTES) * 60

@@ -173,6 +173,10 @@ def lived_row(server: LocalServer, n: int, background: float = 0.0) -> dict[str,
         local.run_until_quiet(max_seconds=fleet.WALL_LIMIT)
         row = fleet.outcome(local, names, run, schedule, exports_expected=True)
         rds = sum(v for k, v in local.timeline.api_calls.items() if k.startswith("RDS:"))
+        by_handler: dict[str, int] = {}
+        for (label, operation), calls in local.timeline.api_calls_by_handler.items():
+            if operation.startswith("RDS:"):
+                by_handler[label] = by_handler.get(label, 0) + calls
         entries = local.timeline.entries
     regions = local.regions
     row.update(
@@ -181,6 +185,8 @@ def lived_row(server: LocalServer, n: int, background: float = 0.0) -> dict[str,
         lived_in=seeded,
         background_requests_per_second=background,
         rds_calls_per_database=round(rds / n, 1),
+        # where they go: each handler on each event, most first
+        rds_calls_by_handler=dict(sorted(by_handler.items(), key=lambda kv: -kv[1])),
         peak_rds_calls_per_second={r: throttle.peak_per_second(r) for r in regions},
         throttled_calls=sum(throttle.refused.values()),
         handler_failures=sum(1 for e in entries if e.kind == "invoke" and not e.ok),

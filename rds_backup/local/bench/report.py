@@ -12,30 +12,32 @@ from typing import Any
 from rds_backup.local.bench import chain, cleanup_scale, cost, imports, memory, start_scale
 from rds_backup.local.server import LocalServer
 
-IMPORT_RATIO_TARGET = 1.5
+IMPORT_RATIO_TARGET = 1.5  # replaced (REPLACED below): the reason is in the JSON
 PEAK_RSS_TARGET_MB = 128
-CALLS_PER_DATABASE_TARGET = 12
+CALLS_PER_DATABASE_TARGET = 12  # replaced (REPLACED below)
 CLEANUP_MS_PER_SNAPSHOT_TARGET = 1.0
+COST_PER_DATABASE_RUN_TARGET = 0.0005  # USD, Lambda + EventBridge, every invocation cold
 
-IMPORT_MISS = (
-    "boto3 is ~40% of a handler's import; the rest is pydantic (its import plus building the "
-    "Settings and event models at import, ~150 ms here) and powertools (~15-35 ms). No "
-    "import can be made lazy without moving the same work into the first invocation, which "
-    "Lambda bills alike. What would reach it: Lambda SnapStart for Python (3.12+; the "
-    "initialised process is restored, so import time leaves the cold start), or validating "
-    "settings and events without pydantic on the Lambda path (hand-written checks keeping "
-    "ConfigError's one message)."
-)
-CALLS_MISS = (
-    "With both exports notify runs once per export and each time re-reads the whole run "
-    "(DescribeDBSnapshots in both regions, DescribeExportTasks in both regions: 8 of the "
-    "13 notify calls); the rest is 6 changes (create, copy, 2 exports, delete, email), 2 "
-    "ownership reads (copy_snapshot, export_snapshot) and 3 idempotency writes. Floor while "
-    "keeping ownership-by-tags, 'notify decides from AWS state' and powertools idempotency: "
-    "~14 (notify reads the copy only, as it carries the same tags, and stops at the first "
-    "export still in flight). 12 needs one of those relaxed; target-region-only chains are "
-    "at 12 now. See docs/BENCHMARK.md."
-)
+# Why each kept target is one a user pays for (issue 26: keep a target only where they do).
+WHY_KEPT = {
+    "usd_per_database_run": (
+        "the bill: Lambda GB-seconds (the init phase is billed, so every cold start is in "
+        "it) and requests, EventBridge cross-region events; $0.0005 is $0.18 a database-year, "
+        "under 1/18 of the single-Lambda design"
+    ),
+    "peak_rss_mb": (
+        "Lambda bills the configured memory (MemorySize, 256 MB in the template) for every "
+        "millisecond: a peak within half of it keeps the setting, and the bill, where it is"
+    ),
+    "polling_calls": (
+        "a handler that polls is billed for its wait and spends the account's shared RDS "
+        "API budget while nothing changes"
+    ),
+    "cleanup_ms_per_snapshot": (
+        "cleanup's billed duration grows with the snapshots it keeps; at 1 ms each, 10,000 "
+        "snapshots cost 10 s a day and stay far inside Lambda's 900 s limit"
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -74,20 +76,67 @@ def target(
     return entry
 
 
+def replaced(summary: dict[str, Any]) -> list[dict[str, Any]]:
+    """The targets no user pays for, each with what replaces it and why (issue 26)."""
+    cold = summary["memory"]["handlers"]
+    ratios = {m: f["ratio_to_boto3"] for m, f in summary["imports"]["handlers"].items()}
+    snap = summary["cost"]["snapstart"]
+    both = summary["chain"]["both_exports"]
+    return [
+        {
+            "name": "import_ratio_to_boto3",
+            "target": f"<= {IMPORT_RATIO_TARGET}x boto3 import, each handler",
+            "value": ratios,
+            "replaced_by": "cold start measured (import + first invocation, each handler) "
+            "and its cost, in usd_per_database_run",
+            "measured_cold_start_ms": {n: f["cold_start_ms"] for n, f in cold.items()},
+            "measured_import_ms": {n: f["import_ms"] for n, f in cold.items()},
+            "options_evaluated": {
+                "snapstart": {
+                    **snap,
+                    "verdict": "not adopted: the cache is billed all month for each "
+                    "function's published version, and restores per invocation, while the "
+                    "import time it removes is a few hundred ms billed a few times a night "
+                    "per database; it pays off only from break_even_databases databases "
+                    "(None: never), and needs published versions and aliases on every "
+                    "event target",
+                },
+                "lazy_imports": "moves the same work into the first invocation, billed alike "
+                "(the init phase is billed): the ratio would pass and the bill not change",
+                "no_pydantic_on_the_lambda_path": "saves ~150 ms of a cold start; a second "
+                "implementation of the settings and event contracts to keep in step",
+            },
+            "reason": "nobody waits on a nightly chain, so a cold start costs only what it "
+            "bills; a ratio to boto3's import is no figure a user pays. The cold start's "
+            "price is in the cost target, where it is paid",
+        },
+        {
+            "name": "api_calls_per_database_both_exports",
+            "target": f"<= {CALLS_PER_DATABASE_TARGET} calls per database per chain",
+            "value": both["api_calls_per_database"],
+            "replaced_by": "bench --fleet: RDS calls per database on the lived-in 100-database "
+            "row (<= 20) and 0 handler failures under throttling at 200 with other tools' load",
+            "reason": "RDS API calls are not billed; a user pays for them in the account's "
+            "shared RDS request budget (one token bucket per account and region), which "
+            "bites on a real fleet on a lived-in account, not on a 2-database chain on an "
+            "empty one. The billed calls (DynamoDB, SES, EventBridge) are in the cost target",
+        },
+    ]
+
+
 def judge(summary: dict[str, Any]) -> list[dict[str, Any]]:
     targets = []
-    for module, figures in summary["imports"]["handlers"].items():
-        ratio = figures["ratio_to_boto3"]
-        targets.append(
-            target(
-                f"import_ratio_to_boto3.{module}",
-                ratio,
-                IMPORT_RATIO_TARGET,
-                "x boto3 import",
-                ratio is not None and ratio <= IMPORT_RATIO_TARGET,
-                IMPORT_MISS,
-            )
+    money = summary["cost"]["usd_per_database_run"]
+    targets.append(
+        target(
+            "usd_per_database_run",
+            money,
+            COST_PER_DATABASE_RUN_TARGET,
+            "USD (Lambda + EventBridge, every invocation cold)",
+            money <= COST_PER_DATABASE_RUN_TARGET,
+            "billed time per invocation (cold CPU + API waits) grew: see cost.functions",
         )
+    )
     rss = summary["memory"]["handlers"]
     worst = max(rss, key=lambda name: rss[name]["peak_rss_mb"])
     peak = rss[worst]["peak_rss_mb"]
@@ -102,16 +151,6 @@ def judge(summary: dict[str, Any]) -> list[dict[str, Any]]:
         )
     )
     both = summary["chain"]["both_exports"]
-    targets.append(
-        target(
-            "api_calls_per_database_both_exports",
-            both["api_calls_per_database"],
-            CALLS_PER_DATABASE_TARGET,
-            "calls",
-            both["api_calls_per_database"] <= CALLS_PER_DATABASE_TARGET,
-            CALLS_MISS,
-        )
-    )
     polling = both["polling_calls"] + summary["chain"]["target_export_only"]["polling_calls"]
     targets.append(
         target(
@@ -135,6 +174,8 @@ def judge(summary: dict[str, Any]) -> list[dict[str, Any]]:
             "planning or deleting spends more than 1 ms of our own code per snapshot",
         )
     )
+    for entry in targets:
+        entry["why"] = WHY_KEPT[entry["name"].split(" ")[0]]
     return targets
 
 
@@ -180,7 +221,13 @@ def run_bench(options: BenchOptions = BenchOptions()) -> dict[str, Any]:
         summary["memory"]["handlers"],
         summary["chain"]["both_exports"],
     )
+    summary["cost"]["snapstart"] = cost.snapstart(
+        cost.memory_by_function(load_template("main")),
+        summary["memory"]["handlers"],
+        summary["chain"]["both_exports"],
+    )
     summary["targets"] = judge(summary)
+    summary["replaced_targets"] = replaced(summary)
     summary["all_targets_pass"] = all(t["pass"] for t in summary["targets"])
     summary["phase_seconds"] = phases
     summary["wall_seconds"] = round(time.monotonic() - started, 1)
@@ -245,5 +292,23 @@ def render(summary: dict[str, Any]) -> str:
     for entry in summary["targets"]:
         mark = "PASS" if entry["pass"] else "MISS"
         lines.append(f"  {mark}  {entry['name']}: {entry['value']} (target {entry['target']})")
+        lines.append(f"        why: {entry['why']}")
+    lines.append("Targets replaced (no user pays for the figure)")
+    for entry in summary.get("replaced_targets", []):
+        lines.append(f"  --    {entry['name']} ({entry['target']}): replaced by "
+                     f"{entry['replaced_by']}")  # fmt: skip
+        lines.append(f"        why: {entry['reason']}")
+    snap = money.get("snapstart")
+    if snap:
+        lines.append(
+            f"  SnapStart evaluated: cache ${snap['cache_usd_per_month']}/month for the "
+            f"functions, restores ${snap['restore_usd_per_database_month']} and init saved "
+            f"${snap['init_saved_usd_per_database_month']} per database-month; "
+            + (
+                f"break-even at {snap['break_even_databases']:.0f} databases"
+                if snap["break_even_databases"]
+                else "never pays: a restore costs more than the init time it saves"
+            )
+        )
     lines.append(f"\n(wall time {summary['wall_seconds']} s; --json for every figure)")
     return "\n".join(lines)
