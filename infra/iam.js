@@ -137,6 +137,14 @@ async function markRedrivenExports(resolveConfigurationProperty, region) {
 }
 
 module.exports = {
+  // share_vault's PutEvents on the vault's bus (infra/functions/share_vault.yml). Used only
+  // under the VaultEnabled condition; without a vault, an ARN no account has keeps the
+  // template valid (cfn-lint checks both branches of Fn::If).
+  vaultBusArn: async ({ resolveConfigurationProperty }) => {
+    const c = await config(resolveConfigurationProperty);
+    return c.vaultEventBusArn || 'arn:aws:events:us-east-1:000000000000:event-bus/no-vault';
+  },
+
   markRedrivenSourceExports: async ({ resolveConfigurationProperty }) =>
     markRedrivenExports(resolveConfigurationProperty, 'source'),
   markRedrivenTargetExports: async ({ resolveConfigurationProperty }) =>
