@@ -5,7 +5,7 @@ account (docs/VAULT.md).
 
 Event model: events/schedule.py. Sample: scheduled.json.
 Rule and IAM: infra/vault/serverless.yml.
-Step: rds_backup/vault/cleanup.py.
+Step: rds_backup/steps/vault_cleanup.py → rds_backup/vault/cleanup.py.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from events.parse import parse_event
 from rds_backup.aws import get_aws
 from rds_backup.errors import reported
 from rds_backup.observability import logger, metrics
-from rds_backup.vault.cleanup import cleanup
+from rds_backup.steps.vault_cleanup import on_schedule
 from rds_backup.vault.settings import load_vault_settings
 
 
@@ -28,4 +28,4 @@ from rds_backup.vault.settings import load_vault_settings
 @reported
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     parse_event(event, ScheduledEvent)
-    return cleanup(load_vault_settings(), get_aws())
+    return on_schedule(load_vault_settings(), get_aws())

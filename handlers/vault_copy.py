@@ -6,7 +6,7 @@ one pass: report finished copies to the source bus, copy what waits while slots 
 Event models: events/vault.py (SharedWithVaultEvent), events/rds.py, events/schedule.py.
 Samples: snapshot-shared-with-vault.json, rds-0060-copy-finished.json, scheduled.json.
 Rule and IAM: infra/vault/serverless.yml.
-Step: rds_backup/vault/copy.py.
+Step: rds_backup/steps/vault_copy.py → rds_backup/vault/copy.py.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from events.vault import SharedWithVaultEvent
 from rds_backup.aws import get_aws
 from rds_backup.errors import reported
 from rds_backup.observability import logger, metrics
-from rds_backup.vault.copy import sync
+from rds_backup.steps.vault_copy import on_event
 from rds_backup.vault.settings import load_vault_settings
 
 
@@ -32,11 +32,4 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     parsed: SharedWithVaultEvent | RdsSnapshotEvent | ScheduledEvent = parse_event(
         event, SharedWithVaultEvent | RdsSnapshotEvent | ScheduledEvent
     )
-    settings = load_vault_settings()
-    if isinstance(parsed, SharedWithVaultEvent):
-        arn = parsed.snapshot
-        logger.append_keys(snapshot=arn.identifier, database=parsed.detail.database)
-        if arn.account != settings.source_account_id:
-            logger.info("ignored: shared by another account than SOURCE_ACCOUNT_ID")
-            return {"skipped": "other account"}
-    return sync(settings, get_aws())
+    return on_event(load_vault_settings(), get_aws(), parsed)

@@ -23,13 +23,8 @@ DESTRUCTIVE = ("rds:Delete", "rds:AddTagsToResource", "rds:RemoveTagsFromResourc
 
 
 def _statements(template: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-    """(role, statement), with a conditional statement (Fn::If) taken as deployed."""
-    found = []
-    for role, _, statement in role_statements(template):
-        if "Fn::If" in statement:
-            statement = statement["Fn::If"][1]
-        found.append((role, statement))
-    return found
+    """(role, statement) of every role and attached policy."""
+    return [(role, statement) for role, _, statement in role_statements(template)]
 
 
 def _principals(statement: dict[str, Any]) -> list[str]:
