@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import boto3
@@ -25,6 +26,7 @@ from rds_backup.local.context import LocalContext
 from rds_backup.local.seed import WorldSpec, create_database
 from rds_backup.settings import load_settings
 from rds_backup.steps.share_vault import KEY_NOT_SHAREABLE
+from rds_backup.vault.cleanup import cleanup
 from rds_backup.vault.copy import sync
 from rds_backup.vault.plan import SOURCE_TAG, VAULT_TAG
 from rds_backup.vault.settings import VaultSettings, load_vault_settings, parse_vault_settings
@@ -104,6 +106,13 @@ def _restore_attribute(snapshot: str) -> list[str]:
         if attribute["AttributeName"] == "restore":
             return list(attribute.get("AttributeValues", []))
     return []
+
+
+def _made(identifier: str, when: datetime) -> None:
+    """Date a vault copy (moto stamps every snapshot with the moment it was made)."""
+    from moto.rds.models import rds_backends
+
+    rds_backends[VAULT_ACCOUNT][TARGET].database_snapshots[identifier].created = when
 
 
 def _vault_copy_finished(snapshot: str, vault_copy: str) -> dict[str, Any]:
@@ -254,3 +263,45 @@ def test_given_the_vault_quota_reached_when_shared_then_copies_wait_and_none_is_
     # then: every database is in the vault
     assert len(later["instance"]["started"]) == 2
     assert sorted(c["DBSnapshotIdentifier"] for c in two.copies()) == sorted(names)
+
+
+def test_given_old_vault_copies_and_look_alikes_when_the_vault_cleans_up_then_only_its_own_go(
+    two: Accounts, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given: the vault's copy of tonight's snapshot, a person's copy and a look-alike with the
+    # vault's tag copied onto another id, all older than VAULT_RETENTION_DAYS
+    snapshot_and_copy()
+    name = f"rds-backup-orders-{RUN}"
+    share_vault.handler(rds_event("RDS-EVENT-0060", TARGET, name), CONTEXT)
+    sync(two.settings, two.vault)
+    rds = two.vault.rds(TARGET)
+    arn = f"arn:aws:rds:{TARGET}:{SOURCE_ACCOUNT}:snapshot:{name}"
+    for other, tags in (
+        ("orders-by-hand", []),
+        (f"{name}-keep", [{"Key": VAULT_TAG, "Value": "rds-backup-vault"},
+                          {"Key": SOURCE_TAG, "Value": arn}]),
+    ):  # fmt: skip
+        rds.copy_db_snapshot(
+            SourceDBSnapshotIdentifier=arn, TargetDBSnapshotIdentifier=other,
+            KmsKeyId=two.seeded.key_arn, Tags=tags,
+        )  # fmt: skip
+    later = datetime(2027, 3, 1, tzinfo=UTC)  # past 35 days for every one of them
+    monkeypatch.setattr("rds_backup.clock.now", lambda: later)
+
+    # when: a second vaulted night makes the first one deletable (MIN_KEEP keeps the newest)
+    rds.copy_db_snapshot(
+        SourceDBSnapshotIdentifier=arn,
+        TargetDBSnapshotIdentifier="rds-backup-orders-20270228-0300",
+        KmsKeyId=two.seeded.key_arn,
+        Tags=[{"Key": VAULT_TAG, "Value": "rds-backup-vault"},
+              {"Key": SOURCE_TAG, "Value": arn.replace(RUN, "20270228-0300")}],
+    )  # fmt: skip
+    _made(name, datetime(2026, 11, 25, 3, 30))
+    _made("rds-backup-orders-20270228-0300", datetime(2027, 2, 28, 3, 30))
+    dry = cleanup(two.settings, two.vault, dry_run=True)
+    done = cleanup(two.settings, two.vault)
+
+    # then: only the vault's own expired copy, never the person's or the look-alike
+    assert dry["deleted"] == done["deleted"] == [name]
+    left = sorted(c["DBSnapshotIdentifier"] for c in two.copies())
+    assert left == sorted(["orders-by-hand", f"{name}-keep", "rds-backup-orders-20270228-0300"])
