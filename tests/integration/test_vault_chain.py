@@ -14,6 +14,7 @@ from typing import Any
 
 import boto3
 import pytest
+from moto.rds.models import rds_backends
 
 from events import load_sample
 from handlers import notify, share_vault, vault_copy
@@ -110,8 +111,6 @@ def _restore_attribute(snapshot: str) -> list[str]:
 
 def _made(identifier: str, when: datetime) -> None:
     """Date a vault copy (moto stamps every snapshot with the moment it was made)."""
-    from moto.rds.models import rds_backends
-
     rds_backends[VAULT_ACCOUNT][TARGET].database_snapshots[identifier].created = when
 
 
@@ -305,3 +304,48 @@ def test_given_old_vault_copies_and_look_alikes_when_the_vault_cleans_up_then_on
     assert dry["deleted"] == done["deleted"] == [name]
     left = sorted(c["DBSnapshotIdentifier"] for c in two.copies())
     assert left == sorted(["orders-by-hand", f"{name}-keep", "rds-backup-orders-20270228-0300"])
+
+
+def test_given_a_lost_shared_event_when_the_reconcile_pass_runs_then_the_copy_is_made(
+    two: Accounts,
+) -> None:
+    # given: shared, but the "shared" event never reached the vault
+    snapshot_and_copy()
+    name = f"rds-backup-orders-{RUN}"
+    share_vault.handler(rds_event("RDS-EVENT-0060", TARGET, name), CONTEXT)
+
+    # when: the vault's schedule fires
+    result = _the_vault_gets(two, load_sample("scheduled"))
+
+    # then: it listed what is shared with it and copied it
+    assert result["shared"] == 1
+    assert result["instance"]["started"] == [f"vault-copy {name}"]
+    assert [c["DBSnapshotIdentifier"] for c in two.copies()] == [name]
+
+
+def test_given_a_vault_copy_that_failed_when_reported_then_the_share_stays_and_a_person_is_told(
+    two: Accounts,
+) -> None:
+    # given: the vault's copy ended failed
+    snapshot_and_copy()
+    name = f"rds-backup-orders-{RUN}"
+    share_vault.handler(rds_event("RDS-EVENT-0060", TARGET, name), CONTEXT)
+    sync(two.settings, two.vault)
+    rds_backends[VAULT_ACCOUNT][TARGET].database_snapshots[name].status = "failed"
+
+    # when: the next pass reports it, and the report reaches share_vault
+    result = sync(two.settings, two.vault)
+    report = load_sample("vault-copy-finished")
+    report["detail"].update(
+        SnapshotArn=f"arn:aws:rds:{TARGET}:{SOURCE_ACCOUNT}:snapshot:{name}",
+        Outcome="failed",
+        Cause="the vault copy is failed",
+    )
+    with pytest.raises(StepFailed) as told:
+        share_vault.handler(report, CONTEXT)
+
+    # then: the failure names the vault's cause; the share is kept for the retry
+    assert result["failed"] == [name]
+    assert told.value.code == "VaultCopyFailed"
+    assert "the vault copy is failed" in told.value.cause
+    assert _restore_attribute(name) == [VAULT_ACCOUNT]
