@@ -23,6 +23,9 @@ EXPORTS = f"{NAMESPACE}exports"  # which regions this run exports: "target" or "
 # "true" on a run an operator started for named databases (Backup Requested with databases):
 # the databases it did not name are not missing from it (rds-backup status).
 REQUESTED = f"{NAMESPACE}requested"
+# On our copy, once the vault account holds its own copy of it (docs/VAULT.md): that copy's
+# ARN (share_vault writes it before removing the share; status reads it).
+VAULT_COPY = f"{NAMESPACE}vault-copy"
 
 
 class Role(StrEnum):

@@ -18,7 +18,7 @@ from rds_backup.aws import Aws
 from rds_backup.errors import step_failed
 from rds_backup.model import key_policy
 from rds_backup.model.kinds import Kind
-from rds_backup.model.tags import Owned
+from rds_backup.model.tags import VAULT_COPY, Owned
 
 RESTORE = "restore"
 
@@ -89,3 +89,22 @@ def key_verdict(aws: Aws, snapshot: Owned, account: str, step: str) -> KeyVerdic
             "(kms:Decrypt and kms:CreateGrant)",
         )
     return KeyVerdict(True, arn)
+
+
+def record_vault_copy(aws: Aws, snapshot: Owned, vault_copy_arn: str, step: str) -> None:
+    """Tag our copy with where the vault keeps its own (tags.VAULT_COPY): the fact status
+    shows, kept on AWS like every other fact of the chain."""
+    if snapshot.tags.get(VAULT_COPY) == vault_copy_arn:
+        return
+    try:
+        aws.rds(snapshot.region).add_tags_to_resource(
+            ResourceName=snapshot.arn, Tags=[{"Key": VAULT_COPY, "Value": vault_copy_arn}]
+        )
+    except (ClientError, BotoCoreError) as error:
+        raise step_failed(
+            step,
+            error,
+            database=snapshot.database,
+            snapshot=snapshot.identifier,
+            region=snapshot.region,
+        ) from error

@@ -6,7 +6,8 @@
   attribute, and put "Snapshot Shared With Vault" on the vault's bus (VAULT_EVENT_BUS_ARN):
   an account is told nothing by RDS when a snapshot is shared with it.
 - "Vault Copy Finished" from the vault (on the default bus, allowed by its bus policy) →
-  Outcome available: remove the share (the vault holds its own copy, on its own key);
+  Outcome available: tag our copy with the vault copy's ARN (``rds-backup:vault-copy``,
+  what status shows) and remove the share (the vault holds its own copy, on its own key);
   failed: keep the share (the vault's reconcile retries while it is shared) and fail with
   the vault's cause, so a person reads it once (notify, keys.failure).
 
@@ -36,7 +37,7 @@ from rds_backup.model.scope import out_of_scope
 from rds_backup.observability import count, logger
 from rds_backup.settings import Settings
 from rds_backup.state.bus import put_event_on
-from rds_backup.state.sharing import key_verdict, set_shared
+from rds_backup.state.sharing import key_verdict, record_vault_copy, set_shared
 from rds_backup.state.snapshots import event_snapshot, find_owned
 
 STEP = "share_vault"
@@ -111,6 +112,8 @@ def on_vault_copy_finished(
                 "is fixed (docs/VAULT.md, 'When a vault copy fails')."
             ),
         )
+    if event.detail.vault_copy_arn:
+        record_vault_copy(aws, copy, event.detail.vault_copy_arn, STEP)
     set_shared(aws, copy, vault, STEP, shared=False)
     logger.info("vault holds its copy; share removed", vault_copy=event.detail.vault_copy_arn)
     count("VaultShareRemoved")

@@ -104,7 +104,8 @@ ALLOWED = {
     | ON_FAILURE_BUS
     | READ_CLUSTERS
     | {"rds:DescribeDBSnapshots", "rds:ModifyDBSnapshotAttribute"}
-    | {"rds:ModifyDBClusterSnapshotAttribute", "kms:DescribeKey", "kms:GetKeyPolicy"},
+    | {"rds:ModifyDBClusterSnapshotAttribute", "kms:DescribeKey", "kms:GetKeyPolicy"}
+    | {"rds:AddTagsToResource"},  # only rds-backup:vault-copy, where the vault's copy is
 }
 READ_ONLY_PREFIXES = ("Describe", "List", "Get")
 

@@ -15,10 +15,11 @@ from rds_backup.local import packaging
 from tests.infra.conftest import Packaged
 from tests.infra.support import as_list, resolve, resources, role_statements
 from tests.infra.test_security import ALL_OPTIONS
+from tests.infra.test_tag_writes import _iam_match
 
 SOURCE_ACCOUNT = "123456789012"  # infra/config.yml's package-time sourceAccountId
 VAULT_ACCOUNT = ALL_OPTIONS["VAULT_ACCOUNT_ID"]
-# What could remove or disguise a vault copy: deleting, re-tagging, copying over, unsharing.
+# What could remove or disguise a vault copy: deleting, re-tagging, unsharing.
 DESTRUCTIVE = ("rds:Delete", "rds:AddTagsToResource", "rds:RemoveTagsFromResource", "rds:Modify")
 
 
@@ -103,7 +104,7 @@ def test_given_the_source_stacks_when_generated_then_no_role_can_touch_another_a
                 assert VAULT_ACCOUNT not in resource, (role, actions, resource)
 
 
-def test_given_a_vault_when_the_source_stack_is_generated_then_share_vault_may_only_share(
+def test_given_a_vault_when_the_source_stack_is_generated_then_share_vault_may_share_and_note(
     main_with_vault: dict[str, Any],
 ) -> None:
     share = [s for role, s in _statements(main_with_vault) if role == "ShareVaultRole"]
@@ -119,6 +120,7 @@ def test_given_a_vault_when_the_source_stack_is_generated_then_share_vault_may_o
         "events:PutEvents",
         "logs:CreateLogStream",
         "logs:PutLogEvents",
+        "rds:AddTagsToResource",
         "rds:ModifyDBClusterSnapshotAttribute",
         "rds:ModifyDBSnapshotAttribute",
     ]
@@ -129,3 +131,25 @@ def test_given_a_vault_when_the_source_stack_is_generated_then_share_vault_may_o
     statement = policy["Properties"]["Statement"]
     assert _principals(statement) == [f"arn:aws:iam::{VAULT_ACCOUNT}:root"]
     assert statement["Condition"]["StringEquals"]["events:detail-type"] == ["Vault Copy Finished"]
+
+
+def test_given_the_vault_stack_when_generated_then_its_snapshot_writes_reach_no_look_alike(
+    vault_stack: Packaged,
+) -> None:
+    # the vault's copy, tag and delete statements name derived ids only: an operator's
+    # "<our id>-keep" in the vault account is outside every one of them
+    ours = "rds-backup-orders-20261201-0300"
+    writes = [
+        statement
+        for _, statement in _statements(vault_stack.template)
+        if any(
+            str(a).startswith(("rds:Copy", "rds:Delete", "rds:AddTags"))
+            for a in as_list(statement["Action"])
+        )
+    ]
+    assert len(writes) == 2  # VaultCopyRole's copy, VaultCleanupRole's delete
+    for statement in writes:
+        patterns = [str(resolve(r)) for r in as_list(statement["Resource"])]
+        names = [p.rsplit(":", 1)[-1] for p in patterns]
+        assert all(_iam_match(n, ours) for n in names), names
+        assert not any(_iam_match(n, f"{ours}-keep") for n in names), names

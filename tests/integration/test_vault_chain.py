@@ -25,6 +25,7 @@ from rds_backup.local import limits as local_limits
 from rds_backup.local.accounts import SOURCE_ACCOUNT, VAULT_ACCOUNT, Vault, VaultSpec
 from rds_backup.local.context import LocalContext
 from rds_backup.local.seed import WorldSpec, create_database
+from rds_backup.ops.runs_table import recent_runs
 from rds_backup.settings import load_settings
 from rds_backup.steps.share_vault import KEY_NOT_SHAREABLE
 from rds_backup.vault.cleanup import cleanup
@@ -167,9 +168,14 @@ def test_given_a_copy_on_a_shareable_key_when_available_then_it_is_shared_vaulte
     # when: the vault's report reaches share_vault
     unshared = share_vault.handler(_vault_copy_finished(name, copy["DBSnapshotArn"]), CONTEXT)
 
-    # then: the share is gone, the vault keeps its copy, the next pass reports nothing
+    # then: the share is gone, the vault keeps its copy, the next pass reports nothing, and
+    # status says where the vault keeps it
     assert unshared["unshared"] == shared["shared"]
     assert _restore_attribute(name) == []
+    [row] = recent_runs(load_settings(), Aws(), datetime(2026, 11, 25, 6, tzinfo=UTC), 2)
+    assert row.as_dict()["vault"] == (
+        f"in the vault: account {VAULT_ACCOUNT}, region {TARGET}, copy {name}"
+    )
     assert _the_vault_gets(two, load_sample("scheduled"))["reported"] == 0
     assert len(two.copies()) == 1
 
