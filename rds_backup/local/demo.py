@@ -339,7 +339,7 @@ def _print_vault(entries: list[dict[str, Any]], out: IO[str]) -> None:
             print(f"  {entry['database']}: {entry.get('why', 'no vault copy')}", file=out)
             continue
         print(
-            f"  {entry['database']}  {entry['vault_copy']}  {entry['status']}\n"
+            f"  {entry['database']}  {entry['status']}\n    {entry['vault_copy']}\n"
             f"    key is the vault key: {entry['key_is_vault_key']}; still shared with: "
             f"{', '.join(entry['shared_after']) or 'nobody'}; the source account can delete "
             f"it: {entry['source_can_delete']} ({entry.get('source_delete_refused', '')})",
