@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from botocore.exceptions import BotoCoreError, ClientError
 
 from rds_backup.aws import Aws
-from rds_backup.errors import step_failed
+from rds_backup.errors import StepFailed, step_failed
 from rds_backup.model import key_policy
 from rds_backup.model.kinds import Kind
 from rds_backup.model.tags import VAULT_COPY, Owned
@@ -39,13 +39,7 @@ def set_shared(aws: Aws, snapshot: Owned, account: str, step: str, shared: bool)
                 DBSnapshotIdentifier=snapshot.identifier, AttributeName=RESTORE, **change
             )
     except (ClientError, BotoCoreError) as error:
-        raise step_failed(
-            step,
-            error,
-            database=snapshot.database,
-            snapshot=snapshot.identifier,
-            region=snapshot.region,
-        ) from error
+        raise _failed(step, error, snapshot) from error
 
 
 @dataclass(frozen=True)
@@ -101,10 +95,14 @@ def record_vault_copy(aws: Aws, snapshot: Owned, vault_copy_arn: str, step: str)
             ResourceName=snapshot.arn, Tags=[{"Key": VAULT_COPY, "Value": vault_copy_arn}]
         )
     except (ClientError, BotoCoreError) as error:
-        raise step_failed(
-            step,
-            error,
-            database=snapshot.database,
-            snapshot=snapshot.identifier,
-            region=snapshot.region,
-        ) from error
+        raise _failed(step, error, snapshot) from error
+
+
+def _failed(step: str, error: ClientError | BotoCoreError, snapshot: Owned) -> StepFailed:
+    return step_failed(
+        step,
+        error,
+        database=snapshot.database,
+        snapshot=snapshot.identifier,
+        region=snapshot.region,
+    )
