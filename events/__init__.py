@@ -15,6 +15,8 @@
 | RDS-EVENT-0162/0163/0164 (cluster) | RdsSnapshotEvent         | rds-cluster-0164-*.json          |
 | "Cluster Copy Check Due"           | CopyCheckDueEvent        | cluster-copy-check-due.json      |
 | "Cluster Copy Finished"            | CopyFinishedEvent        | cluster-copy-finished.json       |
+| "Snapshot Shared With Vault"       | SharedWithVaultEvent     | snapshot-shared-with-vault.json  |
+| "Vault Copy Finished"              | VaultCopyFinishedEvent   | vault-copy-finished.json         |
 """
 
 from events.backup_requested import BackupRequestedEvent

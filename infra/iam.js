@@ -137,6 +137,24 @@ async function markRedrivenExports(resolveConfigurationProperty, region) {
 }
 
 module.exports = {
+  // share_vault reads the key of the copies it shares (AWS managed? does its policy allow
+  // the vault account?): the target-region key, as IAM names it.
+  shareVaultKeyRead: async ({ resolveConfigurationProperty }) => {
+    const c = await config(resolveConfigurationProperty);
+    return {
+      Sid: 'ReadCopyKey',
+      ...statement(['kms:DescribeKey', 'kms:GetKeyPolicy'], keyResource(regionKeys(c).target, c.targetRegion)),
+    };
+  },
+
+  // share_vault's PutEvents on the vault's bus (infra/functions/share_vault.yml). Used only
+  // under the VaultEnabled condition; without a vault, an ARN no account has keeps the
+  // template valid.
+  vaultBusArn: async ({ resolveConfigurationProperty }) => {
+    const c = await config(resolveConfigurationProperty);
+    return c.vaultEventBusArn || 'arn:aws:events:us-east-1:000000000000:event-bus/no-vault';
+  },
+
   markRedrivenSourceExports: async ({ resolveConfigurationProperty }) =>
     markRedrivenExports(resolveConfigurationProperty, 'source'),
   markRedrivenTargetExports: async ({ resolveConfigurationProperty }) =>

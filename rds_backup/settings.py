@@ -37,6 +37,8 @@ KMS_KEY = re.compile(r"^(mrk-[0-9a-f]{32}|[0-9a-f-]{36}|alias/[\w/-]+)$")
 PREFIX = re.compile(r"^[a-z](?!.*--)[a-z0-9-]{0,30}[a-z0-9]$")
 # SES configuration set names: letters, digits, underscores and hyphens, at most 64.
 CONFIGURATION_SET = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+ACCOUNT = re.compile(r"^\d{12}$")
+BUS_ARN = re.compile(r"^arn:aws[a-z-]*:events:[a-z0-9-]+:\d{12}:event-bus/[A-Za-z0-9._/-]{1,256}$")
 S3_PREFIX = re.compile(r"^[\w!.*'()/-]{0,200}$")
 TRUE = {"true", "1", "yes", "on"}
 NOTIFY_MODES = ("per-database", "digest", "failures")
@@ -436,6 +438,32 @@ class Settings(BaseModel):
     # stack's probe_drill; set by serverless.yml).
     drill_probe_function: OptionalText = Field(default=None, alias="DRILL_PROBE_FUNCTION")
 
+    # The vault account (docs/VAULT.md): off while VAULT_ACCOUNT_ID is unset. Each night's
+    # copy is shared with that account and announced on its bus (VAULT_EVENT_BUS_ARN); the
+    # vault's own stack (infra/vault/) copies it with its key and keeps it for its retention.
+    vault_account_id: Annotated[
+        str | None,
+        BeforeValidator(_blank_is_none),
+        _optional_matching(ACCOUNT, "a 12-digit AWS account id"),
+    ] = Field(default=None, alias="VAULT_ACCOUNT_ID")
+    # Where the vault keeps its copies (default TARGET_REGION, where the shared copy lives).
+    vault_region: Annotated[Region | None, BeforeValidator(_blank_is_none)] = Field(
+        default=None, alias="VAULT_REGION"
+    )
+    # The vault account's customer managed key, in VAULT_REGION (doctor checks it exists).
+    vault_kms_key_id: Annotated[KmsKey | None, BeforeValidator(_blank_is_none)] = Field(
+        default=None, alias="VAULT_KMS_KEY_ID"
+    )
+    # The vault's retention, GFS as the main chain's (read by the vault's stack).
+    vault_retention_days: int = Field(default=35, ge=1, le=3650, alias="VAULT_RETENTION_DAYS")
+    vault_keep_daily: int = Field(default=0, ge=0, le=3650, alias="VAULT_KEEP_DAILY")
+    vault_keep_weekly: int = Field(default=0, ge=0, le=520, alias="VAULT_KEEP_WEEKLY")
+    vault_keep_monthly: int = Field(default=0, ge=0, le=120, alias="VAULT_KEEP_MONTHLY")
+    # The vault's custom bus ("Snapshot Shared With Vault" goes there).
+    vault_event_bus_arn: Annotated[
+        str | None, BeforeValidator(_blank_is_none), _optional_matching(BUS_ARN, "an event bus ARN")
+    ] = Field(default=None, alias="VAULT_EVENT_BUS_ARN")
+
     @model_validator(mode="after")
     def _regions_and_keys_agree(self) -> Settings:
         problems = []
@@ -449,6 +477,7 @@ class Settings(BaseModel):
         elif pair := copy_pair_problem(self.source_region, self.target_region):
             problems.append(pair)
         problems.extend(self._key_problems())
+        problems.extend(self._vault_problems())
         if problems:
             raise ValueError("\n".join(problems))  # one problem a line (";" occurs in them)
         return self
@@ -484,6 +513,69 @@ class Settings(BaseModel):
                 f"{self.source_region}; set SOURCE_KMS_KEY_ID or use a multi-Region key"
             )
         return problems
+
+    def _vault_problems(self) -> list[str]:
+        """VAULT_*: all or nothing, and the vault is another account (docs/VAULT.md)."""
+        if self.vault_account_id is None:
+            named = [
+                name
+                for name, value in (
+                    ("VAULT_REGION", self.vault_region),
+                    ("VAULT_KMS_KEY_ID", self.vault_kms_key_id),
+                    ("VAULT_EVENT_BUS_ARN", self.vault_event_bus_arn),
+                )
+                if value is not None
+            ]
+            if not named:
+                return []
+            return [
+                f"VAULT_ACCOUNT_ID: required when {', '.join(named)} is set (the vault is off "
+                "without it; unset those, or name the vault account)"
+            ]
+        problems = []
+        if self.vault_account_id == self.account_id:
+            problems.append(
+                f"VAULT_ACCOUNT_ID: {self.vault_account_id} is this stack's own account; a vault "
+                "must be another account, or one credential can still delete every copy"
+            )
+        if self.vault_event_bus_arn is None:
+            problems.append(
+                "VAULT_EVENT_BUS_ARN: required with VAULT_ACCOUNT_ID (the vault account gets no "
+                "event when a snapshot is shared with it; the chain tells it on this bus: "
+                "the vault stack's output VaultEventBusArn)"
+            )
+        else:
+            parts = self.vault_event_bus_arn.split(":")
+            if parts[4] != self.vault_account_id or parts[3] != self.vault_home:
+                problems.append(
+                    f"VAULT_EVENT_BUS_ARN: {self.vault_event_bus_arn} is not in the vault "
+                    f"account {self.vault_account_id} and VAULT_REGION {self.vault_home}"
+                )
+        if self.vault_kms_key_id is not None:
+            arn = parse_kms_arn(self.vault_kms_key_id)
+            if arn is None:
+                problems.append(
+                    "VAULT_KMS_KEY_ID: give the vault key's full ARN (an id or alias would be "
+                    "looked up in this account, not the vault's)"
+                )
+            elif arn.account != self.vault_account_id or (
+                arn.region != self.vault_home and not arn.multi_region
+            ):
+                problems.append(
+                    f"VAULT_KMS_KEY_ID: key ARN is in account {arn.account} region "
+                    f"{arn.region}, expected the vault account {self.vault_account_id} in "
+                    f"VAULT_REGION {self.vault_home}"
+                )
+        return problems
+
+    @property
+    def vault_enabled(self) -> bool:
+        return self.vault_account_id is not None
+
+    @property
+    def vault_home(self) -> str:
+        """The vault's region: VAULT_REGION, else TARGET_REGION (where the shared copy is)."""
+        return self.vault_region or self.target_region
 
     @property
     def drill_subnet(self) -> str | None:

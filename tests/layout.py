@@ -34,7 +34,10 @@ FLOORS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("contracts and the pure model", ("events", "rds_backup.model")),
     ("state on AWS", ("rds_backup.state",)),
     ("limits and mail", ("rds_backup.limits", "rds_backup.mail")),
-    ("what steps share: outcomes, drills", ("rds_backup.outcomes", "rds_backup.drills")),
+    (
+        "what steps share: outcomes, drills, the vault",
+        ("rds_backup.outcomes", "rds_backup.drills", "rds_backup.vault"),
+    ),
     ("steps", ("rds_backup.steps",)),
     ("handlers", ("handlers",)),
     ("operator commands", ("rds_backup.ops",)),

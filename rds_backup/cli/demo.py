@@ -63,6 +63,12 @@ def add(subparsers: Any, common: argparse.ArgumentParser) -> argparse.ArgumentPa
         help="the last database's export completes with tables left out (exported with warnings)",
     )
     demo.add_argument(
+        "--vault",
+        action="store_true",
+        help="with a vault account: each copy shared, copied there with its key, unshared "
+        "(docs/VAULT.md)",
+    )
+    demo.add_argument(
         "--drill",
         action="store_true",
         help="a night, then a restore drill of each database on a real PostgreSQL "
@@ -91,6 +97,7 @@ def run(args: argparse.Namespace) -> int:
         keep_source_snapshot=args.keep_source_snapshot,
         notify=args.notify,
         warn_export=args.warn_export,
+        vault=args.vault,
         quiet=args.output == "json",
     )
     summary = run_demo(options)

@@ -39,6 +39,7 @@ from rds_backup.limits.fill import (
     fill_copies,
     fill_exports,
     fill_exports_on_event,
+    fill_slots,
     mark_copy_canceled,
 )
 from rds_backup.limits.queue import (
@@ -90,6 +91,7 @@ __all__ = [
     "fill_copies",
     "fill_exports",
     "fill_exports_on_event",
+    "fill_slots",
     "full_view",
     "headroom",
     "hours_per_gib",

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -22,6 +22,7 @@ from rds_backup.errors import EXPORT_LIMIT_CODE, SNAPSHOT_QUOTA_CODE, StepFailed
 from rds_backup.limits.queue import (
     COPY_CANCELED,
     RETRY_EXPORT,
+    Labelled,
     Slot,
     Waiting,
     labels,
@@ -45,6 +46,8 @@ from rds_backup.observability import count, logger
 from rds_backup.settings import Settings
 from rds_backup.state.copies import copy_to_target
 from rds_backup.state.exports import begin_export
+
+Item = TypeVar("Item", bound=Labelled)
 
 
 @dataclass
@@ -132,19 +135,21 @@ def _fill_copies_of(
     def start(item: Waiting) -> str:
         return copy_to_target(settings, aws, item.snapshot)
 
-    _fill(filled, waiting, start, SNAPSHOT_QUOTA_CODE, refused)
+    fill_slots(filled, waiting, start, SNAPSHOT_QUOTA_CODE, refused)
     return filled
 
 
-def _fill(
+def fill_slots(
     filled: Filled,
-    waiting: Sequence[Waiting],
-    start: Callable[[Waiting], str],
+    waiting: Sequence[Item],
+    start: Callable[[Item], str],
     limit_code: str,
-    refused: Callable[[StepFailed, Sequence[Waiting]], None] | None = None,
+    refused: Callable[[StepFailed, Sequence[Item]], None] | None = None,
 ) -> None:
     """Start waiting steps, oldest first, while slots are free. A refusal with the limit's
-    code stops the fill (the rest keep waiting); any other failure is raised."""
+    code stops the fill (the rest keep waiting); any other failure is raised. ``start``
+    answers "started" or, when a racing or duplicated call made it first, anything else.
+    The vault's copies are filled by the same loop (rds_backup/vault/copy.py)."""
     free = filled.free_before
     for position, item in enumerate(waiting):
         if free <= 0:
@@ -203,7 +208,7 @@ def fill_exports(
     def start(item: Waiting) -> str:
         return begin_export(settings, aws, item.snapshot, item.attempt)
 
-    _fill(filled, waiting, start, EXPORT_LIMIT_CODE)
+    fill_slots(filled, waiting, start, EXPORT_LIMIT_CODE)
     _remember_redrives(settings, aws, filled, waiting, redrive)
     return filled
 

@@ -21,6 +21,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import Protocol
 
 from rds_backup.limits.view import View
 from rds_backup.model import tags
@@ -150,7 +151,14 @@ def queue(settings: Settings, view: View) -> list[Waiting]:
     return waiting_copies(settings, view) + waiting_exports(settings, view)
 
 
-def labels(items: Iterable[Waiting]) -> list[str]:
+class Labelled(Protocol):
+    """Anything a filler starts: it names itself in logs and results."""
+
+    @property
+    def label(self) -> str: ...
+
+
+def labels(items: Iterable[Labelled]) -> list[str]:
     return [item.label for item in items]
 
 

@@ -9,6 +9,7 @@ in the open (docs/LOCAL_AWS.md):
 | `server`      | the moto server on loopback, in-process                                |
 | `engine`      | a real PostgreSQL behind the DB instances: snapshots, restores, logins |
 | `drill_demo`  | `rds-backup demo --drill`: a night, then a drill of each database      |
+| `vault_demo`  | `rds-backup demo --vault`: the night with a vault account, measured    |
 | `speedups`    | moto's per-request work that never changes, memoised (same answers)    |
 | `seed`        | what a real account would hold (databases, keys, buckets, role, …)     |
 | `stack`       | functions, rules, archive read from the generated CloudFormation       |

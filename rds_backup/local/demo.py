@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import IO, Any, cast
 
+from rds_backup.local import vault_demo
 from rds_backup.local.harness import LocalAws, TemplateLoader, package_templates
 from rds_backup.local.inventory import Inventory, SentEmail, write_emails
 from rds_backup.local.runner import handler_output_to
@@ -40,6 +41,7 @@ class DemoOptions:
     keep_source_snapshot: bool = False
     notify: str = "per-database"  # NOTIFY_MODE
     warn_export: bool = False  # the last database's export leaves tables out
+    vault: bool = False  # a vault account: shared, copied there, unshared (vault_demo.py)
     quiet: bool = False  # no human output (for --json)
     output: Path = OUTPUT
     templates: TemplateLoader = package_templates  # where the stacks' CloudFormation comes from
@@ -54,11 +56,14 @@ def run_demo(options: DemoOptions = DemoOptions()) -> dict[str, Any]:
         clusters=options.clusters,
         store_to_source_s3=options.store_to_source_s3,
         keep_source_snapshot=options.keep_source_snapshot,
+        vault=vault_demo.SPEC if options.vault else None,
     )
     log_path = options.output / "logs" / "lambda.jsonl"
     # powertools warns on stderr when a handler adds no metric (skipped events); not news here
     warnings.filterwarnings("ignore", message="No application metrics to publish")
     environment = {"NOTIFY_MODE": options.notify}
+    if options.vault:
+        environment.update(vault_demo.vault_environment())
     with (
         _handler_output_to(log_path),
         LocalAws(spec, templates=options.templates, environment=environment) as local,
@@ -68,8 +73,10 @@ def run_demo(options: DemoOptions = DemoOptions()) -> dict[str, Any]:
             local.emulator.fail_exports(database=options.databases[0], region=spec.target_region)
         if options.warn_export:
             local.emulator.warn_exports(database=options.databases[-1])
+        vault_queue = vault_demo.prepare(local) if options.vault else None
         when = local.fire_schedule()
         local.run_until_quiet()
+        vault_run = vault_demo.run_vault(local, vault_queue) if vault_queue else None
         first = local.inventory()
         replay = _replay(local, first, options) if options.replay else None
         final = local.inventory() if replay else first
@@ -80,6 +87,15 @@ def run_demo(options: DemoOptions = DemoOptions()) -> dict[str, Any]:
         ]
         if replay:
             summary["replay"] = replay
+        if vault_run is not None:
+            summary["vault"] = vault_demo.vault_entries(
+                local,
+                [*options.databases, *options.clusters],
+                when.strftime("%Y%m%d-%H%M"),
+                _snapshot_prefix(local),
+            )
+            summary["vault_passes"] = vault_run
+            _print_vault(summary["vault"], out)
         summary["totals"] = _totals(local)
         summary["timeline"] = _timeline(local)
         print("\nTimeline (relative time, region of the resource, event → handler)", file=out)
@@ -226,6 +242,7 @@ def _summary(local: LocalAws, found: Inventory, run: str, options: DemoOptions) 
             "warn_export": options.warn_export,
             "NOTIFY_MODE": options.notify,
             "replay": options.replay,
+            "vault": options.vault,
         },
         "runs": runs,
     }
@@ -313,6 +330,21 @@ def _print_chains(summary: dict[str, Any], out: IO[str]) -> None:
             )
         if not run["exports"]:
             print(f"    {'export':<16}none", file=out)
+
+
+def _print_vault(entries: list[dict[str, Any]], out: IO[str]) -> None:
+    print("\nVault (another account; measured in the local AWS)", file=out)
+    for entry in entries:
+        if not entry.get("vault_copy"):
+            print(f"  {entry['database']}: {entry.get('why', 'no vault copy')}", file=out)
+            continue
+        print(
+            f"  {entry['database']}  {entry['status']}\n    {entry['vault_copy']}\n"
+            f"    key is the vault key: {entry['key_is_vault_key']}; still shared with: "
+            f"{', '.join(entry['shared_after']) or 'nobody'}; the source account can delete "
+            f"it: {entry['source_can_delete']} ({entry.get('source_delete_refused', '')})",
+            file=out,
+        )
 
 
 def _print_replay(replay: dict[str, Any], out: IO[str]) -> None:

@@ -35,7 +35,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal
 
-Stack = Literal["main", "target"]
+Stack = Literal["main", "target", "vault"]
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = "cloudformation-template-update-stack.json"
@@ -45,7 +45,11 @@ FILES = ("serverless.yml", "package.json", "pyproject.toml")
 SOURCES = ("handlers", "events", "rds_backup", "infra")
 SOURCE_SUFFIXES = {".py", ".json", ".yml", ".yaml", ".html", ".txt", ".j2", ".sh", ".typed"}
 SKIP_DIRS = {"__pycache__", ".serverless", "node_modules", ".mypy_cache", ".pytest_cache"}
-SERVICE_DIRS: dict[Stack, Path] = {"main": Path("."), "target": Path("infra/target-region")}
+SERVICE_DIRS: dict[Stack, Path] = {
+    "main": Path("."),
+    "target": Path("infra/target-region"),
+    "vault": Path("infra/vault"),
+}
 # Git-ignored; outputs, locks and build copies of the Serverless side live here.
 WORK = ROOT / ".requirements"
 KEEP_BUILDS = 3  # per stack; older ones are removed once nobody can still be reading them

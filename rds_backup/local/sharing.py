@@ -61,7 +61,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from moto.core.responses import ActionResult
-from moto.kms.models import kms_backends
+from moto.kms.models import KmsBackend, kms_backends
 from moto.rds.exceptions import (
     DBClusterSnapshotNotFoundError,
     DBInstanceAlreadyExists,
@@ -79,6 +79,7 @@ RESTORE = "restore"
 PUBLIC = "all"
 
 _originals: dict[tuple[type, str], Any] = {}
+
 _settings = {"cluster_one_step": False}
 
 
@@ -488,7 +489,18 @@ def _describe_db_cluster_snapshots(self: Any) -> ActionResult:
     return result
 
 
+def _describe_key(self: Any, key_id: str) -> Any:
+    """KMS DescribeKey: a key behind an ``alias/aws/...`` alias (moto makes ``aws/rds`` on
+    first use, as a customer key) is AWS managed, ``KeyManager`` ``AWS`` (KMS Developer
+    Guide, "AWS managed keys"): what share_vault reads to refuse the default key."""
+    key = _originals[(KmsBackend, "describe_key")](self, key_id)
+    if any(str(alias).startswith("alias/aws/") for alias in getattr(key, "aliases", ()) or ()):
+        key.key_manager = "AWS"
+    return key
+
+
 _PATCHES: tuple[tuple[type, str, Any], ...] = (
+    (KmsBackend, "describe_key", _describe_key),
     (RDSBackend, "get_snapshot", _get_snapshot),
     (RDSBackend, "modify_db_snapshot_attribute", _modify_db_snapshot_attribute),
     (RDSBackend, "modify_db_cluster_snapshot_attribute", _modify_db_cluster_snapshot_attribute),

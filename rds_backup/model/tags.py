@@ -27,6 +27,9 @@ REQUESTED = f"{NAMESPACE}requested"
 # (rds_backup/state/history.py), set when the source is made and carried to the copy: the
 # export queue starts the longest expected first (rds_backup/limits/queue.py).
 EXPECTED_EXPORT_HOURS = f"{NAMESPACE}export-hours"
+# On our copy, once the vault account holds its own copy of it (docs/VAULT.md): that copy's
+# ARN (share_vault writes it before removing the share; status reads it).
+VAULT_COPY = f"{NAMESPACE}vault-copy"
 
 
 class Role(StrEnum):

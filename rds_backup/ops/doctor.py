@@ -35,7 +35,7 @@ from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionEr
 from rds_backup.aws import Aws
 from rds_backup.errors import StepFailed
 from rds_backup.limits import manual_snapshot_usage
-from rds_backup.model import capacity
+from rds_backup.model import capacity, key_policy
 from rds_backup.ops import policy
 from rds_backup.ops.errors import signed_out
 from rds_backup.ops.target import archive_name, operator_settings
@@ -84,6 +84,10 @@ CHAIN_RULES = (
     "drill-events",
     "drill-check",
     "drill-finished",
+    # the vault account (docs/VAULT.md; infra/functions/share_vault.yml): deployed always,
+    # share_vault does nothing while VAULT_ACCOUNT_ID is unset
+    "vault-share",
+    "vault-copied",
 )
 FORWARD_RULE = "forward-to-source"
 # The target stack's second forwarder: RDS events of drill instances restored there
@@ -922,3 +926,50 @@ def _describe(error: Exception) -> str:
         message = error.response.get("Error", {}).get("Message", "")
         return f"{_code(error)}: {message}".strip(": ")
     return str(error)
+
+
+@check(
+    "vault",
+    "with VAULT_ACCOUNT_ID: the copies' key is customer managed and allows the vault account, "
+    "and the default bus lets the vault report back",
+)
+def check_vault(target: Target) -> Finding:
+    s = target.settings
+    vault = s.vault_account_id
+    if vault is None:
+        return ok("no vault account (VAULT_ACCOUNT_ID unset)")
+    problems, fixes = [], []
+    kms = target.aws.client("kms", s.target_region)
+    key = s.keys.target
+    try:
+        meta = kms.describe_key(KeyId=key)["KeyMetadata"]
+        shareable = meta.get("KeyManager") != "AWS"
+        allowed = shareable and key_policy.allows_account(
+            kms.get_key_policy(KeyId=meta["Arn"], PolicyName="default")["Policy"], vault
+        )
+    except ClientError as error:
+        if _code(error) != "NotFoundException":
+            raise
+        meta, shareable, allowed = {}, False, False
+        problems.append(f"{key} does not exist in {s.target_region}")
+    if meta and not shareable:
+        problems.append(f"{key} is the AWS managed aws/rds key: a copy on it cannot be shared")
+        fixes.append(
+            f"set TARGET_KMS_KEY_ID (or KMS_KEY_ID) to a customer managed key in "
+            f"{s.target_region} and redeploy"
+        )
+    elif meta and not allowed:
+        problems.append(f"the policy of {meta.get('Arn', key)} does not allow account {vault}")
+        fixes.append("add the two key policy statements of docs/VAULT.md ('Key policies')")
+    policy_text = (
+        target.aws.events(s.source_region).describe_event_bus(Name="default").get("Policy", "")
+    )
+    if vault not in policy_text or "Vault Copy Finished" not in policy_text:
+        problems.append(f"the default bus in {s.source_region} does not admit the vault's reports")
+        fixes.append(
+            "deploy the source stack with VAULT_ACCOUNT_ID set (its VaultReportsPolicy lets the "
+            "vault account put 'Vault Copy Finished')"
+        )
+    if problems:
+        return fail("; ".join(problems), "; ".join(fixes) or "see docs/VAULT.md")
+    return ok(f"{meta.get('KeyId')} allows {vault}; the default bus admits its reports")

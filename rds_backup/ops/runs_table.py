@@ -62,6 +62,9 @@ class RunRow:
     copy_arn: str = ""
     export_tasks: dict[str, dict[str, Any]] = field(default_factory=dict)
     reasons: tuple[str, ...] = ()  # why a step failed, stalled, or never happened
+    # With a vault account (docs/VAULT.md): "in the vault: account, region, copy id", or why
+    # not yet; "" without a vault.
+    vault: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -80,6 +83,7 @@ class RunRow:
             "export_tasks": self.export_tasks,
             "outcome": self.outcome,
             "reasons": list(self.reasons),
+            **({"vault": self.vault} if self.vault else {}),
         }
 
 
@@ -163,7 +167,25 @@ def _row(
             if attempt is not None
         },
         reasons=tuple(reasons),
+        vault=_vault_state(settings, run),
         kind=known.kind.value if known else "instance",
+    )
+
+
+def _vault_state(settings: Settings, run: RunState) -> str:
+    """Where the vault keeps this run's copy (share_vault's tag on ours), or why not yet."""
+    if not settings.vault_enabled:
+        return ""
+    recorded = run.copy.tags.get(tags.VAULT_COPY) if run.copy else None
+    if recorded:
+        parts = recorded.split(":")
+        if len(parts) >= 7:
+            return f"in the vault: account {parts[4]}, region {parts[3]}, copy {parts[-1]}"
+    if run.copy is None or not run.copy.available:
+        return "not in the vault: the copy is not available yet"
+    return (
+        "not in the vault yet: shared and waiting for the vault's copy, or refused (the "
+        "failure email says why)"
     )
 
 

@@ -64,6 +64,8 @@ CHAIN_RULES = (
     "drill-events",
     "drill-check",
     "drill-finished",
+    "vault-share",  # share_vault (docs/VAULT.md): a copy became available
+    "vault-copied",  # share_vault: the vault holds its copy
 )
 
 

@@ -48,3 +48,8 @@ def main_stack() -> Packaged:
 @pytest.fixture(scope="session")
 def target_stack() -> Packaged:
     return _packaged("target")
+
+
+@pytest.fixture(scope="session")
+def vault_stack() -> Packaged:
+    return _packaged("vault")

@@ -33,7 +33,7 @@ TOOLS = packaging.WORK / "tools"
 SUPPRESSIONS = packaging.ROOT / "infra" / "checkov-suppressions.yml"
 PIN = f"checkov=={CHECKOV_VERSION}"
 PIP_QUIET = ("--quiet", "--disable-pip-version-check")
-STACKS = {"main", "target"}
+STACKS = {"main", "target", "vault"}
 
 
 @dataclass(frozen=True)
@@ -84,11 +84,18 @@ def _installed_checkov() -> Path:
 
 @pytest.fixture(scope="module")
 def scan(
-    main_stack: Packaged, target_stack: Packaged, tmp_path_factory: pytest.TempPathFactory
+    main_stack: Packaged,
+    target_stack: Packaged,
+    vault_stack: Packaged,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Scan:
     checkov = _installed_checkov()
     work = tmp_path_factory.mktemp("checkov")
-    templates = {"main": main_stack.template_path, "target": target_stack.template_path}
+    templates = {
+        "main": main_stack.template_path,
+        "target": target_stack.template_path,
+        "vault": vault_stack.template_path,  # the vault account's own stack (infra/vault/)
+    }
     for stack, path in package_all_options(work / "packaged").items():
         templates[f"{stack}-all-options"] = path
     scanned = work / "templates"

@@ -100,6 +100,14 @@ ALLOWED = {
     "check_copy": LOGS | ON_FAILURE_BUS | READ_CLUSTERS | ARRANGE_CHECK,
     "start_drill": LOGS | ON_FAILURE_BUS | KMS_FOR_RDS | DRILLS,
     "check_drill": LOGS | ON_FAILURE_BUS | KMS_FOR_RDS | DRILLS,
+    # The vault account (docs/VAULT.md): share / unshare our copies, read their key, and
+    # (VaultEnabled) announce on the vault's bus.
+    "share_vault": LOGS
+    | ON_FAILURE_BUS
+    | READ_CLUSTERS
+    | {"rds:DescribeDBSnapshots", "rds:ModifyDBSnapshotAttribute"}
+    | {"rds:ModifyDBClusterSnapshotAttribute", "kms:DescribeKey", "kms:GetKeyPolicy"}
+    | {"rds:AddTagsToResource"},  # only rds-backup:vault-copy, where the vault's copy is
 }
 READ_ONLY_PREFIXES = ("Describe", "List", "Get")
 

@@ -1,4 +1,4 @@
-"""cfn-lint is clean on both generated templates."""
+"""cfn-lint is clean on the three generated templates (main, target region, vault)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ IGNORED = [
 ]
 
 
-@pytest.mark.parametrize("stack", ["main_stack", "target_stack"])
+@pytest.mark.parametrize("stack", ["main_stack", "target_stack", "vault_stack"])
 def test_given_a_packaged_stack_when_linted_then_cfn_lint_reports_nothing(
     stack: str, request: pytest.FixtureRequest
 ) -> None:

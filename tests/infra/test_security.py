@@ -28,6 +28,11 @@ from tests.infra.test_variants import SETTINGS
 ALL_OPTIONS = {k: v for k, v in SETTINGS.items() if k != "EXPORT_ROLE_ARN"} | {
     "CREATE_EXPORT_ROLE": "true",
     "CREATE_BUCKETS": "true",
+    # The vault account (docs/VAULT.md): share_vault's announcement, the default bus's policy.
+    "VAULT_ACCOUNT_ID": "210987654321",
+    "VAULT_EVENT_BUS_ARN": (
+        f"arn:aws:events:{SETTINGS['TARGET_REGION']}:210987654321:event-bus/rds-backup-vault-dev"
+    ),
 }
 READ_ONLY_PREFIXES = ("Describe", "List", "Get")
 # Topics left without KMS on purpose (see infra/resources/queues.yml and

@@ -21,6 +21,7 @@ from events import (
 from events.drill import DrillCheckDueEvent, DrillFinishedEvent, RdsDatabaseEvent
 from events.parse import parse_event
 from events.probe import ProbeRequest
+from events.vault import SharedWithVaultEvent, VaultCopyFinishedEvent
 from rds_backup.errors import InvalidEvent
 from tests.conftest import SHARED_SAMPLES
 
@@ -42,6 +43,9 @@ MODELS = {
     "rds-instance-0003-deleted": RdsDatabaseEvent,
     "rds-cluster-0170-created": RdsDatabaseEvent,
     "drill-probe-request": ProbeRequest,
+    # The vault account (docs/VAULT.md): the share announced to it, its copy reported back.
+    "snapshot-shared-with-vault": SharedWithVaultEvent,
+    "vault-copy-finished": VaultCopyFinishedEvent,
 }
 KINDS = {
     "rds-0042-snapshot-created": RdsEventKind.SNAPSHOT_CREATED,
