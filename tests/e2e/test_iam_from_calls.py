@@ -4,7 +4,8 @@ The chain runs a representative set of scenarios on the local AWS (two nights wi
 reconcile and cleanup; clusters, and a lost RDS-EVENT-0075; lost RDS-EVENT-0042s with source
 exports; a failed export and a canceled copy fixed and replayed while every export slot is
 busy, the same for a source export; the snapshot quota before and during a night; SES
-refusing the sender in the digest mode, then reconcile settling; restore drills), while
+refusing the sender in the digest mode, then reconcile settling; a vault account's night;
+restore drills), while
 :class:`CallRecorder` (rds_backup/local/runner.py) records every AWS call each function's
 handler makes, with its parameters. Each call is mapped to the IAM actions it needs (the
 action of the same name, the few renamed ones and the dependent actions below, each from the
@@ -20,6 +21,10 @@ generated CloudFormation (``serverless package``):
   statements, and each statement limited to tag keys is used (the retry-export mark);
 - PutEvents: each (source, detail-type) a function puts is allowed by its role's
   ``events:source``/``events:detail-type`` conditions, and each allowed one is put.
+
+The vault stack's own functions (infra/vault/serverless.yml) are not checked here: the local
+AWS runs the vault's step directly with the vault account's credentials, not as a deployed
+function (rds_backup/local/vault_demo.py); tests/infra/test_vault_stack.py reads their roles.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ import pytest
 from events.lambda_failure import DETAIL_TYPE as FAILURE_DETAIL_TYPE
 from events.lambda_failure import SOURCES as FAILURE_SOURCES
 from rds_backup import clock as domain_clock
+from rds_backup.local import vault_demo
 from rds_backup.local.drill_demo import DrillDemoOptions, run_drill_demo
 from rds_backup.local.harness import LocalAws
 from rds_backup.local.runner import CallRecorder, RecordedCall
@@ -312,7 +318,22 @@ def _ses_refuses_the_sender_then_reconcile_settles(local: LocalAws) -> None:
     _reconcile_at(local, run, 1, 2, 3)
 
 
+def _vault_night(local: LocalAws) -> None:
+    # a vault account (docs/VAULT.md), an instance and a cluster: share_vault shares each
+    # copy and announces it, the vault copies it and reports back, share_vault records the
+    # copy and removes the share
+    local.configure(**vault_demo.vault_environment())
+    queue = vault_demo.prepare(local)
+    run_nightly(local)
+    vault_demo.run_vault(local, queue)
+
+
 SCENARIOS: list[tuple[str, WorldSpec, Scenario]] = [
+    (
+        "vault",
+        WorldSpec(databases=("orders",), clusters=("analytics",), vault=vault_demo.SPEC),
+        _vault_night,
+    ),
     ("nights", WorldSpec(), _two_nights_replayed_reconciled_cleaned),
     (
         "clusters",
@@ -376,6 +397,7 @@ HANDLERS = [
     "notify",
     "probe_drill",
     "reconcile",
+    "share_vault",
     "start_backup",
     "start_drill",
 ]
