@@ -251,8 +251,8 @@ def replay(
     archived = archive.get("EventCount")
     if archived is not None:
         out(
-            f"  the archive holds {archived} events in all; EventBridge does not count a "
-            "window's (the runs that changed are listed below)"
+            f"  the archive holds {archived} events in all; EventBridge does not say how "
+            "many of them this replay sends (the runs that changed are listed below)"
         )
     try:
         state = _follow(events, replay_name, since, until, out, timeout, poll)

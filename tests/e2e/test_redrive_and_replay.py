@@ -107,7 +107,8 @@ def test_given_an_rds_event_the_forwarder_parked_when_redriven_then_each_matchin
     assert code == 0
     (row,) = [m for q in json.loads(out)["queues"] for m in q["messages"] if "functions" in m]
     assert sorted(row["functions"]) == sorted(
-        f"{STACK_NAME}-{name}" for name in ("copy_snapshot", "export_snapshot", "notify")
+        f"{STACK_NAME}-{name}"
+        for name in ("copy_snapshot", "export_snapshot", "notify", "share_vault")
     )
     assert row["action"] == "invoked"
     assert _depth(local_aws, TARGET, FORWARD_DLQ) == 0
