@@ -127,7 +127,9 @@ def test_given_local_up_with_drills_when_the_drill_schedule_fires_then_each_data
         for _ in range(60):
             assert main(["status", *stack, "--json"]) == 0
             drills = json.loads(capsys.readouterr().out)["drills"]
-            if all(d and d["outcome"] != "running" for d in drills.values()):
+            # ended and its instance seen gone (the result records the deletion after the
+            # outcome: check_drill deletes, then sees the instance gone)
+            if all(d and d["outcome"] != "running" and d["deleted"] for d in drills.values()):
                 break
             time.sleep(2)
         emails = [up.line_with("restore drill passed") for _ in range(2)]
